@@ -62,6 +62,9 @@ pub(crate) const fn digit(n: u8) -> u8 {
     b"0123456789ABCDEF"[(n & 0xF) as usize]
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for HexError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,66 @@
-fn main() {}
+//! `halyard`: the gateway daemon and command-line tool.
+//!
+//! This binary is the I/O edge: it reads files, arguments and (later) devices, and hands bytes
+//! to the `no_std` decoders of `halyard-proto`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decode;
+mod json;
+mod keys;
+
+/// Halyard: a boat's electrical and navigation data, from the devices to MQTT, history and answers.
+#[derive(Debug, Parser)]
+#[command(name = "halyard", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode one advertisement, message or capture and print JSON (debugging, scripting).
+    Decode {
+        #[command(subcommand)]
+        protocol: decode::Protocol,
+    },
+}
+
+/// An error with its own exit code (the `decode` contract: a wrong key exits with 3).
+#[derive(Debug)]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// One line for standard error.
+    pub message: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode { protocol } => decode::run(protocol),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => match e.downcast::<Exit>() {
+            Ok(exit) => {
+                eprintln!("halyard: {}", exit.message);
+                ExitCode::from(exit.code)
+            }
+            Err(e) => {
+                eprintln!("halyard: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}

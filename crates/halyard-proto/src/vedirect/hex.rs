@@ -312,6 +312,12 @@ pub fn ping() -> Frame {
     Frame::new(code::PING_OR_DONE, &[]).expect("empty fits")
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for FrameError {}
+
+#[cfg(feature = "std")]
+impl std::error::Error for MessageError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,10 +22,9 @@
 //! | 32 | 2 | day sequence number | |
 //!
 //! Total record (34 bytes): version, error database, errors 0–3, user yield u32 and system yield
-//! u32 (0.01 kWh), panel voltage max and battery voltage max (0.01 V), days available (u8), then a
-//! u16 that reads as a plausible lifetime minimum battery voltage (11.81 V and 11.74 V in the two
-//! real samples; not named in the sources, so reported as `battery_voltage_min` with that caveat),
-//! then reserved bytes. All-ones means "not available" in every field.
+//! u32 (0.01 kWh), panel voltage max and battery voltage max (0.01 V), days available (u8), then
+//! bytes no public source names (a u16 reading 1181, 1174 and 117 in three real samples, so not
+//! a voltage; left undecoded) and all-ones padding. All-ones means "not available" everywhere.
 
 use crate::{Decimal, Field, Unit, Value};
 
@@ -81,8 +80,6 @@ pub struct HistoryTotal {
     pub battery_voltage_max: Option<u16>,
     /// Number of days of history available.
     pub days_available: Option<u8>,
-    /// Lowest battery voltage ever, 0.01 V (see the module note).
-    pub battery_voltage_min: Option<u16>,
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
@@ -140,9 +137,9 @@ impl HistoryDay {
 
 impl HistoryTotal {
     /// Parse the 34 value bytes (after register id and flags). `None` if shorter than the
-    /// 23 bytes that carry defined fields.
+    /// 19 bytes that carry named fields.
     pub fn parse(b: &[u8]) -> Option<Self> {
-        if b.len() < 23 {
+        if b.len() < 19 {
             return None;
         }
         Some(HistoryTotal {
@@ -154,19 +151,17 @@ impl HistoryTotal {
             panel_voltage_max: u16_at(b, 14),
             battery_voltage_max: u16_at(b, 16),
             days_available: (b[18] != u8::MAX).then_some(b[18]),
-            battery_voltage_min: u16_at(b, 19),
         })
     }
 
     /// The record as named fields.
-    pub fn fields(&self) -> [Field<'static>; 6] {
+    pub fn fields(&self) -> [Field<'static>; 5] {
         [
             num("user_yield", self.user_yield_centi_kwh.map(u64::from), 2, Unit::KiloWattHour),
             num("system_yield", self.system_yield_centi_kwh.map(u64::from), 2, Unit::KiloWattHour),
             num("panel_voltage_max", self.panel_voltage_max.map(u64::from), 2, Unit::Volt),
             num("battery_voltage_max", self.battery_voltage_max.map(u64::from), 2, Unit::Volt),
             num("days_available", self.days_available.map(u64::from), 0, Unit::None),
-            num("battery_voltage_min", self.battery_voltage_min.map(u64::from), 2, Unit::Volt),
         ]
     }
 }
@@ -222,6 +217,5 @@ mod tests {
         assert_eq!((t.user_yield_centi_kwh, t.system_yield_centi_kwh), (Some(173), Some(173)));
         assert_eq!((t.panel_voltage_max, t.battery_voltage_max), (Some(2277), Some(1454)));
         assert_eq!(t.days_available, Some(19));
-        assert_eq!(t.battery_voltage_min, Some(1181));
     }
 }

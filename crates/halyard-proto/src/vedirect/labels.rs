@@ -115,6 +115,15 @@ pub struct ValueError {
     pub label: &'static str,
 }
 
+impl core::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "malformed value for VE.Direct label {}", self.label)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ValueError {}
+
 /// Decode one text field. `None` for labels this table does not know (kept by callers as raw
 /// text); `Some(Err)` for a known label whose value is malformed.
 pub fn decode<'a>(label: &str, value: &'a str) -> Option<Result<Field<'a>, ValueError>> {

@@ -80,6 +80,9 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for CleartextError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

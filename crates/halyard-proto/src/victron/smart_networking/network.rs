@@ -189,6 +189,9 @@ impl Network {
     }
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for Rejection {}
+
 #[cfg(test)]
 mod tests {
     use super::super::message::{encode_data, encode_overflow};

@@ -1,0 +1,119 @@
+//! `halyard decode venetworking --key KEY --network-id ID MSG…`: each message on its own JSON line.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use halyard_proto::vedirect::registers::{self, RegisterValue};
+use halyard_proto::victron::smart_networking::{Event, Network, Rejection};
+use serde_json::{json, Map, Value as Json};
+
+use crate::{json as j, keys, Exit};
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The VE.Smart network key (32 hex digits, from VictronConnect's `networks` table).
+    #[arg(long, env = "HALYARD_VENETWORK_KEY", hide_env_values = true)]
+    key: String,
+    /// The 4-hex-digit network id (VictronConnect → VE.Smart networking).
+    #[arg(long)]
+    network_id: String,
+    /// A file with one message in hex per line (`#` comments allowed), instead of arguments.
+    #[arg(long, conflicts_with = "messages")]
+    file: Option<PathBuf>,
+    /// Messages in hex (manufacturer data, with or without the e102 company id).
+    messages: Vec<String>,
+}
+
+/// Decode and print.
+pub fn run(args: Args) -> Result<()> {
+    let key = keys::parse_key("--key", &args.key)?;
+    let id = super::parse_hex("--network-id", &args.network_id)?;
+    let Ok(network_id) = <[u8; 2]>::try_from(id.as_slice()) else {
+        bail!("--network-id must be 4 hex digits");
+    };
+    let lines: Vec<String> = match &args.file {
+        Some(path) => String::from_utf8_lossy(&super::read_input(path)?)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+        None => args.messages.clone(),
+    };
+    let mut network = Network::new(key, network_id);
+    let (mut authenticated, mut auth_failures) = (0, 0);
+    for line in &lines {
+        let bytes = super::parse_hex("a message", line)?;
+        let out = match network.handle(&bytes) {
+            Ok(event) => {
+                authenticated += 1;
+                event_json(&event)
+            }
+            Err(rejection) => {
+                if matches!(rejection, Rejection::AuthenticationFailed { .. }) {
+                    auth_failures += 1;
+                }
+                json!({ "error": rejection.to_string() })
+            }
+        };
+        println!("{out}");
+    }
+    if authenticated == 0 && auth_failures > 0 {
+        return Err(Exit { code: 3, message: "no message authenticated: wrong network key or id".into() }.into());
+    }
+    Ok(())
+}
+
+fn event_json(event: &Event<'_>) -> Json {
+    match event {
+        Event::OverflowAuthenticated { serial, overflow } => json!({
+            "op": 1,
+            "serial": serial.to_text().as_str(),
+            "overflow": u16::from_le_bytes(*overflow),
+        }),
+        Event::ProductAdvertisement(bytes) => json!({ "op": 0x10, "instant_readout": j::hex(bytes) }),
+        Event::Data { serial, cleartext } => {
+            let mut records = Vec::new();
+            let mut values = Map::new();
+            let mut error = None;
+            for r in cleartext.records() {
+                match r {
+                    Ok(rec) => {
+                        let mut item = json!({ "register": format!("0x{:04X}", rec.register), "raw": rec.raw_u32() });
+                        if let RegisterValue::Field(f) = registers::decode(rec.register, rec.value) {
+                            item["name"] = f.name.into();
+                            item["unit"] = f.value_unit_symbol().into();
+                            j::insert(&mut values, &f);
+                        } else {
+                            item["bytes"] = j::hex(rec.value).into();
+                        }
+                        records.push(item);
+                    }
+                    Err(e) => error = Some(e.to_string()),
+                }
+            }
+            let mut out = json!({
+                "op": 2,
+                "serial": serial.to_text().as_str(),
+                "cleartext_type": cleartext.kind(),
+                "registers": records,
+                "values": values,
+            });
+            if let Some(e) = error {
+                out["error"] = e.into();
+            }
+            out
+        }
+    }
+}
+
+trait UnitSymbol {
+    fn value_unit_symbol(&self) -> &'static str;
+}
+
+impl UnitSymbol for halyard_proto::Field<'_> {
+    fn value_unit_symbol(&self) -> &'static str {
+        self.unit.symbol()
+    }
+}
