@@ -90,13 +90,7 @@ impl fmt::Display for Decimal {
         let scale = 10u64.pow(u32::from(self.decimals));
         let sign = if self.units < 0 { "-" } else { "" };
         let abs = self.units.unsigned_abs();
-        write!(
-            f,
-            "{sign}{}.{:0width$}",
-            abs / scale,
-            abs % scale,
-            width = usize::from(self.decimals)
-        )
+        write!(f, "{sign}{}.{:0width$}", abs / scale, abs % scale, width = usize::from(self.decimals))
     }
 }
 

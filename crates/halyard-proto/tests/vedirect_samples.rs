@@ -115,7 +115,10 @@ fn smartsolar_100_20() {
     assert_eq!((d.hex_valid.len(), d.hex_invalid), (2, 0));
     let b = &d.blocks[0];
     assert_eq!(get(b, "product_id"), (0xA05F).to_string());
-    assert_eq!((get(b, "battery_voltage"), get(b, "battery_current"), get(b, "panel_voltage")), ("12.81", "-0.01", "0.01"));
+    assert_eq!(
+        (get(b, "battery_voltage"), get(b, "battery_current"), get(b, "panel_voltage")),
+        ("12.81", "-0.01", "0.01")
+    );
     assert_eq!((get(b, "device_state"), get(b, "tracker_mode")), ("0", "0"));
     let totals: Vec<_> = d.hex_valid.iter().map(register_value).filter(|(r, _)| *r == 0x104F).collect();
     match &totals[0].1 {
@@ -132,14 +135,23 @@ fn bmv_700_two_block_cycle() {
     let d = decode(&fixture("karioja_bvm702.dump"));
     assert_eq!(count(&d), (906, 0, 0));
     let main = &d.blocks[0];
-    assert_eq!((get(main, "battery_voltage"), get(main, "battery_current"), get(main, "battery_power")), ("12.065", "-7.625", "-92"));
+    assert_eq!(
+        (get(main, "battery_voltage"), get(main, "battery_current"), get(main, "battery_power")),
+        ("12.065", "-7.625", "-92")
+    );
     assert_eq!((get(main, "consumed_ah"), get(main, "soc"), get(main, "remaining_mins")), ("-65.473", "83.9", "942"));
-    assert_eq!((get(main, "model_description"), get(main, "firmware"), get(main, "alarm_reason")), ("700", "0308", "0"));
+    assert_eq!(
+        (get(main, "model_description"), get(main, "firmware"), get(main, "alarm_reason")),
+        ("700", "0308", "0")
+    );
     let history = &d.blocks[1];
     assert_eq!((get(history, "deepest_discharge"), get(history, "last_discharge")), ("-149.322", "-82.854"));
     assert_eq!((get(history, "cumulative_ah_drawn"), get(history, "min_battery_voltage")), ("-5526.294", "11.733"));
     assert_eq!((get(history, "max_battery_voltage"), get(history, "seconds_since_full")), ("16.161", "368003"));
-    assert_eq!((get(history, "automatic_syncs"), get(history, "discharged_energy"), get(history, "charged_energy")), ("26", "68.43", "85.27"));
+    assert_eq!(
+        (get(history, "automatic_syncs"), get(history, "discharged_energy"), get(history, "charged_energy")),
+        ("26", "68.43", "85.27")
+    );
 }
 
 #[test]
@@ -147,10 +159,16 @@ fn bmv_712_partial_start() {
     let d = decode(&fixture("dbr_vedirect-rs_bmv712_stream.bin"));
     assert_eq!(count(&d), (2, 1, 0));
     let b = &d.blocks[0];
-    assert_eq!((get(b, "battery_voltage"), get(b, "starter_voltage"), get(b, "battery_current")), ("12.282", "0.029", "-2.288"));
+    assert_eq!(
+        (get(b, "battery_voltage"), get(b, "starter_voltage"), get(b, "battery_current")),
+        ("12.282", "0.029", "-2.288")
+    );
     assert_eq!((get(b, "consumed_ah"), get(b, "soc"), get(b, "remaining_mins")), ("-74.9", "91.6", "10350"));
     let h = &d.blocks[1];
-    assert_eq!((get(h, "deepest_discharge"), get(h, "cumulative_ah_drawn"), get(h, "seconds_since_full")), ("-76.138", "-1876.218", "1199744"));
+    assert_eq!(
+        (get(h, "deepest_discharge"), get(h, "cumulative_ah_drawn"), get(h, "seconds_since_full")),
+        ("-76.138", "-1876.218", "1199744")
+    );
     assert_eq!((get(h, "min_aux_voltage"), get(h, "max_aux_voltage")), ("0.02", "21.033"));
     assert_eq!((get(h, "discharged_energy"), get(h, "charged_energy")), ("24.04", "24.15"));
 }
@@ -205,12 +223,23 @@ fn truncated_hex_fragment() {
 fn smartsolar_150_60_hex_lines() {
     let d = decode(&fixture("pmarches_vedirect-hex-parser_smartsolar_150-60_hex_lines.txt"));
     assert_eq!((d.hex_valid.len(), d.hex_invalid), (20, 0));
-    let regs: Vec<_> = d.hex_valid.iter().filter_map(|f| match f.message().unwrap() {
-        Message::Register { register, value, flags: 0, .. } => Some((register, registers::decode(register, value))),
-        _ => None,
-    }).collect();
+    let regs: Vec<_> = d
+        .hex_valid
+        .iter()
+        .filter_map(|f| match f.message().unwrap() {
+            Message::Register { register, value, flags: 0, .. } => Some((register, registers::decode(register, value))),
+            _ => None,
+        })
+        .collect();
     let find = |id: u16| regs.iter().find(|(r, _)| *r == id).map(|(_, v)| v.clone()).unwrap();
-    assert_eq!(find(0x010A), RegisterValue::Field(halyard_proto::Field { name: "serial_number", unit: halyard_proto::Unit::None, value: Value::Text("HQ1840MAEI4") }));
+    assert_eq!(
+        find(0x010A),
+        RegisterValue::Field(halyard_proto::Field {
+            name: "serial_number",
+            unit: halyard_proto::Unit::None,
+            value: Value::Text("HQ1840MAEI4")
+        })
+    );
     assert_eq!(field_f64(&find(0x0100)), Some(f64::from(0xA062u16)));
     assert_eq!(field_f64(&find(0xEDBC)), Some(23.38));
     assert_eq!(field_f64(&find(0xEDD5)), Some(12.89));
@@ -223,8 +252,14 @@ fn smartsolar_150_60_hex_lines() {
     match find(0x1050) {
         RegisterValue::HistoryDay { day, .. } => {
             assert_eq!((day.yield_centi_kwh, day.consumed_centi_kwh), (Some(127), None));
-            assert_eq!((day.bulk_minutes, day.absorption_minutes, day.float_minutes), (Some(163), Some(387), Some(119)));
-            assert_eq!((day.max_power, day.max_battery_current, day.panel_voltage_max, day.day_sequence), (Some(372), Some(256), Some(4392), Some(247)));
+            assert_eq!(
+                (day.bulk_minutes, day.absorption_minutes, day.float_minutes),
+                (Some(163), Some(387), Some(119))
+            );
+            assert_eq!(
+                (day.max_power, day.max_battery_current, day.panel_voltage_max, day.day_sequence),
+                (Some(372), Some(256), Some(4392), Some(247))
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -31,9 +31,15 @@ fn bytes(hex: &str) -> Vec<u8> {
 /// The code behind an upstream enum name, per field (upstream names are victron-ble's).
 fn code_of(field: &str, name: &str) -> i64 {
     let table: &[(&str, i64)] = match field {
-        "charge_state" | "device_state" => {
-            &[("OFF", 0), ("BULK", 3), ("ABSORPTION", 4), ("FLOAT", 5), ("STORAGE", 6), ("INVERTING", 9), ("ACTIVE", 249)]
-        }
+        "charge_state" | "device_state" => &[
+            ("OFF", 0),
+            ("BULK", 3),
+            ("ABSORPTION", 4),
+            ("FLOAT", 5),
+            ("STORAGE", 6),
+            ("INVERTING", 9),
+            ("ACTIVE", 249),
+        ],
         "charger_error" | "error_code" => {
             &[("NO_ERROR", 0), ("VOLTAGE_HIGH", 2), ("NETWORK_A", 68), ("INTERNAL_SUPPLY_A", 203)]
         }

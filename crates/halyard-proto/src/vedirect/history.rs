@@ -184,7 +184,8 @@ mod tests {
     /// day 274 (= HSDS).
     #[test]
     fn bluesolar_day() {
-        let d = HistoryDay::parse(&bytes("000000000000000000ED04C6040000000000C200000000000B0000000900C80D1201")).unwrap();
+        let d =
+            HistoryDay::parse(&bytes("000000000000000000ED04C6040000000000C200000000000B0000000900C80D1201")).unwrap();
         assert_eq!(d.yield_centi_kwh, Some(0));
         assert_eq!((d.battery_voltage_max, d.battery_voltage_min), (Some(1261), Some(1222)));
         assert_eq!(d.bulk_minutes, Some(194));
@@ -199,7 +200,8 @@ mod tests {
     /// bulk 163, abs 387, float 119 min, Pmax 372 W, Ibat max 25.6 A, Vpv max 43.92 V, day 247.
     #[test]
     fn smartsolar_day() {
-        let d = HistoryDay::parse(&bytes("007F000000FFFFFFFF9605DF040000000000A300830177007401000000012811F700")).unwrap();
+        let d =
+            HistoryDay::parse(&bytes("007F000000FFFFFFFF9605DF040000000000A300830177007401000000012811F700")).unwrap();
         assert_eq!(d.yield_centi_kwh, Some(127));
         assert_eq!(d.consumed_centi_kwh, None);
         assert_eq!((d.battery_voltage_max, d.battery_voltage_min), (Some(1430), Some(1247)));
@@ -213,7 +215,8 @@ mod tests {
     /// Okm165/ve_direct MPPT 75/15 total: 1.73 kWh user and system, 22.77 V, 14.54 V, 19 days.
     #[test]
     fn total() {
-        let t = HistoryTotal::parse(&bytes("010000000000AD000000AD000000E508AE05139D04FFFFFFFFFFFFFFFFFFFFFFFFFF")).unwrap();
+        let t = HistoryTotal::parse(&bytes("010000000000AD000000AD000000E508AE05139D04FFFFFFFFFFFFFFFFFFFFFFFFFF"))
+            .unwrap();
         assert_eq!((t.user_yield_centi_kwh, t.system_yield_centi_kwh), (Some(173), Some(173)));
         assert_eq!((t.panel_voltage_max, t.battery_voltage_max), (Some(2277), Some(1454)));
         assert_eq!(t.days_available, Some(19));

@@ -79,7 +79,6 @@ const fn kelvin(id: u16, name: &'static str) -> Register {
     Register { id, name, format: Format::Unsigned { decimals: 2, offset: -27315, na: true }, unit: Unit::Celsius }
 }
 
-
 /// The dictionary, sorted by id (a unit test checks it).
 pub static REGISTERS: &[Register] = &[
     text(0x0100, "product_id"),
@@ -170,7 +169,12 @@ pub static REGISTERS: &[Register] = &[
     un(0xEDF5, "storage_voltage", 2, Unit::Volt),
     un(0xEDF6, "float_voltage", 2, Unit::Volt),
     un(0xEDF7, "absorption_voltage", 2, Unit::Volt),
-    Register { id: 0xEEB6, name: "synchronized", format: Format::Unsigned { decimals: 0, offset: 0, na: false }, unit: Unit::None },
+    Register {
+        id: 0xEEB6,
+        name: "synchronized",
+        format: Format::Unsigned { decimals: 0, offset: 0, na: false },
+        unit: Unit::None,
+    },
     Register { id: 0xEEB8, name: "monitor_mode", format: Format::Enum(&MONITOR_MODE, false), unit: Unit::None },
     signed_count(0xEEFF, "consumed_ah", 1, Unit::AmpHour),
 ];

@@ -119,20 +119,13 @@ pub static AC_IN_STATE: EnumTable = EnumTable {
 };
 
 /// VE.Bus alarm (2-bit field of the VE.Bus record; 3 = not available).
-pub static VEBUS_ALARM: EnumTable = EnumTable {
-    what: "VE.Bus alarm",
-    entries: &[(0, "no_alarm"), (1, "warning"), (2, "alarm")],
-};
+pub static VEBUS_ALARM: EnumTable =
+    EnumTable { what: "VE.Bus alarm", entries: &[(0, "no_alarm"), (1, "warning"), (2, "alarm")] };
 
 /// Battery-monitor auxiliary input (VE_REG_BMV_AUX_INPUT 0xEEF8).
 pub static AUX_INPUT: EnumTable = EnumTable {
     what: "aux input",
-    entries: &[
-        (0, "starter_voltage"),
-        (1, "midpoint_voltage"),
-        (2, "temperature"),
-        (3, "disabled"),
-    ],
+    entries: &[(0, "starter_voltage"), (1, "midpoint_voltage"), (2, "temperature"), (3, "disabled")],
 };
 
 /// DC monitor mode (VE.Direct `MON`, VE_REG_BMV_MONITOR_MODE 0xEEB8, signed; vedirect-3.34.pdf p.16).
@@ -176,10 +169,8 @@ pub static OUTPUT_STATE: EnumTable = EnumTable {
 };
 
 /// MPPT tracker operation mode (VE.Direct `MPPT`, register 0xEDB3).
-pub static TRACKER_MODE: EnumTable = EnumTable {
-    what: "tracker mode",
-    entries: &[(0, "off"), (1, "voltage_current_limited"), (2, "mppt_active")],
-};
+pub static TRACKER_MODE: EnumTable =
+    EnumTable { what: "tracker mode", entries: &[(0, "off"), (1, "voltage_current_limited"), (2, "mppt_active")] };
 
 #[cfg(test)]
 mod tests {

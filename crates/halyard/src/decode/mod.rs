@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-mod venetworking;
 mod vedirect;
+mod venetworking;
 mod victron_ble;
 
 /// The protocols `halyard decode` understands.
@@ -49,7 +49,8 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
 pub(crate) fn parse_hex(what: &str, text: &str) -> Result<Vec<u8>> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let mut out = vec![0u8; digits.len() / 2 + 1];
-    let n = halyard_proto::hex::decode_into(digits.as_bytes(), &mut out).with_context(|| format!("{what} is not hex"))?;
+    let n =
+        halyard_proto::hex::decode_into(digits.as_bytes(), &mut out).with_context(|| format!("{what} is not hex"))?;
     out.truncate(n);
     Ok(out)
 }

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use halyard_proto::vedirect::hex::{Frame, Message};
+use halyard_proto::vedirect::labels;
 use halyard_proto::vedirect::registers::{self, RegisterValue};
 use halyard_proto::vedirect::text::{Block, BlockStatus, Event, TextFramer};
-use halyard_proto::vedirect::labels;
 use serde_json::{json, Map, Value as Json};
 
 use crate::json as j;
@@ -83,7 +83,8 @@ fn block_json(block: &Block<'_>, status: BlockStatus) -> Json {
 }
 
 fn hex_json(frame: &Frame) -> Json {
-    let mut out = json!({ "kind": "hex", "checksum": "valid", "command": frame.command(), "data": j::hex(frame.data()) });
+    let mut out =
+        json!({ "kind": "hex", "checksum": "valid", "command": frame.command(), "data": j::hex(frame.data()) });
     match frame.message() {
         Ok(Message::Register { command, register, flags, value }) => {
             out["message"] = match command {

@@ -137,7 +137,8 @@ impl<'a> Advertisement<'a> {
         Self::parse(data)
     }
 
-    /// Check the key and decrypt the record (at most one AES block, see [`crypto`]).
+    /// Check the key and decrypt the record (at most one 16-byte AES block: the counter
+    /// step for a second block is not defined, victron.md §1.2).
     pub fn decrypt(&self, key: &[u8; 16]) -> Result<Record, Error> {
         if key[0] != self.key_check {
             return Err(Error::KeyMismatch { advert_key_check: self.key_check, key_first_byte: key[0] });
@@ -213,17 +214,17 @@ mod tests {
     #[test]
     fn wrong_key_is_its_own_error() {
         let adv = bytes("100289a302bb01af129087600b9b97bc2c32867c8238da");
-        assert_eq!(
-            decode(&adv, &[0xFF; 16]),
-            Err(Error::KeyMismatch { advert_key_check: 0xAF, key_first_byte: 0xFF })
-        );
+        assert_eq!(decode(&adv, &[0xFF; 16]), Err(Error::KeyMismatch { advert_key_check: 0xAF, key_first_byte: 0xFF }));
     }
 
     #[test]
     fn bad_framing() {
         assert_eq!(decode(&[], &MPPT_KEY), Err(Error::TooShort { len: 0 }));
         assert_eq!(decode(&[0x10, 0, 0x42, 0xA0, 1, 0, 0, 0xAD], &MPPT_KEY), Err(Error::TooShort { len: 8 }));
-        assert_eq!(decode(&[0x02, 1, 2, 3, 4, 5, 6, 7, 8], &MPPT_KEY), Err(Error::NotProductAdvertisement { record: 2 }));
+        assert_eq!(
+            decode(&[0x02, 1, 2, 3, 4, 5, 6, 7, 8], &MPPT_KEY),
+            Err(Error::NotProductAdvertisement { record: 2 })
+        );
         assert_eq!(
             Advertisement::parse_manufacturer_data(0x004C, &[0x10; 12]),
             Err(Error::WrongCompanyId { company_id: 0x004C })

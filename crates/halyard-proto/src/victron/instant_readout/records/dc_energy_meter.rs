@@ -24,7 +24,13 @@ pub(crate) static LAYOUT: &[FieldSpec] = &[
     },
     scaled("voltage", 16, 16, true, 2, Unit::Volt, &[0x7FFF]),
     flags("alarm", 32, 16, &ALARM_REASON),
-    FieldSpec { name: "aux", bit: 48, width: 16, kind: Kind::Aux { mode_bit: 64, mid_voltage_allowed: false }, na: &[] },
+    FieldSpec {
+        name: "aux",
+        bit: 48,
+        width: 16,
+        kind: Kind::Aux { mode_bit: 64, mid_voltage_allowed: false },
+        na: &[],
+    },
     enumeration("aux_mode", 64, 2, &AUX_INPUT, &[]),
     scaled("current", 66, 22, true, 3, Unit::Ampere, &[0x3F_FFFF, 0x1F_FFFF]),
 ];

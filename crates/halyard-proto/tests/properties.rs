@@ -1,0 +1,134 @@
+//! Property tests: arbitrary bytes never panic any decoder; encoders and decoders round-trip.
+
+use halyard_proto::vedirect::hex::{self as vhex, Frame, Message};
+use halyard_proto::vedirect::text::{encode_block, BlockStatus, Event, TextFramer};
+use halyard_proto::vedirect::{history, labels, registers};
+use halyard_proto::victron::instant_readout::{self, Record, RecordType};
+use halyard_proto::victron::smart_networking::{
+    encode_data, encode_overflow, Event as NetEvent, Message as NetMessage, Network, Serial,
+};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn instant_readout_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64), key in any::<[u8; 16]>()) {
+        if let Ok(r) = instant_readout::decode(&data, &key) {
+            prop_assert!(r.payload().len() <= 16);
+            for f in r.fields() { let _ = f.value.as_f64(); }
+        }
+    }
+
+    #[test]
+    fn every_record_type_decodes_any_payload(t in any::<u8>(), payload in proptest::collection::vec(any::<u8>(), 0..40)) {
+        let r = Record::from_payload(0xA042, RecordType::from(t), &payload);
+        for f in r.fields() {
+            let _ = f.value.as_f64();
+        }
+    }
+
+    #[test]
+    fn instant_readout_round_trip(key in any::<[u8; 16]>(), nonce in any::<u16>(), t in 0u8..16, payload in proptest::collection::vec(any::<u8>(), 1..=16)) {
+        let mut adv = [0u8; 32];
+        let n = instant_readout::encode(&mut adv, &key, 0xA389, t, nonce, &payload).unwrap();
+        let r = instant_readout::decode(&adv[..n], &key).unwrap();
+        prop_assert_eq!(r.payload(), &payload[..]);
+        prop_assert_eq!(r.record_type().code(), t);
+    }
+
+    #[test]
+    fn smart_networking_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300), key in any::<[u8; 16]>()) {
+        let mut net = Network::new(key, [data.first().copied().unwrap_or(1), 0x0A]);
+        let _ = NetMessage::parse(&data);
+        if let Ok(NetEvent::Data { cleartext, .. }) = net.handle(&data) {
+            for r in cleartext.records().flatten() { let _ = registers::decode(r.register, r.value); }
+        }
+    }
+
+    #[test]
+    fn smart_networking_round_trip(key in any::<[u8; 16]>(), id in any::<[u8; 2]>(), serial in any::<[u8; 4]>(),
+                                   seq in any::<[u8; 4]>(), overflow in any::<[u8; 2]>(),
+                                   body in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut net = Network::new(key, id);
+        let o = encode_overflow(&key, id, Serial(serial), seq, overflow);
+        let ok = matches!(net.handle(&o), Ok(NetEvent::OverflowAuthenticated { .. }));
+        prop_assert!(ok);
+        let mut msg = vec![0u8; body.len() + 14];
+        let n = encode_data(&mut msg, &key, id, Serial(serial), seq, overflow, &body).unwrap();
+        match net.handle(&msg[..n]) {
+            Ok(NetEvent::Data { cleartext, serial: s }) => {
+                prop_assert_eq!(cleartext.0, &body[..]);
+                prop_assert_eq!(s, Serial(serial));
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+        // Any single flipped bit is caught by the tag.
+        let bit = (body.len() * 7 + 3) % (n * 8);
+        msg[bit / 8] ^= 1 << (bit % 8);
+        let accepted = matches!(net.handle(&msg[..n]), Ok(NetEvent::Data { .. }));
+        prop_assert!(!accepted, "a corrupted message was accepted");
+    }
+
+    #[test]
+    fn text_framer_never_panics(data in proptest::collection::vec(any::<u8>(), 0..3000)) {
+        let mut f = TextFramer::new();
+        f.push_all(&data, |e| if let Event::Block { block, .. } = e {
+            for t in block.fields() { let _ = labels::decode(t.label, t.value); }
+        });
+    }
+
+    #[test]
+    fn text_round_trip(fields in proptest::collection::vec(("[A-Z][A-Z0-9#]{0,8}", "[ -9;-~]{0,33}"), 1..22)) {
+        let pairs: Vec<(&str, &str)> = fields.iter().filter(|(l, _)| l != "Checksum").map(|(l, v)| (l.as_str(), v.as_str())).collect();
+        let mut out = vec![0u8; 2048];
+        let n = encode_block(&pairs, &mut out).unwrap();
+        let mut stream = out[..n].to_vec();
+        stream.extend_from_slice(&out[..n]);
+        let mut f = TextFramer::new();
+        let mut got = Vec::new();
+        f.push_all(&stream, |e| if let Event::Block { block, status } = e {
+            got.push((status, block.fields().map(|t| (t.label.to_string(), t.value.to_string())).collect::<Vec<_>>()));
+        });
+        prop_assert_eq!(got.len(), 2);
+        for (status, decoded) in got {
+            prop_assert_eq!(status, BlockStatus::Valid);
+            let want: Vec<(String, String)> = pairs.iter().map(|(l, v)| (l.to_string(), v.to_string())).collect();
+            prop_assert_eq!(decoded, want);
+        }
+    }
+
+    #[test]
+    fn hex_line_never_panics(line in proptest::collection::vec(any::<u8>(), 0..200)) {
+        if let Ok(f) = Frame::parse(&line) {
+            if let Ok(Message::Register { register, value, .. }) = f.message() {
+                let _ = registers::decode(register, value);
+            }
+        }
+    }
+
+    #[test]
+    fn hex_round_trip(command in 0u8..16, data in proptest::collection::vec(any::<u8>(), 0..=vhex::MAX_DATA)) {
+        let frame = Frame::new(command, &data).unwrap();
+        let mut buf = [0u8; vhex::MAX_LINE];
+        let n = frame.encode(&mut buf).unwrap();
+        let parsed = Frame::parse(&buf[..n]).unwrap();
+        prop_assert_eq!(parsed, frame);
+        prop_assert_eq!(parsed.data(), &data[..]);
+    }
+
+    #[test]
+    fn register_frames_round_trip(register in any::<u16>(), value in proptest::collection::vec(any::<u8>(), 1..8)) {
+        let frame = vhex::register_frame(vhex::code::ASYNC, register, 0, &value).unwrap();
+        let mut buf = [0u8; vhex::MAX_LINE];
+        let n = frame.encode(&mut buf).unwrap();
+        let parsed = Frame::parse(&buf[..n]).unwrap();
+        prop_assert_eq!(parsed.message().unwrap(), Message::Register { command: 0xA, register, flags: 0, value: &value });
+    }
+
+    #[test]
+    fn history_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+        if let Some(d) = history::HistoryDay::parse(&data) { let _ = d.fields(); }
+        if let Some(t) = history::HistoryTotal::parse(&data) { let _ = t.fields(); }
+    }
+}

@@ -1,0 +1,150 @@
+//! The `halyard decode` contract (DESIGN.md §4.1), through the real binary.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const MPPT_KEY: &str = "adeccb947395801a4dd45a2eaa44bf17";
+const MPPT_ADV: &str = "100242a0016207adceb37b605d7e0ee21b24df5c";
+
+fn halyard(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_halyard")).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/../halyard-proto/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn victron_ble_prints_the_contract() {
+    let (code, out, _) = halyard(&["decode", "victron-ble", "--key", MPPT_KEY, MPPT_ADV]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["record_type"], "solar_charger");
+    assert_eq!(v["model_id"], 0xA042);
+    let values = &v["values"];
+    assert_eq!(values["battery_voltage"], 13.88);
+    assert_eq!(values["battery_charging_current"], 1.4);
+    assert_eq!(values["yield_today"], 0.03);
+    assert_eq!(values["solar_power"], 19);
+    assert_eq!(values["charge_state"], 4);
+    assert_eq!(values["charge_state_name"], "absorption");
+    // The company id prefix is accepted too.
+    let (code, out2, _) = halyard(&["decode", "victron-ble", "--key", MPPT_KEY, &format!("e102{MPPT_ADV}")]);
+    assert_eq!((code, out2), (0, out));
+}
+
+#[test]
+fn not_available_is_null() {
+    // Smart Battery Sense: current 0x1FFFFF is "not available".
+    let (code, out, _) = halyard(&[
+        "decode",
+        "victron-ble",
+        "--key",
+        "0da694539597f9cf6c613cde60d7bf05",
+        "1000a4a3025f150d8dcbff517f30eb65e76b22a04ac4e1",
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["values"]["current"], Value::Null);
+    assert_eq!(v["values"]["temperature_c"], 22.5);
+    assert_eq!(v["product_name"], "Smart Battery Sense");
+}
+
+#[test]
+fn wrong_key_exits_3_and_never_prints_the_key() {
+    let key = "ff00112233445566778899aabbccddee";
+    let (code, out, err) =
+        halyard(&["decode", "victron-ble", "--key", key, "100289a302bb01af129087600b9b97bc2c32867c8238da"]);
+    assert_eq!(code, 3);
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("0xAF"), "names the key-check byte: {err}");
+    assert!(!err.to_lowercase().contains("00112233"), "{err}");
+}
+
+#[test]
+fn short_key_gets_a_helpful_message() {
+    let (code, _, err) = halyard(&["decode", "victron-ble", "--key", &MPPT_KEY[1..], MPPT_ADV]);
+    assert_ne!(code, 0);
+    assert!(err.contains("31 hex digits"), "{err}");
+    assert!(!err.contains(&MPPT_KEY[1..]), "{err}");
+}
+
+#[test]
+fn malformed_advert_is_an_error_not_a_panic() {
+    for adv in ["", "10", "0201ffff", "zz"] {
+        let (code, _, err) = halyard(&["decode", "victron-ble", "--key", MPPT_KEY, adv]);
+        assert!(code == 1 || code == 2, "{adv}: {code} {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn venetworking_decodes_the_shared_vectors_in_order() {
+    let (code, out, _) = halyard(&[
+        "decode",
+        "venetworking",
+        "--key",
+        "000102030405060708090a0b0c0d0e0f",
+        "--network-id",
+        "010a",
+        "e1020101ec259a992a00000003008038e61f",
+        "e1020201ec259a992b0000005ab92d06c7f403f2f7c24507684adf73",
+    ]);
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["serial"], "HQyywwMAEI4");
+    assert_eq!(lines[0]["overflow"], 3);
+    assert_eq!(lines[1]["values"]["network_panel_power"], 1234.56);
+    assert_eq!(lines[1]["values"]["network_device_state_name"], "float");
+    assert_eq!(lines[1]["registers"][0]["raw"], 123456);
+}
+
+#[test]
+fn venetworking_wrong_key_exits_3() {
+    let (code, out, _) = halyard(&[
+        "decode",
+        "venetworking",
+        "--key",
+        "00000000000000000000000000000000",
+        "--network-id",
+        "010a",
+        "e1020101ec259a992a00000003008038e61f",
+    ]);
+    assert_eq!(code, 3);
+    assert!(out.contains("failed authentication"), "{out}");
+}
+
+#[test]
+fn vedirect_reports_checksum_status_per_block() {
+    let (code, out, _) =
+        halyard(&["decode", "vedirect", &fixture("vedirect/okm165_ve_direct_mppt_a053_with_async_hex.bin")]);
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let text: Vec<&str> =
+        lines.iter().filter(|l| l["kind"] == "text").map(|l| l["checksum"].as_str().unwrap()).collect();
+    assert_eq!(text, ["partial", "mismatch"]);
+    let hex = lines.iter().filter(|l| l["kind"] == "hex" && l["checksum"] == "valid").count();
+    assert_eq!(hex, 7);
+    let temp = lines.iter().find(|l| l["register"] == "0xEDEC").unwrap();
+    assert_eq!(temp["values"]["battery_temperature"], 20.75);
+}
+
+#[test]
+fn vedirect_reads_standard_input() {
+    use std::io::Write;
+    let bytes = std::fs::read(fixture("vedirect/karioja_bvm702.dump")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_halyard"))
+        .args(["decode", "vedirect", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let valid = text.lines().filter(|l| l.contains("\"checksum\":\"valid\"")).count();
+    assert_eq!(valid, 906);
+}

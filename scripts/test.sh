@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run every check Halyard's CI runs, on a fresh Debian machine: installs the Debian packages the
+# tests need (apt-get; as root or through sudo), then formatting, lints, tests, the no_std build
+# for the ESP32-C3 target, and the docs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# rustc-web/cargo-web/rust-web-src (Debian bookworm-security) carry the core library sources that
+# `-Zbuild-std` needs to build halyard-proto for riscv32imc-unknown-none-elf; lld-22 links firmware.
+packages=(rustc-web cargo-web rust-web-src lld-22)
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+fi
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "clippy (warnings denied, every feature)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "halyard-proto builds without std and without alloc"
+cargo build -p halyard-proto --no-default-features
+cargo build -p halyard-proto --no-default-features --features alloc
+
+step "no_std build for the ESP32-C3 (riscv32imc-unknown-none-elf, Debian rustc-web)"
+for features in "" "--features alloc"; do
+  # shellcheck disable=SC2086
+  RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/riscv \
+    /usr/bin/cargo build -p halyard-proto --release --target riscv32imc-unknown-none-elf \
+    -Zbuild-std=core,alloc $features
+done
+
+step "docs (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p halyard-proto --no-deps
+
+step "tests"
+cargo test --workspace --all-features
