@@ -29,6 +29,7 @@ mod layout;
 mod record;
 mod records;
 
+pub use crypto::Key;
 pub use record::{Fields, Record, RecordType};
 
 /// Manufacturer record type of a product advertisement (emd.pdf p.1).
@@ -140,8 +141,13 @@ impl<'a> Advertisement<'a> {
     /// Check the key and decrypt the record (at most one 16-byte AES block: the counter
     /// step for a second block is not defined, victron.md §1.2).
     pub fn decrypt(&self, key: &[u8; 16]) -> Result<Record, Error> {
-        if key[0] != self.key_check {
-            return Err(Error::KeyMismatch { advert_key_check: self.key_check, key_first_byte: key[0] });
+        self.decrypt_with(&Key::new(key))
+    }
+
+    /// [`Advertisement::decrypt`] with an already expanded key.
+    pub fn decrypt_with(&self, key: &Key) -> Result<Record, Error> {
+        if key.check_byte() != self.key_check {
+            return Err(Error::KeyMismatch { advert_key_check: self.key_check, key_first_byte: key.check_byte() });
         }
         let mut payload = [0u8; 16];
         let len = self.ciphertext.len().min(16);
@@ -154,6 +160,11 @@ impl<'a> Advertisement<'a> {
 /// Parse and decrypt in one step.
 pub fn decode(data: &[u8], key: &[u8; 16]) -> Result<Record, Error> {
     Advertisement::parse(data)?.decrypt(key)
+}
+
+/// Parse and decrypt with an already expanded key (the gateway's per-device path).
+pub fn decode_with(data: &[u8], key: &Key) -> Result<Record, Error> {
+    Advertisement::parse(data)?.decrypt_with(key)
 }
 
 /// Encrypt a record payload into an advertisement (the simulator's and the tests' encoder).
@@ -179,7 +190,7 @@ pub fn encode(
     out[5..7].copy_from_slice(&nonce.to_le_bytes());
     out[7] = key[0];
     out[HEADER_LEN..len].copy_from_slice(payload);
-    crypto::apply_keystream(key, nonce, &mut out[HEADER_LEN..len]);
+    crypto::apply_keystream(&Key::new(key), nonce, &mut out[HEADER_LEN..len]);
     Some(len)
 }
 
@@ -238,6 +249,14 @@ mod tests {
         let r = decode(&adv, &MPPT_KEY).unwrap();
         assert_eq!(r.payload().len(), 16);
         assert_eq!(r.get("battery_voltage").unwrap().as_f64(), Some(13.88));
+    }
+
+    #[test]
+    fn expanded_key_decodes_the_same_and_hides_itself() {
+        let adv = bytes("100242a0016207adceb37b605d7e0ee21b24df5c");
+        let key = Key::new(&MPPT_KEY);
+        assert_eq!(decode_with(&adv, &key), decode(&adv, &MPPT_KEY));
+        assert_eq!(format!("{key:?}"), "Key(<secret>)");
     }
 
     #[test]
