@@ -81,7 +81,7 @@ const fn kelvin(id: u16, name: &'static str) -> Register {
 
 /// The dictionary, sorted by id (a unit test checks it).
 pub static REGISTERS: &[Register] = &[
-    text(0x0100, "product_id"),
+    Register { id: 0x0100, name: "product_id", format: Format::ProductId, unit: Unit::None },
     count(0x0102, "app_version"),
     count(0x0104, "group_id"),
     text(0x010A, "serial_number"),
@@ -226,9 +226,6 @@ pub fn decode_with<'a>(reg: &'static Register, bytes: &'a [u8]) -> Option<Field<
     let value = match reg.format {
         Format::Text => {
             let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-            if reg.id == 0x0100 && bytes.len() == 4 {
-                return decode_with(&PRODUCT_ID, bytes);
-            }
             Value::Text(core::str::from_utf8(&bytes[..end]).ok()?)
         }
         Format::ProductId => match bytes {
@@ -265,8 +262,6 @@ pub fn decode_with<'a>(reg: &'static Register, bytes: &'a [u8]) -> Option<Field<
     };
     Some(Field { name: reg.name, unit: reg.unit, value })
 }
-
-static PRODUCT_ID: Register = Register { id: 0x0100, name: "product_id", format: Format::ProductId, unit: Unit::None };
 
 fn all_ones(width: u8) -> u32 {
     if width >= 32 {

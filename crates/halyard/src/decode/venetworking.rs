@@ -83,7 +83,7 @@ fn event_json(event: &Event<'_>) -> Json {
                         let mut item = json!({ "register": format!("0x{:04X}", rec.register), "raw": rec.raw_u32() });
                         if let RegisterValue::Field(f) = registers::decode(rec.register, rec.value) {
                             item["name"] = f.name.into();
-                            item["unit"] = f.value_unit_symbol().into();
+                            item["unit"] = f.unit.symbol().into();
                             j::insert(&mut values, &f);
                         } else {
                             item["bytes"] = j::hex(rec.value).into();
@@ -105,15 +105,5 @@ fn event_json(event: &Event<'_>) -> Json {
             }
             out
         }
-    }
-}
-
-trait UnitSymbol {
-    fn value_unit_symbol(&self) -> &'static str;
-}
-
-impl UnitSymbol for halyard_proto::Field<'_> {
-    fn value_unit_symbol(&self) -> &'static str {
-        self.unit.symbol()
     }
 }
