@@ -6,6 +6,8 @@
 //! * [`victron::instant_readout`] — Victron "Instant Readout" BLE advertisements (AES-128-CTR).
 //! * [`victron::smart_networking`] — VE.Smart networking BLE broadcasts between MPPTs (AES-CCM).
 //! * [`vedirect`] — the VE.Direct serial text protocol and HEX register protocol.
+//! * [`masterbus`] — Mastervolt MasterBus (CAN): values, self-description and device discovery.
+//! * [`can`] — the framings CAN arrives in: pcapng/pcap, candump logs, SLCAN, CAN-Ethernet gateways.
 //!
 //! Every decoder takes bytes (and, where state is needed, a plain state machine that the caller
 //! feeds) and returns typed values or a structured error. Nothing here reads a clock, a socket or a
@@ -21,7 +23,9 @@
 extern crate alloc;
 
 mod bits;
+pub mod can;
 pub mod hex;
+pub mod masterbus;
 mod value;
 pub mod vedirect;
 pub mod victron;

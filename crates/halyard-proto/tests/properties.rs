@@ -132,3 +132,81 @@ proptest! {
         if let Some(t) = history::HistoryTotal::parse(&data) { let _ = t.fields(); }
     }
 }
+
+mod masterbus_and_can {
+    use halyard_proto::can::{candump, ecan, slcan, Frame, Id, Received};
+    use halyard_proto::masterbus::calendar::{Clock, Date};
+    use halyard_proto::masterbus::{decode, BusId};
+    use proptest::prelude::*;
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        (any::<bool>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..=8), any::<bool>(), 0u8..=8).prop_map(
+            |(ext, raw, data, remote, dlc)| {
+                let id = if ext { Id::Extended(raw & 0x1FFF_FFFF) } else { Id::Standard((raw & 0x7FF) as u16) };
+                if remote {
+                    Frame::remote(id, dlc).unwrap()
+                } else {
+                    Frame::new(id, &data).unwrap()
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn id_splits_are_consistent(raw in 0u32..=0x1FFF_FFFF) {
+            let id = BusId::new(raw).unwrap();
+            prop_assert_eq!(u32::from(id.kind()), u32::from(id.class()) << 6 | id.addr24() >> 18);
+            prop_assert_eq!(id.addr24(), (u32::from(id.kind()) & 0x3F) << 18 | id.device().0);
+            prop_assert_eq!(id.node().id(id.class(), id.is_shadow()), id);
+        }
+
+        #[test]
+        fn any_payload_classifies_or_errors(raw in 0u32..=0x1FFF_FFFF, data in proptest::collection::vec(any::<u8>(), 0..=8)) {
+            let _ = decode(BusId::new(raw).unwrap(), &data);
+        }
+
+        #[test]
+        fn dates_round_trip(year in 1990u16..2200, month in 1u8..=12, day in 1u8..=31) {
+            let d = Date { year, month, day };
+            prop_assert_eq!(Date::from_value(d.to_value()), Some(d));
+        }
+
+        #[test]
+        fn clocks_print_what_they_hold(seconds in 0u32..10_000_000) {
+            let c = Clock::from_value(seconds as f32).unwrap();
+            let text = c.to_string();
+            let (days, hms) = text.split_once("d ").map_or((0, text.as_str()), |(d, r)| (d.parse().unwrap(), r));
+            let parts: Vec<u32> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+            prop_assert_eq!(days * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2], c.seconds);
+        }
+
+        #[test]
+        fn framings_round_trip(f in frame(), ts in 0u64..4_000_000_000_000_000_000) {
+            let mut line = [0u8; slcan::MAX_LINE + 1];
+            let n = slcan::encode_frame(&f, &mut line).unwrap();
+            let mut d = slcan::Decoder::new();
+            let events: Vec<_> = line[..n].iter().filter_map(|b| d.push(*b)).collect();
+            prop_assert_eq!(events, vec![Ok(slcan::Event::Frame { frame: f, timestamp_ms: None })]);
+
+            prop_assert_eq!(ecan::decode(&ecan::encode(&f)), Ok(f));
+
+            let mut text = [0u8; 64];
+            let ts = ts / 1000 * 1000;
+            let n = candump::format_line(ts, "can0", &Received::Frame(f), &mut text).unwrap();
+            let parsed = candump::parse_line(core::str::from_utf8(&text[..n]).unwrap()).unwrap().unwrap();
+            prop_assert_eq!((parsed.timestamp_ns, parsed.received), (ts, Received::Frame(f)));
+        }
+
+        #[test]
+        fn framings_never_panic_on_noise(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut s = slcan::Decoder::new();
+            for b in &bytes { let _ = s.push(*b); }
+            let mut e = ecan::Decoder::new();
+            let mut rest = &bytes[..];
+            while !rest.is_empty() { let (n, _) = e.feed(rest); rest = &rest[n..]; }
+            if let Ok(c) = halyard_proto::can::capture::Capture::new(&bytes) { for _ in c {} }
+            let _ = candump::parse_line(&String::from_utf8_lossy(&bytes));
+        }
+    }
+}

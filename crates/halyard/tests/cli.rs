@@ -148,3 +148,56 @@ fn vedirect_reads_standard_input() {
     let valid = text.lines().filter(|l| l.contains("\"checksum\":\"valid\"")).count();
     assert_eq!(valid, 906);
 }
+
+/// Golden files: `halyard decode masterbus` on every public capture, compared line by line with
+/// tests/golden/masterbus/<capture>.jsonl (regenerate with `UPDATE_GOLDEN=1 cargo test`). The
+/// summary line on standard error (frames, error frames, unclassified) is part of the golden file.
+#[test]
+fn masterbus_captures_match_their_golden_files() {
+    let dir = format!("{}/../halyard-proto/tests/fixtures/masterbus", env!("CARGO_MANIFEST_DIR"));
+    let golden = format!("{}/tests/golden/masterbus", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names.len(), 13);
+    for name in names {
+        let (code, out, err) = halyard(&["decode", "masterbus", &format!("{dir}/{name}")]);
+        assert_eq!(code, 0, "{name}: {err}");
+        let summary = err.lines().find(|l| l.contains("summary")).unwrap();
+        let actual = format!("{out}{summary}\n");
+        let path = format!("{golden}/{name}.jsonl");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} missing"));
+        assert!(actual == expected, "{name} differs from {path}");
+    }
+}
+
+#[test]
+fn masterbus_decode_contract_and_bad_input() {
+    let pcap = fixture("masterbus/date_time.pcap");
+    let (code, out, _) = halyard(&["decode", "masterbus", &pcap]);
+    assert_eq!(code, 0);
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["device"], "0x31297");
+    assert_eq!(first["item"], "0x0009");
+    assert_eq!(first["value"], 67151.0);
+    assert_eq!(first["text"], "18:39:11");
+    assert!(first["ts"].as_f64().unwrap() > 1.6e9);
+    // A capture cut in the middle of a block: everything before the cut decodes, the cut is counted.
+    let bytes = std::fs::read(&pcap).unwrap();
+    let cut = std::env::temp_dir().join(format!("halyard-cut-{}.pcap", std::process::id()));
+    std::fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
+    let (code, out_cut, err) = halyard(&["decode", "masterbus", cut.to_str().unwrap()]);
+    std::fs::remove_file(&cut).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&out_cut) && !out_cut.is_empty());
+    assert!(err.contains("\"bad_records\":1"), "{err}");
+    assert!(err.contains("file ends inside the block"), "{err}");
+    // Not a capture at all.
+    let (code, _, err) = halyard(&["decode", "masterbus", &fixture("vedirect/karioja_bvm702.dump")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a pcapng, pcap or candump log"), "{err}");
+}

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
+mod masterbus;
 mod vedirect;
 mod venetworking;
 mod victron_ble;
@@ -23,6 +24,9 @@ pub enum Protocol {
     /// A VE.Direct serial capture (text blocks and HEX lines); `-` reads standard input.
     #[command(name = "vedirect")]
     VeDirect(vedirect::Args),
+    /// A MasterBus CAN capture (pcapng, pcap or candump log): one JSON line per value reply.
+    #[command(name = "masterbus")]
+    MasterBus(masterbus::Args),
 }
 
 /// Run a decode subcommand.
@@ -31,6 +35,7 @@ pub fn run(protocol: Protocol) -> Result<()> {
         Protocol::VictronBle(a) => victron_ble::run(a),
         Protocol::VeNetworking(a) => venetworking::run(a),
         Protocol::VeDirect(a) => vedirect::run(a),
+        Protocol::MasterBus(a) => masterbus::run(a),
     }
 }
 

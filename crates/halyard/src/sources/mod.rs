@@ -1,0 +1,5 @@
+//! Sources: they move bytes or frames from a device (or a file) into the pipeline, timestamp them
+//! and reconnect when the device goes away. No protocol logic lives here (DESIGN.md §2).
+
+pub mod backoff;
+pub mod can;
