@@ -31,6 +31,14 @@ pub const fn nibble(c: u8) -> Option<u8> {
     }
 }
 
+/// The value of 1 to 8 hex digits (CAN ids, SLCAN fields); `None` for anything else.
+pub fn parse_u32(text: &[u8]) -> Option<u32> {
+    if text.is_empty() || text.len() > 8 {
+        return None;
+    }
+    text.iter().try_fold(0u32, |acc, &c| Some(acc << 4 | u32::from(nibble(c)?)))
+}
+
 /// Decode hex text into `out`, returning the number of bytes written.
 pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<usize, HexError> {
     if text.len() % 2 != 0 {

@@ -12,7 +12,6 @@
 //! can-utils writes them (python-can 4.3.1 misses these, masterbus.md §11.2).
 
 use super::{from_socketcan, Frame, FrameError, Id, Received, ERR_FLAG};
-use crate::hex::nibble;
 
 /// One parsed log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +54,6 @@ impl core::fmt::Display for LineError {
     }
 }
 
-fn hex_u32(text: &str) -> Option<u32> {
-    text.bytes().try_fold(0u32, |acc, c| Some(acc << 4 | u32::from(nibble(c)?)))
-}
-
 fn timestamp_ns(text: &str) -> Result<u64, LineError> {
     let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
     if seconds.is_empty() || fraction.len() > 9 || !text.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
@@ -88,7 +83,7 @@ pub fn parse_line(line: &str) -> Result<Option<Line<'_>>, LineError> {
     if data_text.starts_with('#') {
         return Err(LineError::CanFd);
     }
-    let raw = hex_u32(id_text).ok_or(LineError::Id)?;
+    let raw = crate::hex::parse_u32(id_text.as_bytes()).ok_or(LineError::Id)?;
     let id = match id_text.len() {
         3 => Id::Standard(raw as u16),
         8 if raw & ERR_FLAG != 0 => Id::Extended(raw),

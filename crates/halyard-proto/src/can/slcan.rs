@@ -19,7 +19,7 @@
 //! commands are reported and skipped up to the next `\r`; the decoder never panics.
 
 use super::{Frame, Id, MAX_EXTENDED_ID, MAX_STANDARD_ID};
-use crate::hex::nibble;
+use crate::hex::{nibble, parse_u32 as hex};
 
 /// The longest valid line: `T` + 8 id digits + DLC + 16 data digits + 4 timestamp digits.
 pub const MAX_LINE: usize = 30;
@@ -165,10 +165,6 @@ impl Decoder {
             }
         }
     }
-}
-
-fn hex(text: &[u8]) -> Option<u32> {
-    text.iter().try_fold(0u32, |acc, &c| Some(acc << 4 | u32::from(nibble(c)?)))
 }
 
 fn parse(line: &[u8]) -> Result<Event, SlcanError> {

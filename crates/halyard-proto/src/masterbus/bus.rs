@@ -272,14 +272,13 @@ impl Bus {
     /// Take in one frame received at `timestamp_ns`.
     pub fn handle(&mut self, timestamp_ns: u64, id: BusId, message: &Message) -> Option<Observation> {
         let node = id.node();
-        let is_new = !self.nodes.contains_key(&node);
         let state = self.state(node);
         state.last_seen_ns = timestamp_ns;
         match *message {
             Message::Announcement(a) => {
                 let first = state.announcement.is_none();
                 state.announcement = Some(a);
-                (first || is_new).then_some(Observation::NewDevice { node, type_code: a.type_code })
+                first.then_some(Observation::NewDevice { node, type_code: a.type_code })
             }
             Message::PropertyReply { op, selector, value } => {
                 state.properties.insert((op, selector), value);
@@ -410,12 +409,13 @@ fn reading(node: Node, state: &NodeState, item: u16, value: f32) -> Reading {
         None => !r.confirm || learned_viz == Some(r.viz),
     });
     let viz = learned_viz.or(row.map(|r| r.viz)).unwrap_or(Viz::Float);
+    // The device's own label makes the source `Device` even when the agreeing table row names it.
     let (metric, source) = match (row, &label) {
-        (Some(r), _) => (String::from(r.metric), NameSource::Catalog),
+        (Some(r), None) => (String::from(r.metric), NameSource::Catalog),
+        (Some(r), Some(_)) => (String::from(r.metric), NameSource::Device),
         (None, Some(l)) => (metric_name(l, unit.as_deref()), NameSource::Device),
         (None, None) => (alloc::format!("item_0x{item:04x}"), NameSource::Unnamed),
     };
-    let source = if label.is_some() { NameSource::Device } else { source };
     let unit = unit.or_else(|| row.filter(|r| !r.unit.is_empty()).map(|r| String::from(r.unit)));
     let text = match viz {
         Viz::Date => Date::from_value(value).map(|d| alloc::format!("{d}")),

@@ -71,13 +71,11 @@ const fn confirmed(mut row: Item) -> Item {
 const OFF_ON: &[(u16, &str)] = &[(0, "Off"), (1, "On")];
 
 /// Names of the device type codes seen in announcements.
-pub const fn type_name(type_code: u8) -> Option<&'static str> {
-    Some(match type_code {
-        0x0E => "Mass Combi",
-        0x14 => "MasterView",
-        0x1B => "MasterShunt",
-        _ => return None,
-    })
+pub fn type_name(type_code: u8) -> Option<&'static str> {
+    match type_code {
+        0x14 => Some("MasterView"),
+        _ => for_type_code(type_code).map(|m| m.name),
+    }
 }
 
 /// The MasterShunt DC shunt (type 0x1B; "MSH HovseBatShun" in the captures).

@@ -214,10 +214,8 @@ impl Client {
         data[..2].copy_from_slice(&item.to_le_bytes());
         data[2..].copy_from_slice(&value.to_le_bytes());
         self.writes.push_back(frame(id, &data));
-        let own = self.config.identity;
-        let a = (own.raw() as u16).to_le_bytes();
         data[..2].copy_from_slice(&item.wrapping_add(1).to_le_bytes());
-        data[2..].copy_from_slice(&[own.type_code(), a[0], a[1], (own.raw() >> 16) as u8 & 3]);
+        data[2..].copy_from_slice(&self.config.identity.identity());
         self.writes.push_back(frame(id, &data));
         Ok(())
     }
@@ -255,9 +253,8 @@ impl Client {
         if now_ns >= self.next_announce_ns {
             self.next_announce_ns = now_ns + self.config.announce_every_ns;
             let own = self.config.identity;
-            let a = (own.raw() as u16).to_le_bytes();
-            let data = [own.type_code(), a[0], a[1], (own.raw() >> 16) as u8 & 3, 0, 0x01, 0, 0];
-            return Some(frame(own.id(0x04, false), &data));
+            let [t, lo, hi, instance] = own.identity();
+            return Some(frame(own.id(0x04, false), &[t, lo, hi, instance, 0, 0x01, 0, 0]));
         }
         if let Some(w) = self.writes.pop_front() {
             return Some(w);

@@ -117,6 +117,12 @@ impl Node {
         (self.0 >> 18) as u8 & 0x1F
     }
 
+    /// The identity bytes `[type, addr_lo, addr_hi, instance]` of the node's announcement.
+    pub const fn identity(self) -> [u8; 4] {
+        let a = (self.0 as u16).to_le_bytes();
+        [self.type_code(), a[0], a[1], (self.0 >> 16) as u8 & 3]
+    }
+
     /// The 18-bit device number.
     pub const fn device(self) -> DeviceId {
         DeviceId(self.0 & 0x3_FFFF)

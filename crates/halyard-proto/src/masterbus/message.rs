@@ -20,7 +20,7 @@
 //! Decoding is total: any id and payload gives a [`Message`] or a [`MessageError`] naming the
 //! class and length that did not fit, never a panic.
 
-use super::id::BusId;
+use super::id::{BusId, Node};
 use super::viz::MetaOp;
 
 /// The op byte of a string request or chunk.
@@ -45,8 +45,7 @@ impl Announcement {
     /// Bytes 0..4 (`[type, addr_lo, addr_hi, instance]`), which a writer also sends as its commit
     /// token after a write (masterbus.md §4, inference from the menus capture).
     pub const fn identity(&self) -> [u8; 4] {
-        let a = self.address.to_le_bytes();
-        [self.type_code, a[0], a[1], self.instance]
+        Node::from_identity(self.type_code, self.address, self.instance).identity()
     }
 }
 

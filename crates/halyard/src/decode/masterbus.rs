@@ -10,8 +10,7 @@ use anyhow::{anyhow, Result};
 use serde_json::json;
 
 use crate::burst::BurstLog;
-use crate::masterbus::{json as mbjson, Listener};
-use crate::sources::can::file;
+use crate::masterbus::{json as mbjson, replay, Listener};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -27,30 +26,29 @@ pub struct Args {
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
     let bytes = super::read_input(&args.file)?;
-    let records = file::records(&bytes).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let mut listener = Listener::default();
     let mut bad = BurstLog::new("masterbus capture", Duration::from_secs(1));
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for record in records {
-        match record {
-            Ok(r) => {
-                let decoded = listener.handle(r.timestamp_ns, &r.received);
-                if let Some(line) = mbjson::decoded(r.timestamp_ns, &decoded, args.all) {
-                    serde_json::to_writer(&mut out, &line)?;
-                    out.write_all(b"\n")?;
-                }
+    let out = std::cell::RefCell::new(std::io::BufWriter::new(std::io::stdout().lock()));
+    let write = |line: &serde_json::Value| -> Result<()> {
+        let mut out = out.borrow_mut();
+        serde_json::to_writer(&mut *out, line)?;
+        out.write_all(b"\n")?;
+        Ok(())
+    };
+    replay(
+        &bytes,
+        &mut listener,
+        |ts, decoded| mbjson::decoded(ts, decoded, args.all).map_or(Ok(()), |line| write(&line)),
+        |e| {
+            bad.report(Instant::now(), || e.to_string());
+            if args.all {
+                write(&json!({ "message": "bad_record", "location": e.location, "error": e.message }))?;
             }
-            Err(e) => {
-                listener.counters.bad_records += 1;
-                bad.report(Instant::now(), || e.to_string());
-                if args.all {
-                    let line = json!({ "message": "bad_record", "location": e.location, "error": e.message });
-                    serde_json::to_writer(&mut out, &line)?;
-                    out.write_all(b"\n")?;
-                }
-            }
-        }
-    }
+            Ok(())
+        },
+    )
+    .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let mut out = out.into_inner();
     out.flush()?;
     eprintln!("halyard: masterbus summary {}", mbjson::summary(&listener.counters));
     Ok(())

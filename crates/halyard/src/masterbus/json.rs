@@ -38,6 +38,12 @@ pub fn reading(ts_ns: u64, r: &Reading) -> Json {
     m.insert("device".into(), r.device().to_string().into());
     m.insert("item".into(), hex16(r.item).into());
     m.insert("value".into(), float(r.value));
+    insert_meaning(&mut m, r);
+    Json::Object(m)
+}
+
+/// What a reading means beyond its number: text, option, metric, label, unit.
+fn insert_meaning(m: &mut Map<String, Json>, r: &Reading) {
     if let Some(text) = &r.text {
         m.insert("text".into(), text.clone().into());
     }
@@ -51,7 +57,6 @@ pub fn reading(ts_ns: u64, r: &Reading) -> Json {
     if let Some(unit) = &r.unit {
         m.insert("unit".into(), unit.clone().into());
     }
-    Json::Object(m)
 }
 
 fn number(n: Number) -> Json {
@@ -178,15 +183,7 @@ pub fn decoded(ts_ns: u64, decoded: &Decoded, all: bool) -> Option<Json> {
             let mut m = frame_head(ts_ns, *id, message);
             message_fields(&mut m, message);
             match observation {
-                Some(Observation::Reading(r)) => {
-                    if let Json::Object(r) = reading(ts_ns, r) {
-                        for key in ["text", "option", "metric", "label", "unit"] {
-                            if let Some(v) = r.get(key) {
-                                m.insert(key.into(), v.clone());
-                            }
-                        }
-                    }
-                }
+                Some(Observation::Reading(r)) => insert_meaning(&mut m, r),
                 Some(Observation::WriteAnswered { previous, .. }) => {
                     m.insert("note".into(), "answer to a write: the value before it".into());
                     m.insert("previous".into(), float(*previous));

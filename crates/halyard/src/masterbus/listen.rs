@@ -11,11 +11,11 @@ use halyard_proto::masterbus::client::{Client, Config, Poll};
 use halyard_proto::masterbus::DeviceId;
 use serde_json::{json, Value as Json};
 
-use super::{json as mbjson, Decoded, Listener};
+use super::{json as mbjson, replay, Decoded, Listener};
 use crate::burst::BurstLog;
 use crate::sources::backoff::Backoff;
 use crate::sources::can::link::{now_ns, Input, Link};
-use crate::sources::can::{file, Spec};
+use crate::sources::can::Spec;
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -126,14 +126,20 @@ async fn listen(args: Args) -> Result<()> {
     let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s));
     if let Spec::File(path) = &args.source {
         let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
-        for record in file::records(&bytes).map_err(|e| anyhow::anyhow!("{path}: {e}"))?.flatten() {
-            let decoded = listener.handle(record.timestamp_ns, &record.received);
-            if let Some(line) = mbjson::decoded(record.timestamp_ns, &decoded, args.all)
-                .or_else(|| event_line(record.timestamp_ns, &decoded))
-            {
-                emit(&mut out, &line)?;
-            }
-        }
+        let mut bad = BurstLog::new("masterbus capture", Duration::from_secs(1));
+        replay(
+            &bytes,
+            &mut listener,
+            |ts, decoded| match mbjson::decoded(ts, decoded, args.all).or_else(|| event_line(ts, decoded)) {
+                Some(line) => emit(&mut out, &line),
+                None => Ok(()),
+            },
+            |e| {
+                bad.report(Instant::now(), || e.to_string());
+                Ok(())
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
         return emit(&mut out, &inventory(&listener));
     }
     let mut client = args.active.then(|| {

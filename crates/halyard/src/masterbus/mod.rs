@@ -8,6 +8,8 @@ use halyard_proto::can::Received;
 use halyard_proto::masterbus::bus::{Bus, Observation};
 use halyard_proto::masterbus::{decode_frame, BusId, FrameError, Message};
 
+use crate::sources::can::file::{self, RecordError};
+
 /// Counters of everything that went past, for `--all` summaries and (later) metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -46,6 +48,30 @@ pub enum Decoded {
         /// Why.
         error: FrameError,
     },
+}
+
+/// Feed a whole capture (pcapng, pcap or candump log) through `listener`. Each frame goes to
+/// `on_frame`; each record the reader could not use is counted in `bad_records` and goes to `on_bad`.
+/// Fails only when the bytes are not a capture at all or a callback fails.
+pub fn replay(
+    bytes: &[u8],
+    listener: &mut Listener,
+    mut on_frame: impl FnMut(u64, &Decoded) -> anyhow::Result<()>,
+    mut on_bad: impl FnMut(&RecordError) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for record in file::records(bytes).map_err(|e| anyhow::anyhow!(e))? {
+        match record {
+            Ok(r) => {
+                let decoded = listener.handle(r.timestamp_ns, &r.received);
+                on_frame(r.timestamp_ns, &decoded)?;
+            }
+            Err(e) => {
+                listener.counters.bad_records += 1;
+                on_bad(&e)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The passive listener plus its counters.

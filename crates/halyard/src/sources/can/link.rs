@@ -1,6 +1,7 @@
 //! One connection to a CAN transport: receive frames, and send them when the user has enabled the
 //! active mode. Every transport decodes with the `no_std` codecs of `halyard_proto::can`.
 
+use std::collections::VecDeque;
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +35,7 @@ pub enum Link {
         /// The line decoder.
         decoder: slcan::Decoder,
         /// Bytes read but not yet decoded.
-        pending: Vec<u8>,
+        pending: VecDeque<u8>,
     },
     /// A CAN-Ethernet gateway over TCP.
     Ecan {
@@ -43,7 +44,7 @@ pub enum Link {
         /// The 13-byte reassembler.
         decoder: ecan::Decoder,
         /// Bytes read but not yet decoded.
-        pending: Vec<u8>,
+        pending: VecDeque<u8>,
     },
     /// Linux SocketCAN.
     #[cfg(feature = "socketcan")]
@@ -63,12 +64,12 @@ impl Link {
                     port.write_all(command).await?;
                 }
                 port.flush().await?;
-                Ok(Link::Slcan { port, decoder: slcan::Decoder::new(), pending: Vec::new() })
+                Ok(Link::Slcan { port, decoder: slcan::Decoder::new(), pending: VecDeque::new() })
             }
             Spec::Ecan(addr) => {
                 let socket = TcpStream::connect(addr.as_str()).await?;
                 socket.set_nodelay(true)?;
-                Ok(Link::Ecan { socket, decoder: ecan::Decoder::new(), pending: Vec::new() })
+                Ok(Link::Ecan { socket, decoder: ecan::Decoder::new(), pending: VecDeque::new() })
             }
             #[cfg(feature = "socketcan")]
             Spec::SocketCan(name) => Ok(Link::SocketCan(socketcan::tokio::CanSocket::open(name)?)),
@@ -88,8 +89,7 @@ impl Link {
         loop {
             match self {
                 Link::Slcan { port, decoder, pending } => {
-                    while !pending.is_empty() {
-                        let byte = pending.remove(0);
+                    while let Some(byte) = pending.pop_front() {
                         match decoder.push(byte) {
                             Some(Ok(slcan::Event::Frame { frame, .. })) => {
                                 return Ok(Input::Frame(now_ns(), Received::Frame(frame)))
@@ -106,11 +106,11 @@ impl Link {
                     if n == 0 {
                         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "serial port closed"));
                     }
-                    pending.extend_from_slice(&buf[..n]);
+                    pending.extend(&buf[..n]);
                 }
                 Link::Ecan { socket, decoder, pending } => {
                     while !pending.is_empty() {
-                        let (used, result) = decoder.feed(pending);
+                        let (used, result) = decoder.feed(pending.make_contiguous());
                         pending.drain(..used);
                         match result {
                             Some(Ok(frame)) => return Ok(Input::Frame(now_ns(), Received::Frame(frame))),
@@ -123,7 +123,7 @@ impl Link {
                     if n == 0 {
                         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "gateway closed the connection"));
                     }
-                    pending.extend_from_slice(&buf[..n]);
+                    pending.extend(&buf[..n]);
                 }
                 #[cfg(feature = "socketcan")]
                 Link::SocketCan(socket) => {
