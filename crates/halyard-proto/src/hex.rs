@@ -41,7 +41,7 @@ pub fn parse_u32(text: &[u8]) -> Option<u32> {
 
 /// Decode hex text into `out`, returning the number of bytes written.
 pub fn decode_into(text: &[u8], out: &mut [u8]) -> Result<usize, HexError> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(HexError::OddLength);
     }
     let n = text.len() / 2;

@@ -30,7 +30,8 @@ impl BurstLog {
         } else {
             String::new()
         };
-        eprintln!("halyard: {}: {}{more}", self.what, message());
+        let text = message();
+        tracing::warn!("{}: {text}{more}", self.what);
         self.suppressed = 0;
         self.last_logged = Some(now);
     }

@@ -7,12 +7,19 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod broker;
 mod burst;
+mod config;
 mod decode;
+mod gateway;
+mod ingest;
 mod json;
 mod keys;
 mod masterbus;
+mod model;
+mod sinks;
 mod sources;
+mod telemetry;
 
 /// Halyard: a boat's electrical and navigation data, from the devices to MQTT, history and answers.
 #[derive(Debug, Parser)]
@@ -29,6 +36,10 @@ enum Command {
         #[command(subcommand)]
         protocol: decode::Protocol,
     },
+    /// The gateway: read the configured devices, publish to MQTT (DESIGN.md §4.4 for the file).
+    Run(gateway::RunArgs),
+    /// Feed captures through the whole pipeline into MQTT (recordings, pcapng, candump, VE.Direct).
+    Replay(gateway::ReplayArgs),
     /// MasterBus: listen to a live bus (passive by default), discover devices and poll items.
     #[command(name = "masterbus")]
     MasterBus {
@@ -52,11 +63,29 @@ pub struct Exit {
     pub message: String,
 }
 
+/// Warnings of the one-shot commands, on standard error.
+fn cli_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode { protocol } => decode::run(protocol),
-        Command::MasterBus { command: MasterBusCommand::Listen(args) } => masterbus::listen::run(args),
+        Command::Decode { protocol } => {
+            cli_logging();
+            decode::run(protocol)
+        }
+        Command::MasterBus { command: MasterBusCommand::Listen(args) } => {
+            cli_logging();
+            masterbus::listen::run(args)
+        }
+        Command::Run(args) => gateway::run(args),
+        Command::Replay(args) => gateway::replay(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -294,7 +294,7 @@ impl<'a> Capture<'a> {
                 self.interfaces = [None; MAX_INTERFACES];
             }
             let len = self.u32_at(offset + 4) as usize;
-            if len < 12 || len % 4 != 0 {
+            if len < 12 || !len.is_multiple_of(4) {
                 return self.fail(CaptureError::BadBlock { offset });
             }
             if len > self.bytes.len() - offset {

@@ -2,4 +2,9 @@
 //! and reconnect when the device goes away. No protocol logic lives here (DESIGN.md §2).
 
 pub mod backoff;
+#[cfg(feature = "bluetooth")]
+pub mod ble;
 pub mod can;
+pub mod masterbus;
+pub mod replay;
+pub mod vedirect;

@@ -54,7 +54,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 }
 
 /// Every record of a capture, in file order.
-pub fn records(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Result<CanRecord, RecordError>> + '_>, String> {
+pub fn records(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Result<CanRecord, RecordError>> + Send + '_>, String> {
     match detect(bytes) {
         Some(Format::Pcap) => {
             let capture = Capture::new(bytes).map_err(|e| e.to_string())?;

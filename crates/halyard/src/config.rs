@@ -1,0 +1,620 @@
+//! `halyard.toml` (DESIGN.md §4.4): every setting has a default, so no file at all means the
+//! embedded defaults; a bad file is refused with the line and the key that are wrong.
+//!
+//! Secrets (Instant Readout keys, the VE.Smart network key, the broker password) are held in
+//! [`Secret`]/[`Key`], whose `Debug` never shows them, and may live in a separate keys file
+//! readable by the daemon only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Deserializer};
+
+/// The whole configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where Halyard keeps its state (the MQTT outbox, later the store). Default: systemd's
+    /// `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/halyard`, else `~/.local/state/halyard`.
+    pub data_dir: Option<PathBuf>,
+    /// A TOML file with `[keys]` (address or serial → key) and `network_key`, readable by the
+    /// daemon only (mode 0600), so the main file can be shared.
+    pub keys_file: Option<PathBuf>,
+    /// MQTT publishing.
+    pub mqtt: Mqtt,
+    /// The embedded broker, used when no broker is configured or found.
+    pub broker: Broker,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Logging.
+    pub log: Log,
+    /// The model: refresh and staleness.
+    pub model: ModelSettings,
+    /// Victron BLE through BlueZ.
+    pub bluetooth: Bluetooth,
+    /// The VE.Smart network whose broadcasts to decrypt.
+    pub venetworking: Option<VeNetworking>,
+    /// VE.Direct serial ports.
+    pub vedirect: Vec<VeDirectPort>,
+    /// MasterBus (CAN) sources.
+    pub masterbus: Vec<MasterBusSource>,
+    /// Other nodes' raw topics to read back into the model.
+    pub mqtt_in: MqttIn,
+    /// Known devices.
+    pub device: Vec<Device>,
+}
+
+/// `[mqtt]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mqtt {
+    /// `mqtt://[user@]host[:port]` or `mqtts://…` (feature `tls`). Unset: look for a broker by
+    /// mDNS, else start the embedded one.
+    pub url: Option<String>,
+    /// Look for a `_mqtt._tcp` broker by mDNS when no URL is set.
+    pub mdns: bool,
+    /// Client id. Default: `halyard-<hostname>` (`halyard-replay-<pid>` for a replay).
+    pub client_id: Option<String>,
+    /// User name.
+    pub username: Option<String>,
+    /// Password (or put it in `password_file`).
+    pub password: Option<Secret>,
+    /// A file whose first line is the password.
+    pub password_file: Option<PathBuf>,
+    /// CA certificate (PEM) for `mqtts://`; unset: the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// QoS of value publishes (0, 1 or 2).
+    #[serde(deserialize_with = "qos")]
+    pub qos: u8,
+    /// Root of the human-readable topics.
+    pub root: String,
+    /// Publish monitorPowerToMQTT's raw topic trees.
+    pub raw_topics: RawTopics,
+    /// `<root>/<device>/<metric>` topics.
+    pub named_topics: bool,
+    /// `<root>/<device>/state` JSON.
+    pub state_json: bool,
+    /// Home Assistant discovery.
+    pub home_assistant: bool,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: String,
+    /// Warnings and errors on `<root>/log`.
+    pub log_topic: bool,
+    /// At most this many log lines per minute on `<root>/log` (and syslog).
+    pub log_lines_per_minute: u32,
+    /// Also send warnings and errors to a syslog server (`udp://host:514`).
+    pub syslog: Option<String>,
+    /// The on-disk outbox holds at most this many MiB; beyond, the oldest are dropped (counted).
+    pub outbox_max_mib: u64,
+    /// Keep-alive in seconds.
+    pub keep_alive_seconds: u64,
+}
+
+impl Default for Mqtt {
+    fn default() -> Self {
+        Mqtt {
+            url: None,
+            mdns: true,
+            client_id: None,
+            username: None,
+            password: None,
+            password_file: None,
+            ca_file: None,
+            qos: 1,
+            root: "halyard".into(),
+            raw_topics: RawTopics::default(),
+            named_topics: true,
+            state_json: true,
+            home_assistant: true,
+            discovery_prefix: "homeassistant".into(),
+            log_topic: true,
+            log_lines_per_minute: 20,
+            syslog: None,
+            outbox_max_mib: 64,
+            keep_alive_seconds: 15,
+        }
+    }
+}
+
+/// `[mqtt.raw_topics]`: each of monitorPowerToMQTT's trees can be switched off.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawTopics {
+    /// `venetworking/<SERIAL>/<REG>`.
+    pub venetworking: bool,
+    /// `vedirect/<SERIAL>/<REG>` and `vedirect/<SERIAL>/text/<LABEL>`.
+    pub vedirect: bool,
+    /// `masterbus/0x<DEVICE>/0x<ITEM>`.
+    pub masterbus: bool,
+    /// `victron/<MAC>/raw`.
+    pub victron: bool,
+}
+
+impl Default for RawTopics {
+    fn default() -> Self {
+        RawTopics { venetworking: true, vedirect: true, masterbus: true, victron: true }
+    }
+}
+
+impl RawTopics {
+    /// Whether a raw topic's tree is on.
+    pub fn allows(&self, topic: &str) -> bool {
+        match topic.split('/').next() {
+            Some("venetworking") => self.venetworking,
+            Some("vedirect") => self.vedirect,
+            Some("masterbus") => self.masterbus,
+            Some("victron") => self.victron,
+            _ => false,
+        }
+    }
+}
+
+/// `[broker]`: the embedded broker.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Broker {
+    /// Start it when no broker is configured or found.
+    pub enabled: bool,
+    /// Listen address. Loopback by default; `0.0.0.0:1883` lets ESP32 nodes connect, and only
+    /// then is it advertised by mDNS (a loopback address is useless to anyone else).
+    pub listen: String,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Broker { enabled: true, listen: "127.0.0.1:1883".into() }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// Prometheus `/metrics` listen address; empty switches it off.
+    pub listen: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics { listen: "127.0.0.1:9651".into() }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// `info`, `debug`, or any `RUST_LOG`-style filter (the environment's `RUST_LOG` wins).
+    pub level: String,
+    /// `auto` (journald under systemd, else text), `text`, `json` or `journald`.
+    pub format: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { level: "info".into(), format: "auto".into() }
+    }
+}
+
+/// `[model]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Unchanged values are published again after this many seconds.
+    pub refresh_seconds: u64,
+    /// A device not heard for this many seconds no longer counts in network totals.
+    pub stale_seconds: u64,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings { refresh_seconds: 60, stale_seconds: 300 }
+    }
+}
+
+/// `[bluetooth]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bluetooth {
+    /// `auto`: scan when any device has a key or a VE.Smart network is configured.
+    pub enabled: Option<bool>,
+    /// Adapter name (`hci0`); unset: BlueZ's default adapter.
+    pub adapter: Option<String>,
+}
+
+/// `[venetworking]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeNetworking {
+    /// The 4-hex-digit network id (VictronConnect → VE.Smart networking).
+    #[serde(deserialize_with = "network_id")]
+    pub network_id: [u8; 2],
+    /// The network key (or `network_key` in the keys file).
+    pub key: Option<Key>,
+}
+
+/// `[[vedirect]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VeDirectPort {
+    /// The serial device (`/dev/ttyUSB0`, `/dev/serial/by-id/…`).
+    pub port: String,
+    /// Registers to read with HEX GET, e.g. `["0xEDBC", "0xEDD3"]` (a GET changes nothing).
+    #[serde(default, deserialize_with = "registers")]
+    pub poll: Vec<u16>,
+    /// Seconds between polls.
+    #[serde(default = "ten")]
+    pub poll_seconds: u64,
+    /// Allow `set`: off by default, nothing is ever written to a device without it.
+    #[serde(default)]
+    pub allow_writes: bool,
+    /// Registers to SET once after each connect, register → value as little-endian hex
+    /// (`"0xEDF0" = "9600"`). Needs `allow_writes`; each write is logged.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+/// `[[masterbus]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterBusSource {
+    /// `slcan:/dev/ttyACM0`, `ecan:HOST[:PORT]`, `socketcan:can0`.
+    #[serde(deserialize_with = "can_spec")]
+    pub source: crate::sources::can::Spec,
+    /// Take part in the bus (announce, ask devices to describe themselves, poll). Off by default.
+    #[serde(default)]
+    pub active: bool,
+    /// Items to poll in active mode, `DEVICE:ITEM[@SECONDS]`.
+    #[serde(default)]
+    pub poll: Vec<String>,
+}
+
+/// `[mqtt_in]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttIn {
+    /// Subscribe to these raw-topic filters and feed them to the model (ESP32 nodes publish
+    /// the same raw topics as the gateway).
+    pub topics: Vec<String>,
+}
+
+/// `[[device]]`: one physical device, however it is seen.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// Friendly name, used in topics (`port-arch`): lower case, digits, `-` and `_`.
+    #[serde(deserialize_with = "device_name")]
+    pub name: String,
+    /// `solar`, `battery`, `dumpload`, `inverter`, `charger`, `load` … (free text, for the
+    /// analytics and Home Assistant).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// A group such as `port-arch`, for comparisons between groups.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Bluetooth address of its Instant Readout adverts.
+    #[serde(default, deserialize_with = "mac")]
+    pub mac: Option<[u8; 6]>,
+    /// Victron serial (`HQ1840MAEI4`): matches VE.Direct `SER#` and, by its last five
+    /// characters, VE.Smart networking's `HQyywwMAEI4`.
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// MasterBus device number (`0x31297`).
+    #[serde(default, deserialize_with = "masterbus_device")]
+    pub masterbus: Option<u32>,
+    /// VE.Direct port, for devices whose serial is not known yet.
+    #[serde(default)]
+    pub port: Option<String>,
+    /// Instant Readout key (or in the keys file under the address).
+    #[serde(default)]
+    pub key: Option<Key>,
+}
+
+/// A 16-byte key; never printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Key(pub [u8; 16]);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        crate::keys::parse_key("the key", &text).map(Key).map_err(|e| serde::de::Error::custom(format!("{e:#}")))
+    }
+}
+
+/// A password; never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+fn qos<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let v = u8::deserialize(d)?;
+    if v > 2 {
+        return Err(serde::de::Error::custom(format!("QoS is 0, 1 or 2, not {v}")));
+    }
+    Ok(v)
+}
+
+fn parse_hex_u32(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")).unwrap_or(text);
+    u32::from_str_radix(digits, 16).ok()
+}
+
+fn network_id<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 2], D::Error> {
+    let text = String::deserialize(d)?;
+    let v = parse_hex_u32(&text).filter(|v| *v <= 0xFFFF && text.trim_start_matches("0x").len() == 4);
+    v.map(|v| (v as u16).to_be_bytes())
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}`: the network id is 4 hex digits, e.g. \"010A\"")))
+}
+
+fn registers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    list.iter()
+        .map(|t| {
+            parse_hex_u32(t)
+                .filter(|v| *v <= 0xFFFF)
+                .map(|v| v as u16)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{t}` is not a register number such as \"0xEDBC\"")))
+        })
+        .collect()
+}
+
+fn can_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::can::Spec, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+fn device_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    let ok =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(serde::de::Error::custom(format!(
+            "`{name}`: device names appear in MQTT topics; use lower-case letters, digits, - and _"
+        )));
+    }
+    Ok(name)
+}
+
+fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 6]>, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::model::Identity::parse_mac(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a Bluetooth address like C0:3B:12:34:56:78")))
+}
+
+fn masterbus_device<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_hex_u32(&text)
+        .filter(|v| *v <= 0x3FFFF)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a MasterBus device number like 0x31297")))
+}
+
+/// The keys file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct KeysFile {
+    keys: BTreeMap<String, Key>,
+    network_key: Option<Key>,
+    mqtt_password: Option<Secret>,
+}
+
+impl Config {
+    /// Parse configuration text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        parse_toml(text, origin)
+    }
+
+    /// Load a file, then its keys file, then check what cannot be checked field by field.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut config = Config::parse(&text, &path.display().to_string())?;
+        if let Some(keys) = config.keys_file.clone() {
+            let keys = if keys.is_relative() { path.parent().unwrap_or(Path::new(".")).join(keys) } else { keys };
+            config.merge_keys_file(&keys)?;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn merge_keys_file(&mut self, path: &Path) -> Result<()> {
+        warn_if_readable_by_others(path);
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading keys file {}", path.display()))?;
+        let keys: KeysFile = parse_toml(&text, &path.display().to_string())?;
+        for (who, key) in keys.keys {
+            let mac = crate::model::Identity::parse_mac(&who);
+            let device = self.device.iter_mut().find(|d| {
+                (mac.is_some() && d.mac == mac) || d.serial.as_deref() == Some(who.as_str()) || d.name == who
+            });
+            match device {
+                Some(d) => d.key = Some(key),
+                None => {
+                    let Some(mac) = mac else {
+                        bail!(
+                            "{}: key for `{who}`, which is no configured device's name, serial or address",
+                            path.display()
+                        )
+                    };
+                    self.device.push(Device {
+                        name: format!("victron-{}", crate::model::Identity::Mac(mac).topic_text()),
+                        mac: Some(mac),
+                        key: Some(key),
+                        ..Device::default()
+                    });
+                }
+            }
+        }
+        if let Some(k) = keys.network_key {
+            match &mut self.venetworking {
+                Some(n) => n.key = Some(k),
+                None => {
+                    bail!("{}: network_key given but no [venetworking] network_id in the configuration", path.display())
+                }
+            }
+        }
+        if keys.mqtt_password.is_some() {
+            self.mqtt.password = keys.mqtt_password;
+        }
+        Ok(())
+    }
+
+    /// Checks across fields.
+    pub fn validate(&self) -> Result<()> {
+        let mut names = std::collections::BTreeSet::new();
+        for d in &self.device {
+            if !names.insert(&d.name) {
+                bail!("two [[device]] entries are named `{}`", d.name);
+            }
+        }
+        if let Some(n) = &self.venetworking {
+            if n.key.is_none() {
+                bail!("[venetworking] needs `key` (or `network_key` in the keys file)");
+            }
+        }
+        for p in &self.vedirect {
+            if !p.set.is_empty() && !p.allow_writes {
+                bail!("[[vedirect]] {}: `set` writes to the device; add `allow_writes = true` to allow it", p.port);
+            }
+        }
+        for m in &self.masterbus {
+            if !m.poll.is_empty() && !m.active {
+                bail!("[[masterbus]] {}: `poll` sends requests on the bus; add `active = true` to allow it", m.source);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where state lives.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(d) = &self.data_dir {
+            return d.clone();
+        }
+        if let Some(d) = std::env::var_os("STATE_DIRECTORY") {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+            return PathBuf::from(d).join("halyard");
+        }
+        match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".local/state/halyard"),
+            None => PathBuf::from("/var/lib/halyard"),
+        }
+    }
+
+    /// Whether to scan Bluetooth.
+    pub fn bluetooth_wanted(&self) -> bool {
+        self.bluetooth.enabled.unwrap_or_else(|| {
+            self.venetworking.is_some() || self.device.iter().any(|d| d.key.is_some() || d.mac.is_some())
+        })
+    }
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "keys file {} is readable by other users; `chmod 600 {}` keeps the keys secret",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
+/// Parse TOML into `T`, with errors as `FILE:LINE:COLUMN: key `a.b`: message`.
+fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let located = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{origin}:{line}:{column}")
+        })
+        .unwrap_or_else(|| origin.to_owned())
+    };
+    let de =
+        toml::de::Deserializer::parse(text).map_err(|e| anyhow::anyhow!("{}: {}", located(e.span()), e.message()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let key = if path == "." { String::new() } else { format!(" key `{path}`:") };
+        anyhow::anyhow!("{}:{key} {}", located(inner.span()), inner.message().trim())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        let c = Config::parse("", "t").unwrap();
+        assert_eq!(c.mqtt.qos, 1);
+        assert_eq!(c.mqtt.root, "halyard");
+        assert_eq!(c.broker.listen, "127.0.0.1:1883");
+        assert!(c.mqtt.raw_topics.allows("venetworking/HQ/EDBC"));
+        assert!(!c.bluetooth_wanted());
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let text = "[mqtt]\nroot = \"boat\"\nqos = 7\n";
+        let e = Config::parse(text, "halyard.toml").unwrap_err().to_string();
+        assert!(e.starts_with("halyard.toml:3:"), "{e}");
+        assert!(e.contains("mqtt.qos") && e.contains("0, 1 or 2"), "{e}");
+
+        let e = Config::parse("[mqtt]\nrot = \"x\"\n", "h.toml").unwrap_err().to_string();
+        assert!(e.starts_with("h.toml:2:") && e.contains("rot"), "{e}");
+
+        let text = "[[device]]\nname = \"port-arch\"\nmac = \"zz\"\n";
+        let e = Config::parse(text, "h.toml").unwrap_err().to_string();
+        assert!(e.starts_with("h.toml:3:") && e.contains("device[0].mac"), "{e}");
+
+        let e = Config::parse("[mqtt\n", "h.toml").unwrap_err().to_string();
+        assert!(e.starts_with("h.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn keys_never_print() {
+        let text = "[[device]]\nname = \"a\"\nkey = \"00112233445566778899aabbccddeeff\"\n";
+        let c = Config::parse(text, "t").unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("0011") && !debug.contains("aabb") && debug.contains("redacted"), "{debug}");
+        let e = Config::parse("[[device]]\nname = \"a\"\nkey = \"0011223344556677\"\n", "t").unwrap_err().to_string();
+        assert!(e.contains("32 hex digits") && !e.contains("0011"), "{e}");
+    }
+
+    #[test]
+    fn writes_need_explicit_permission() {
+        let c = Config::parse("[[vedirect]]\nport = \"/dev/x\"\nset = { \"0xEDF0\" = \"9600\" }\n", "t").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("allow_writes"));
+        let c = Config::parse("[[masterbus]]\nsource = \"slcan:/dev/x\"\npoll = [\"0x31297:0x0001\"]\n", "t").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("active = true"));
+    }
+
+    #[test]
+    fn the_sample_config_parses() {
+        let text = include_str!("../../../packaging/halyard.toml");
+        let c = Config::parse(text, "packaging/halyard.toml").unwrap();
+        c.validate().unwrap();
+    }
+}

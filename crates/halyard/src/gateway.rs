@@ -1,0 +1,324 @@
+//! `halyard run` and `halyard replay`: the pipeline of DESIGN.md §2 (sources → decoders → model →
+//! sinks) on tokio. Live sources and replays feed the same channel, so both run identical code
+//! from the decoders on.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::ingest::ble::BleDecoder;
+use crate::ingest::{Ingest, Input};
+use crate::model::{Change, KeyRing, Model, Registry};
+use crate::sinks::mqtt::{outbox::Outbox, Sink};
+use crate::telemetry::{logging, Telemetry};
+
+/// `halyard run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The configuration file (DESIGN.md §4.4). Without one, the embedded defaults.
+    #[arg(short, long, env = "HALYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Check the configuration, print what would run, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+/// `halyard replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The configuration file (MQTT, devices, keys).
+    #[arg(short, long, env = "HALYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// As fast as possible instead of at the recorded pace.
+    #[arg(long)]
+    max_speed: bool,
+    /// Captures: Halyard recordings, pcapng/pcap/candump (MasterBus), VE.Direct dumps.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn load(path: Option<&PathBuf>) -> Result<Config> {
+    match path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Run the gateway until SIGINT or SIGTERM.
+pub fn run(args: RunArgs) -> Result<()> {
+    let config = load(args.config.as_ref())?;
+    if args.check {
+        println!("{}", describe(&config));
+        return Ok(());
+    }
+    let logs = logging::init(&config.log);
+    if args.config.is_none() {
+        tracing::info!("no configuration file: running on the embedded defaults");
+    }
+    runtime()?.block_on(pipeline(config, Mode::Live, Some(logs)))
+}
+
+/// Replay captures through the pipeline, wait until MQTT has them all, print a summary.
+pub fn replay(args: ReplayArgs) -> Result<()> {
+    let config = load(args.config.as_ref())?;
+    let logs = logging::init(&config.log);
+    runtime()?.block_on(pipeline(config, Mode::Replay { files: args.files, max_speed: args.max_speed }, Some(logs)))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// What the pipeline reads.
+pub enum Mode {
+    /// The configured sources, until a signal.
+    Live,
+    /// Files, then stop.
+    Replay {
+        /// The files.
+        files: Vec<PathBuf>,
+        /// No pacing.
+        max_speed: bool,
+    },
+}
+
+/// A one-screen description of a configuration, secrets left out.
+fn describe(c: &Config) -> String {
+    let mut out = vec![
+        format!("mqtt: {}", c.mqtt.url.as_deref().unwrap_or("mDNS, else the embedded broker")),
+        format!("embedded broker: {} ({})", c.broker.listen, if c.broker.enabled { "enabled" } else { "disabled" }),
+        format!("data directory: {}", c.data_dir().display()),
+        format!("bluetooth: {}", if c.bluetooth_wanted() { "scanning" } else { "off" }),
+    ];
+    for p in &c.vedirect {
+        out.push(format!(
+            "vedirect: {} (poll {} registers, writes {})",
+            p.port,
+            p.poll.len(),
+            if p.allow_writes { "ALLOWED" } else { "off" }
+        ));
+    }
+    for m in &c.masterbus {
+        out.push(format!("masterbus: {} ({})", m.source, if m.active { "active" } else { "listen-only" }));
+    }
+    for d in &c.device {
+        let key = if d.key.is_some() { ", key set" } else { "" };
+        out.push(format!(
+            "device: {} role={} group={}{key}",
+            d.name,
+            d.role.as_deref().unwrap_or("-"),
+            d.group.as_deref().unwrap_or("-")
+        ));
+    }
+    if !c.mqtt_in.topics.is_empty() {
+        out.push(format!("mqtt-in: {}", c.mqtt_in.topics.join(", ")));
+    }
+    out.join("\n")
+}
+
+/// The pipeline.
+pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receiver<logging::LogLine>>) -> Result<()> {
+    let telemetry = Arc::new(Telemetry::default());
+    let live = matches!(mode, Mode::Live);
+    if live && !config.metrics.listen.is_empty() {
+        match crate::telemetry::http::serve(&config.metrics.listen, telemetry.clone()).await {
+            Ok(addr) => tracing::info!("metrics on http://{addr}/metrics"),
+            Err(e) => tracing::error!("{e:#}"),
+        }
+    }
+    let broker = crate::broker::choose(&config).await?;
+    tracing::info!("mqtt: {}", broker.how);
+
+    let (input_tx, mut input_rx) = mpsc::channel::<Input>(4096);
+    let (change_tx, change_rx) = mpsc::channel::<Arc<Change>>(4096);
+    let data_dir = config.data_dir();
+    let outbox_dir = if live { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
+    let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
+        .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
+    let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
+    let client_id = match (&config.mqtt.client_id, live) {
+        (Some(id), true) => id.clone(),
+        (Some(id), false) => format!("{id}-replay-{}", std::process::id()),
+        (None, true) => format!("halyard-{hostname}"),
+        (None, false) => format!("halyard-replay-{}", std::process::id()),
+    };
+    let sink = Sink {
+        client_id,
+        status: live,
+        settings: std::mem::take(&mut config.mqtt),
+        endpoint: broker.endpoint.clone(),
+        outbox,
+        telemetry: telemetry.clone(),
+        to_model: (!in_topics.is_empty()).then(|| input_tx.clone()),
+        in_topics,
+        drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+    };
+    let sink = tokio::spawn(sink.run(change_rx, logs));
+
+    let network = match &config.venetworking {
+        Some(n) => n.key.map(|k| halyard_proto::victron::smart_networking::Network::new(k.0, n.network_id)),
+        None => None,
+    };
+    let mut ingest =
+        Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone());
+    let mut model = Model::new(Registry::new(&config.device), &config.model);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    let replay_stats = match mode {
+        Mode::Live => {
+            for port in std::mem::take(&mut config.vedirect) {
+                tasks.push(tokio::spawn(crate::sources::vedirect::run(
+                    port,
+                    input_tx.clone(),
+                    telemetry.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+            for source in std::mem::take(&mut config.masterbus) {
+                tasks.push(tokio::spawn(crate::sources::masterbus::run(
+                    source,
+                    input_tx.clone(),
+                    telemetry.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+            if config.bluetooth_wanted() {
+                start_bluetooth(&config, &input_tx, &telemetry, &stop_rx, &mut tasks);
+            }
+            let stop_tx = stop_tx.clone();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!("stopping");
+                let _ = stop_tx.send(true);
+            });
+            None
+        }
+        Mode::Replay { files, max_speed } => {
+            let tx = input_tx.clone();
+            let t = telemetry.clone();
+            let stop_tx = stop_tx.clone();
+            Some(tokio::spawn(async move {
+                let r = crate::sources::replay::run(&files, max_speed, &tx, &t).await;
+                let _ = stop_tx.send(true);
+                r
+            }))
+        }
+    };
+    drop(input_tx);
+
+    // The model loop: one task, so the model needs no lock and replays are deterministic.
+    let mut stop = stop_rx.clone();
+    let mut updates = Vec::new();
+    let (mut n_updates, mut n_changes) = (0u64, 0u64);
+    loop {
+        let input = tokio::select! {
+            biased;
+            i = input_rx.recv() => i,
+            _ = stop.changed() => {
+                // Take what the sources already sent, then stop.
+                while let Ok(i) = input_rx.try_recv() {
+                    ingest.handle(i, &mut updates);
+                }
+                None
+            }
+        };
+        let done = input.is_none();
+        if let Some(i) = input {
+            ingest.handle(i, &mut updates);
+        }
+        for u in updates.drain(..) {
+            n_updates += 1;
+            telemetry.inc("halyard_updates_total", &[("protocol", u.protocol)]);
+            for change in model.apply(u) {
+                n_changes += 1;
+                if change_tx.send(Arc::new(change)).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    drop(change_tx);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let stats = match replay_stats {
+        Some(r) => Some(r.await??),
+        None => None,
+    };
+    let decoded = started.elapsed();
+    sink.await??;
+    if let Some(stats) = stats {
+        let published = telemetry.get("halyard_mqtt_publishes_total", &[]);
+        let elapsed = started.elapsed().as_secs_f64();
+        let summary = serde_json::json!({
+            "records": stats.records,
+            "bad_records": stats.bad,
+            "updates": n_updates,
+            "changes": n_changes,
+            "devices": model.devices().count(),
+            "mqtt_messages": published,
+            "seconds": (elapsed * 1000.0).round() / 1000.0,
+            "decode_seconds": (decoded.as_secs_f64() * 1000.0).round() / 1000.0,
+            "updates_per_second": (n_updates as f64 / elapsed).round(),
+            "mqtt_messages_per_second": (published / elapsed).round(),
+            "decode_errors": telemetry.total("halyard_decode_errors_total"),
+        });
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "bluetooth")]
+fn start_bluetooth(
+    config: &Config,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Arc<Telemetry>,
+    stop: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    tasks.push(tokio::spawn(crate::sources::ble::run(
+        config.bluetooth.adapter.clone(),
+        tx.clone(),
+        telemetry.clone(),
+        stop.clone(),
+    )));
+}
+
+#[cfg(not(feature = "bluetooth"))]
+fn start_bluetooth(
+    _: &Config,
+    _: &mpsc::Sender<Input>,
+    _: &Arc<Telemetry>,
+    _: &watch::Receiver<bool>,
+    _: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    tracing::error!(
+        "Victron devices with keys are configured, but this Halyard was built without Bluetooth: \
+         rebuild with `cargo build --release --features bluetooth` (needs libdbus-1-dev); the other sources keep running"
+    );
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,3 @@
+//! Sinks: where model changes go. MQTT today; the recorder and the web page join later.
+
+pub mod mqtt;

@@ -1,0 +1,102 @@
+//! Victron BLE through BlueZ (feature `bluetooth`): an active LE scan with duplicate filtering
+//! off, so every advertisement is reported, not only changes. The source delivers "advert bytes
+//! + address + time" and nothing more; decoding is in `ingest::ble`, covered by replay tests.
+//!
+//! When the adapter disappears (unplugged dongle, `bluetoothd` restarted) the scan ends and is
+//! restarted with backoff; the rest of the gateway keeps running.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bluer::{AdapterEvent, AdapterProperty, DiscoveryFilter, DiscoveryTransport};
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use super::backoff::Backoff;
+use crate::burst::BurstLog;
+use crate::ingest::{now_ms, Input};
+use crate::telemetry::Telemetry;
+
+/// Victron Energy's Bluetooth SIG company id.
+const VICTRON: u16 = 0x02E1;
+
+/// Scan until `stop` turns true.
+pub async fn run(
+    adapter: Option<String>,
+    tx: mpsc::Sender<Input>,
+    telemetry: Arc<Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let labels = [("source", "ble")];
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    let mut errors = BurstLog::new("bluetooth", Duration::from_secs(300));
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let result = tokio::select! {
+            _ = stop.changed() => break,
+            r = scan(adapter.as_deref(), &tx, &telemetry, &mut backoff) => r,
+        };
+        telemetry.set("halyard_source_up", &labels, 0.0);
+        match result {
+            Ok(()) => tracing::warn!("bluetooth: the adapter went away; waiting for it"),
+            Err(e) => errors.report(Instant::now(), || format!("{e}")),
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+        telemetry.inc("halyard_source_reconnects_total", &labels);
+    }
+}
+
+async fn scan(
+    name: Option<&str>,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Telemetry,
+    backoff: &mut Backoff,
+) -> bluer::Result<()> {
+    let session = bluer::Session::new().await?;
+    let adapter = match name {
+        Some(n) => session.adapter(n)?,
+        None => session.default_adapter().await?,
+    };
+    adapter.set_powered(true).await?;
+    adapter
+        .set_discovery_filter(DiscoveryFilter {
+            transport: DiscoveryTransport::Le,
+            duplicate_data: true,
+            ..Default::default()
+        })
+        .await?;
+    let events = adapter.discover_devices_with_changes().await?;
+    let mut events = std::pin::pin!(events);
+    let mut adapter_events = std::pin::pin!(adapter.events().await?);
+    tracing::info!("bluetooth: scanning on {}", adapter.name());
+    telemetry.set("halyard_source_up", &[("source", "ble")], 1.0);
+    backoff.reset();
+    loop {
+        tokio::select! {
+            e = adapter_events.next() => match e {
+                Some(AdapterEvent::PropertyChanged(AdapterProperty::Powered(false))) | None => return Ok(()),
+                _ => {}
+            },
+            e = events.next() => match e {
+                // With changes reported, every advertisement re-announces its device.
+                Some(AdapterEvent::DeviceAdded(addr)) => {
+                    let Ok(device) = adapter.device(addr) else { continue };
+                    let Ok(Some(data)) = device.manufacturer_data().await else { continue };
+                    if let Some(bytes) = data.get(&VICTRON) {
+                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone() };
+                        if tx.send(input).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => return Ok(()),
+            }
+        }
+    }
+}

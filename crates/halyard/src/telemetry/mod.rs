@@ -1,0 +1,7 @@
+//! Operations: Prometheus metrics, logs (terminal, journald, JSON) and remote log lines.
+
+pub mod http;
+pub mod logging;
+mod metrics;
+
+pub use metrics::Telemetry;
