@@ -1,25 +1,11 @@
-//! `halyard`: the gateway daemon and command-line tool.
-//!
-//! This binary is the I/O edge: it reads files, arguments and (later) devices, and hands bytes
-//! to the `no_std` decoders of `halyard-proto`.
+//! `halyard`: the gateway daemon and command-line tool (the library holds everything; this is
+//! the command line).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod broker;
-mod burst;
-mod config;
-mod decode;
-mod gateway;
-mod ingest;
-mod json;
-mod keys;
-mod masterbus;
-mod model;
-mod sinks;
-mod sources;
-mod telemetry;
+use halyard::{decode, gateway, masterbus, Exit};
 
 /// Halyard: a boat's electrical and navigation data, from the devices to MQTT, history and answers.
 #[derive(Debug, Parser)]
@@ -52,15 +38,6 @@ enum Command {
 enum MasterBusCommand {
     /// Print values (and with --all every frame) as JSON lines from an adapter, gateway or capture.
     Listen(masterbus::listen::Args),
-}
-
-/// An error with its own exit code (the `decode` contract: a wrong key exits with 3).
-#[derive(Debug)]
-pub struct Exit {
-    /// The process exit code.
-    pub code: u8,
-    /// One line for standard error.
-    pub message: String,
 }
 
 /// Warnings of the one-shot commands, on standard error.
@@ -109,11 +86,3 @@ fn main() -> ExitCode {
         },
     }
 }
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Exit {}

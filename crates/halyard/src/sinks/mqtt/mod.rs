@@ -91,6 +91,7 @@ impl Sink {
         o.set_clean_session(true);
         o.set_max_packet_size(1 << 20, 1 << 20);
         o.set_request_channel_capacity(4 * WINDOW + 64);
+        o.set_inflight(WINDOW as u16);
         if self.status {
             o.set_last_will(LastWill::new(format!("{}/status", s.root), "offline", QoS::AtLeastOnce, true));
         }
@@ -168,7 +169,7 @@ impl Sink {
                 }
             }
             let finished =
-                !input_open && (self.outbox.len() == 0 || drain_deadline.is_some_and(|d| Instant::now() >= d));
+                !input_open && (self.outbox.is_empty() || drain_deadline.is_some_and(|d| Instant::now() >= d));
             if finished {
                 break;
             }
@@ -248,7 +249,7 @@ impl Sink {
         if let Err(e) = self.outbox.sync() {
             tracing::error!("mqtt outbox: {e}");
         }
-        if self.outbox.len() > 0 {
+        if !self.outbox.is_empty() {
             tracing::warn!(
                 "mqtt: {} messages not delivered yet; they stay in the outbox for the next start",
                 self.outbox.len()

@@ -31,20 +31,18 @@ impl Message {
     }
 }
 
-#[derive(Debug)]
-struct Entry {
-    message: Message,
-    sent: bool,
-}
-
 /// The outbox.
 #[derive(Debug)]
 pub struct Outbox {
     path: PathBuf,
     journal: Option<BufWriter<File>>,
     journal_bytes: u64,
-    pending: BTreeMap<u64, Entry>,
+    pending: BTreeMap<u64, Message>,
     pending_bytes: u64,
+    /// Every pending message below this sequence number has been sent on this connection.
+    cursor: u64,
+    /// Sent and not yet acknowledged.
+    in_flight: usize,
     max_bytes: u64,
     next_seq: u64,
     /// Messages dropped because the bound was reached.
@@ -128,7 +126,7 @@ impl Outbox {
                 match decode(body) {
                     Some(JournalRecord::Message(seq, m)) => {
                         next_seq = next_seq.max(seq + 1);
-                        pending.insert(seq, Entry { message: m, sent: false });
+                        pending.insert(seq, m);
                     }
                     Some(JournalRecord::Ack(seq)) => {
                         pending.remove(&seq);
@@ -157,13 +155,15 @@ impl Outbox {
         let mut writer = BufWriter::new(file);
         use std::io::Seek;
         writer.seek(io::SeekFrom::End(0))?;
-        let pending_bytes = pending.values().map(|e: &Entry| e.message.size()).sum();
+        let pending_bytes = pending.values().map(Message::size).sum();
         let mut outbox = Outbox {
             path,
             journal: Some(writer),
             journal_bytes: good_len,
             pending,
             pending_bytes,
+            cursor: 0,
+            in_flight: 0,
             max_bytes,
             next_seq,
             dropped: 0,
@@ -204,7 +204,7 @@ impl Outbox {
             self.append(&body);
         }
         self.pending_bytes += size;
-        self.pending.insert(seq, Entry { message, sent: false });
+        self.pending.insert(seq, message);
         while self.pending_bytes > self.max_bytes && self.pending.len() > 1 {
             let (&oldest, _) = self.pending.iter().next().expect("not empty");
             self.remove(oldest);
@@ -222,9 +222,12 @@ impl Outbox {
 
     fn remove(&mut self, seq: u64) -> bool {
         match self.pending.remove(&seq) {
-            Some(e) => {
-                self.pending_bytes -= e.message.size();
-                if e.message.qos > 0 {
+            Some(m) => {
+                self.pending_bytes -= m.size();
+                if seq < self.cursor {
+                    self.in_flight -= 1;
+                }
+                if m.qos > 0 {
                     let mut body = vec![2];
                     body.extend_from_slice(&seq.to_le_bytes());
                     self.append(&body);
@@ -242,16 +245,16 @@ impl Outbox {
 
     /// The oldest message not yet sent on this connection; marks it sent.
     pub fn next_unsent(&mut self) -> Option<(u64, Message)> {
-        let (seq, e) = self.pending.iter_mut().find(|(_, e)| !e.sent)?;
-        e.sent = true;
-        Some((*seq, e.message.clone()))
+        let (&seq, m) = self.pending.range(self.cursor..).next()?;
+        self.cursor = seq + 1;
+        self.in_flight += 1;
+        Some((seq, m.clone()))
     }
 
     /// A new connection: everything not acknowledged is sent again, oldest first.
     pub fn rewind(&mut self) {
-        for e in self.pending.values_mut() {
-            e.sent = false;
-        }
+        self.cursor = 0;
+        self.in_flight = 0;
     }
 
     /// Messages waiting for an acknowledgement.
@@ -259,9 +262,14 @@ impl Outbox {
         self.pending.len()
     }
 
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Messages sent and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
-        self.pending.values().filter(|e| e.sent).count()
+        self.in_flight
     }
 
     /// Write the journal through to the disk, and shrink it when possible.
@@ -288,9 +296,9 @@ impl Outbox {
             let tmp = self.path.with_extension("journal.tmp");
             let mut w = BufWriter::new(File::create(&tmp)?);
             let mut bytes = 0;
-            for (seq, e) in &self.pending {
-                if e.message.qos > 0 {
-                    let framed = frame(&encode_message(*seq, &e.message));
+            for (seq, m) in &self.pending {
+                if m.qos > 0 {
+                    let framed = frame(&encode_message(*seq, m));
                     w.write_all(&framed)?;
                     bytes += framed.len() as u64;
                 }

@@ -1,0 +1,34 @@
+//! Halyard's daemon and command-line tool: the I/O edge around the `no_std` decoders of
+//! `halyard-proto` (DESIGN.md §2). Sources move bytes, `ingest` decodes them, `model` names and
+//! tracks devices, `sinks` publish; `gateway` wires them for `halyard run` and `halyard replay`.
+
+pub mod broker;
+pub mod burst;
+pub mod config;
+pub mod decode;
+pub mod gateway;
+pub mod ingest;
+pub mod json;
+pub mod keys;
+pub mod masterbus;
+pub mod model;
+pub mod sinks;
+pub mod sources;
+pub mod telemetry;
+
+/// An error with its own exit code (the `decode` contract: a wrong key exits with 3).
+#[derive(Debug)]
+pub struct Exit {
+    /// The process exit code.
+    pub code: u8,
+    /// One line for standard error.
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}

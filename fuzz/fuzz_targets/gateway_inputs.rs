@@ -1,0 +1,28 @@
+//! The gateway's own decoders on arbitrary input: recording lines, MQTT-in raw topics and
+//! payloads, a VE.Direct port's byte stream through the model, and configuration text.
+#![no_main]
+use std::sync::Arc;
+
+use halyard::ingest::{mqtt_in::MqttInDecoder, recording, vedirect::VeDirectDecoder};
+use halyard::model::{Model, Registry};
+use halyard::telemetry::Telemetry;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    for line in text.lines() {
+        let _ = recording::parse_line(line);
+    }
+    let t = Arc::new(Telemetry::default());
+    let (topic, payload) = data.split_at(data.len() / 2);
+    let mut m = MqttInDecoder::new(t.clone());
+    let _ = m.message(0, &String::from_utf8_lossy(topic), payload);
+    let mut d = VeDirectDecoder::new("fuzz", t);
+    let mut updates = Vec::new();
+    d.feed(0, data, &mut updates);
+    let mut model = Model::new(Registry::default(), &Default::default());
+    for u in updates {
+        let _ = model.apply(u);
+    }
+    let _ = halyard::config::Config::parse(&text, "fuzz");
+});
