@@ -128,6 +128,15 @@ pub fn start_embedded(addr: SocketAddr) -> Result<()> {
             tracing::error!("embedded broker stopped: {e}");
         }
     })?;
+    // rumqttd binds in its own thread: wait for it, so the first connection is not refused.
+    let connect_to = SocketAddr::new(connect_host(addr).parse().expect("an IP address"), addr.port());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect_timeout(&connect_to, Duration::from_millis(200)).is_err() {
+        if std::time::Instant::now() > deadline {
+            bail!("the embedded broker did not start listening on {addr}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     Ok(())
 }
 

@@ -36,6 +36,10 @@ pub struct ReplayArgs {
     /// As fast as possible instead of at the recorded pace.
     #[arg(long)]
     max_speed: bool,
+    /// Also print every MQTT message (`topic payload`) on standard output; the summary then goes
+    /// to standard error.
+    #[arg(long)]
+    print: bool,
     /// Captures: Halyard recordings, pcapng/pcap/candump (MasterBus), VE.Direct dumps.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -66,7 +70,8 @@ pub fn run(args: RunArgs) -> Result<()> {
 pub fn replay(args: ReplayArgs) -> Result<()> {
     let config = load(args.config.as_ref())?;
     let logs = logging::init(&config.log);
-    runtime()?.block_on(pipeline(config, Mode::Replay { files: args.files, max_speed: args.max_speed }, Some(logs)))
+    let mode = Mode::Replay { files: args.files, max_speed: args.max_speed, print: args.print };
+    runtime()?.block_on(pipeline(config, mode, Some(logs)))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -83,6 +88,8 @@ pub enum Mode {
         files: Vec<PathBuf>,
         /// No pacing.
         max_speed: bool,
+        /// Print the MQTT messages.
+        print: bool,
     },
 }
 
@@ -124,6 +131,7 @@ fn describe(c: &Config) -> String {
 pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receiver<logging::LogLine>>) -> Result<()> {
     let telemetry = Arc::new(Telemetry::default());
     let live = matches!(mode, Mode::Live);
+    let print = matches!(mode, Mode::Replay { print: true, .. });
     if live && !config.metrics.listen.is_empty() {
         match crate::telemetry::http::serve(&config.metrics.listen, telemetry.clone()).await {
             Ok(addr) => tracing::info!("metrics on http://{addr}/metrics"),
@@ -150,6 +158,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let sink = Sink {
         client_id,
         status: live,
+        print,
         settings: std::mem::take(&mut config.mqtt),
         endpoint: broker.endpoint.clone(),
         outbox,
@@ -200,7 +209,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             });
             None
         }
-        Mode::Replay { files, max_speed } => {
+        Mode::Replay { files, max_speed, .. } => {
             let tx = input_tx.clone();
             let t = telemetry.clone();
             let stop_tx = stop_tx.clone();
@@ -273,7 +282,11 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             "mqtt_messages_per_second": (published / elapsed).round(),
             "decode_errors": telemetry.total("halyard_decode_errors_total"),
         });
-        println!("{summary}");
+        if print {
+            eprintln!("{summary}");
+        } else {
+            println!("{summary}");
+        }
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ impl<S: Subscriber> Layer<S> for Forward {
 pub fn init(cfg: &config::Log) -> mpsc::Receiver<LogLine> {
     let (tx, rx) = mpsc::channel(256);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("{},rumqttd=warn,rumqttc=warn,mdns_sd=warn,tracing::span=warn", cfg.level))
+        EnvFilter::new(format!("{},rumqttd::server::broker=off,rumqttd=warn,rumqttc=warn,mdns_sd=warn", cfg.level))
     });
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
     let format = match cfg.format.as_str() {

@@ -64,6 +64,8 @@ pub struct Sink {
     pub drain_timeout: Duration,
     /// Own `<root>/status` (online, offline, last will). A replay leaves it to the gateway.
     pub status: bool,
+    /// Print each message on standard output as it is queued (`halyard replay --print`).
+    pub print: bool,
 }
 
 struct Connection {
@@ -202,6 +204,11 @@ impl Sink {
                 change = changes.recv(), if input_open => match change {
                     Some(change) => {
                         for m in discovery::messages(&change, &self.settings).into_iter().chain(topics::messages(&change, &self.settings)) {
+                            if self.print {
+                                use std::io::Write;
+                                // A closed pipe (`| head`) only stops the printing.
+                                let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
+                            }
                             self.outbox.push(m);
                         }
                     }
