@@ -45,6 +45,51 @@ pub struct ReplayArgs {
     files: Vec<PathBuf>,
 }
 
+/// `halyard demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Play the simulated day this many times faster than real time.
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Play one day as fast as possible and exit.
+    #[arg(long)]
+    once: bool,
+    /// Seed of the day's weather and loads.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// Simulate a day aboard and run the whole gateway on it with the embedded broker.
+pub fn demo(args: DemoArgs) -> Result<()> {
+    let mut config = Config::parse(&crate::sim::config_text(), "the demo boat")?;
+    // The demo keeps to itself: the embedded broker (or one already on 127.0.0.1:1883), not
+    // one found on the LAN; and its own state directory.
+    config.mqtt.mdns = false;
+    config.data_dir = Some(config.data_dir().join("demo"));
+    let logs = logging::init(&config.log);
+    let scenario = crate::sim::Scenario { seed: args.seed, period_s: 5, ..Default::default() };
+    let mut records = Vec::new();
+    let days = crate::sim::run(&scenario, |_, r| {
+        records.extend_from_slice(r);
+        Ok(())
+    })?;
+    let names: Vec<&str> = crate::sim::chargers().iter().map(|c| c.name).collect();
+    let speed = (!args.once).then_some(args.speed);
+    eprintln!(
+        "halyard demo: a simulated day aboard ({}, {} records{})\n  MQTT: mqtt://{}  (mosquitto_sub -h 127.0.0.1 -t 'halyard/#' -v)\n  metrics: http://{}/metrics",
+        days.first().map_or("", |d| d.weather),
+        records.len(),
+        speed.map_or_else(|| ", as fast as possible".to_owned(), |s| format!(", {s}× real time")),
+        config.broker.listen,
+        config.metrics.listen,
+    );
+    runtime()?.block_on(pipeline(config, Mode::Demo { records, speed }, Some(logs)))?;
+    for d in &days {
+        println!("{}", d.to_json(&names));
+    }
+    Ok(())
+}
+
 fn load(path: Option<&PathBuf>) -> Result<Config> {
     match path {
         Some(p) => Config::load(p),
@@ -82,6 +127,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub enum Mode {
     /// The configured sources, until a signal.
     Live,
+    /// Records in memory (the simulator's), at a speed; owns `<root>/status` like a live run.
+    Demo {
+        /// The records.
+        records: Vec<crate::ingest::recording::Record>,
+        /// Times real time; `None` as fast as possible.
+        speed: Option<f64>,
+    },
     /// Files, then stop.
     Replay {
         /// The files.
@@ -131,8 +183,9 @@ fn describe(c: &Config) -> String {
 pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receiver<logging::LogLine>>) -> Result<()> {
     let telemetry = Arc::new(Telemetry::default());
     let live = matches!(mode, Mode::Live);
+    let demo = matches!(mode, Mode::Demo { .. });
     let print = matches!(mode, Mode::Replay { print: true, .. });
-    if live && !config.metrics.listen.is_empty() {
+    if (live || demo) && !config.metrics.listen.is_empty() {
         match crate::telemetry::http::serve(&config.metrics.listen, telemetry.clone()).await {
             Ok(addr) => tracing::info!("metrics on http://{addr}/metrics"),
             Err(e) => tracing::error!("{e:#}"),
@@ -144,20 +197,21 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(4096);
     let (change_tx, change_rx) = mpsc::channel::<Arc<Change>>(4096);
     let data_dir = config.data_dir();
-    let outbox_dir = if live { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
+    let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
     let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
         .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
     let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
-    let client_id = match (&config.mqtt.client_id, live) {
-        (Some(id), true) => id.clone(),
-        (Some(id), false) => format!("{id}-replay-{}", std::process::id()),
-        (None, true) => format!("halyard-{hostname}"),
-        (None, false) => format!("halyard-replay-{}", std::process::id()),
+    let client_id = match (&config.mqtt.client_id, live, demo) {
+        (Some(id), true, _) => id.clone(),
+        (Some(id), false, _) => format!("{id}-replay-{}", std::process::id()),
+        (None, true, _) => format!("halyard-{hostname}"),
+        (None, false, true) => format!("halyard-demo-{}", std::process::id()),
+        (None, false, false) => format!("halyard-replay-{}", std::process::id()),
     };
     let sink = Sink {
         client_id,
-        status: live,
+        status: live || demo,
         print,
         settings: std::mem::take(&mut config.mqtt),
         endpoint: broker.endpoint.clone(),
@@ -208,6 +262,21 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 let _ = stop_tx.send(true);
             });
             None
+        }
+        Mode::Demo { records, speed } => {
+            let tx = input_tx.clone();
+            let t = telemetry.clone();
+            let stop_tx = stop_tx.clone();
+            let stopper = stop_tx.clone();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                let _ = stopper.send(true);
+            });
+            Some(tokio::spawn(async move {
+                let r = crate::sources::replay::play(records, speed, &tx, &t).await;
+                let _ = stop_tx.send(true);
+                r
+            }))
         }
         Mode::Replay { files, max_speed, .. } => {
             let tx = input_tx.clone();
@@ -282,7 +351,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             "mqtt_messages_per_second": (published / elapsed).round(),
             "decode_errors": telemetry.total("halyard_decode_errors_total"),
         });
-        if print {
+        if print || demo {
             eprintln!("{summary}");
         } else {
             println!("{summary}");

@@ -22,6 +22,10 @@ enum Command {
         #[command(subcommand)]
         protocol: decode::Protocol,
     },
+    /// The whole system on a simulated day aboard, with the embedded broker; no hardware.
+    Demo(gateway::DemoArgs),
+    /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
+    Sim(halyard::sim::Args),
     /// The gateway: read the configured devices, publish to MQTT (DESIGN.md §4.4 for the file).
     Run(gateway::RunArgs),
     /// Feed captures through the whole pipeline into MQTT (recordings, pcapng, candump, VE.Direct).
@@ -62,6 +66,11 @@ fn main() -> ExitCode {
             masterbus::listen::run(args)
         }
         Command::Run(args) => gateway::run(args),
+        Command::Demo(args) => gateway::demo(args),
+        Command::Sim(args) => {
+            cli_logging();
+            halyard::sim::command(args)
+        }
         Command::Replay(args) => gateway::replay(args),
     };
     match result {

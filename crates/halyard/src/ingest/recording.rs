@@ -123,8 +123,7 @@ pub fn parse_line(line: &str) -> Result<Option<Record>, String> {
     }
 }
 
-/// Format a record as a line (the tests' writer; the simulator of issue 5 will write with it).
-#[cfg(test)]
+/// Format a record as a line (the simulator's writer).
 pub fn format(record: &Record) -> String {
     let secs = |ms: Millis| format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
     match record {

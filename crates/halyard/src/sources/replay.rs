@@ -29,21 +29,57 @@ pub struct Stats {
     pub bad: u64,
 }
 
-/// Holds the pace: record times mapped onto the wall clock from the first record.
+/// Holds the pace: record times mapped onto the wall clock from the first record, `speed`
+/// times faster than recorded (`None`: as fast as possible).
 struct Pace {
-    max_speed: bool,
+    speed: Option<f64>,
     origin: Option<(Millis, Instant)>,
 }
 
 impl Pace {
     async fn wait(&mut self, at: Millis) {
-        if self.max_speed {
-            return;
-        }
+        let Some(speed) = self.speed else { return };
         let (t0, w0) = *self.origin.get_or_insert((at, Instant::now()));
-        let offset = Duration::from_millis(at.saturating_sub(t0).max(0) as u64);
+        let offset = Duration::from_secs_f64(at.saturating_sub(t0).max(0) as f64 / 1000.0 / speed.max(1e-3));
         tokio::time::sleep_until(w0 + offset).await;
     }
+}
+
+/// Play records (a recording in memory, e.g. the simulator's) at `speed` × real time.
+pub async fn play(
+    records: impl IntoIterator<Item = Record>,
+    speed: Option<f64>,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Arc<Telemetry>,
+) -> Result<Stats> {
+    let mut stats = Stats::default();
+    let mut decoders: HashMap<String, MasterBusDecoder> = HashMap::new();
+    let mut pace = Pace { speed, origin: None };
+    for record in records {
+        stats.records += 1;
+        pace.wait(record.at()).await;
+        let Some(input) = to_input(record, &mut decoders, telemetry) else { continue };
+        if tx.send(input).await.is_err() {
+            break;
+        }
+    }
+    Ok(stats)
+}
+
+fn to_input(
+    record: Record,
+    decoders: &mut HashMap<String, MasterBusDecoder>,
+    telemetry: &Arc<Telemetry>,
+) -> Option<Input> {
+    Some(match record {
+        Record::Ble { at, mac, data } => Input::Ble { at, mac, data },
+        Record::VeDirect { at, port, bytes } => Input::VeDirect { at, port: port.into(), bytes },
+        Record::Mqtt { at, topic, payload } => Input::Mqtt { at, topic, payload: payload.into_bytes() },
+        Record::Can { ts_ns, source, received } => {
+            let d = decoders.entry(source.clone()).or_insert_with(|| MasterBusDecoder::new(&source, telemetry.clone()));
+            Input::Decoded(d.frame(ts_ns, &received).1?)
+        }
+    })
 }
 
 /// Replay `paths` in order into `tx`.
@@ -58,7 +94,7 @@ pub async fn run(
     for path in paths {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let name = path.file_name().map_or_else(|| "replay".into(), |n| n.to_string_lossy().into_owned());
-        let mut pace = Pace { max_speed, origin: None };
+        let mut pace = Pace { speed: (!max_speed).then_some(1.0), origin: None };
         tracing::info!("replaying {}", path.display());
         if recording::is_recording(&bytes) {
             let text = String::from_utf8_lossy(&bytes);
@@ -75,20 +111,7 @@ pub async fn run(
                 };
                 stats.records += 1;
                 pace.wait(record.at()).await;
-                let input = match record {
-                    Record::Ble { at, mac, data } => Input::Ble { at, mac, data },
-                    Record::VeDirect { at, port, bytes } => Input::VeDirect { at, port: port.into(), bytes },
-                    Record::Mqtt { at, topic, payload } => Input::Mqtt { at, topic, payload: payload.into_bytes() },
-                    Record::Can { ts_ns, source, received } => {
-                        let d = decoders
-                            .entry(source.clone())
-                            .or_insert_with(|| MasterBusDecoder::new(&source, telemetry.clone()));
-                        match d.frame(ts_ns, &received).1 {
-                            Some(u) => Input::Decoded(u),
-                            None => continue,
-                        }
-                    }
-                };
+                let Some(input) = to_input(record, &mut decoders, telemetry) else { continue };
                 if tx.send(input).await.is_err() {
                     return Ok(stats);
                 }

@@ -94,7 +94,7 @@ impl Telemetry {
     /// The sum over every label set of a family.
     pub fn total(&self, name: &'static str) -> f64 {
         let m = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        m.iter().filter(|((n, _), _)| *n == name).map(|(_, v)| v).sum()
+        m.iter().filter(|((n, _), _)| *n == name).map(|(_, v)| v).sum::<f64>() + 0.0
     }
 
     /// Prometheus text exposition format 0.0.4.

@@ -1,0 +1,305 @@
+//! A boat in real wire formats (issue 5): the sun over a configured place, PV arrays on
+//! different arches, MPPTs sharing a charge stage, a LiFePO4 bank and the loads aboard; the
+//! devices' messages as a Halyard recording; and the ground truth to check answers against.
+//!
+//! Deterministic: the same scenario and seed give the same bytes.
+
+pub mod battery;
+pub mod boat;
+pub mod emit;
+pub mod rng;
+pub mod sky;
+pub mod truth;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::ingest::recording::{self, Record};
+use boat::{Boat, Charger, Link, Sample};
+use emit::{Emitter, Shunt};
+use sky::DayType;
+
+/// The demo's VE.Smart network id and key (published here: demo data only).
+pub const NETWORK_ID: [u8; 2] = [0x01, 0x0A];
+/// The demo's VE.Smart network key.
+pub const NETWORK_KEY: [u8; 16] = *b"halyard-demo-net";
+
+/// Where, when, how long.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east.
+    pub lon: f64,
+    /// Local time offset from UTC, seconds.
+    pub utc_offset_s: i64,
+    /// First local day, as days since 1970-01-01.
+    pub first_day: i64,
+    /// Number of days.
+    pub days: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Seconds between the devices' reports (and physics steps).
+    pub period_s: u32,
+    /// Weather forced on some days (day index from 0).
+    pub forced: Vec<(u32, DayType)>,
+    /// Output health of each charger (1.0 = healthy), by index.
+    pub health: Vec<(usize, f64)>,
+}
+
+impl Default for Scenario {
+    /// A summer week in Marseille's Vieux-Port (UTC+2), from 2026-06-21.
+    fn default() -> Self {
+        Scenario {
+            lat: 43.295,
+            lon: 5.374,
+            utc_offset_s: 7200,
+            first_day: 20_625, // 2026-06-21
+            days: 1,
+            seed: 1,
+            period_s: 10,
+            forced: Vec::new(),
+            health: Vec::new(),
+        }
+    }
+}
+
+fn key(tag: u8) -> [u8; 16] {
+    let mut k = *b"halyard-demo-k00";
+    k[15] = b'0' + tag;
+    k
+}
+
+/// The boat's chargers: port and starboard arch (networked, Bluetooth), the bimini (VE.Direct)
+/// and a small pushpit panel (Bluetooth only).
+pub fn chargers() -> Vec<Charger> {
+    vec![
+        Charger {
+            name: "port-arch",
+            group: "port",
+            serial: "HQ2232PORT1",
+            mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x01],
+            key: key(1),
+            product_id: 0xA056,
+            link: Link::Bluetooth { networked: true },
+            peak_watts: 400.0,
+            tilt: 12.0,
+            azimuth: 270.0,
+            max_current: 30.0,
+            health: 1.0,
+        },
+        Charger {
+            name: "stbd-arch",
+            group: "starboard",
+            serial: "HQ2232STBD2",
+            mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x02],
+            key: key(2),
+            product_id: 0xA056,
+            link: Link::Bluetooth { networked: true },
+            peak_watts: 400.0,
+            tilt: 12.0,
+            azimuth: 90.0,
+            max_current: 30.0,
+            health: 1.0,
+        },
+        Charger {
+            name: "bimini",
+            group: "center",
+            serial: "HQ2232BIMI3",
+            mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x03],
+            key: key(3),
+            product_id: 0xA056,
+            link: Link::VeDirect,
+            peak_watts: 600.0,
+            tilt: 0.0,
+            azimuth: 180.0,
+            max_current: 30.0,
+            health: 1.0,
+        },
+        Charger {
+            name: "pushpit",
+            group: "center",
+            serial: "HQ2232PUSH4",
+            mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x04],
+            key: key(4),
+            product_id: 0xA053,
+            link: Link::Bluetooth { networked: false },
+            peak_watts: 100.0,
+            tilt: 60.0,
+            azimuth: 180.0,
+            max_current: 15.0,
+            health: 1.0,
+        },
+    ]
+}
+
+/// The SmartShunt on the house bank.
+pub fn shunt() -> Shunt {
+    Shunt { mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x05], key: key(5) }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    crate::json::hex(bytes)
+}
+
+/// A `halyard.toml` for the simulated boat: its devices, keys and network.
+pub fn config_text() -> String {
+    let mut s = String::from("# The simulated boat of `halyard sim` / `halyard demo` (demo keys, not secrets).\n");
+    s.push_str(&format!("[venetworking]\nnetwork_id = \"{}\"\nkey = \"{}\"\n\n", hex(&NETWORK_ID), hex(&NETWORK_KEY)));
+    for c in chargers() {
+        s.push_str(&format!(
+            "[[device]]\nname = \"{}\"\nrole = \"solar\"\ngroup = \"{}\"\nserial = \"{}\"\n",
+            c.name, c.group, c.serial
+        ));
+        if c.link != Link::VeDirect {
+            s.push_str(&format!("mac = \"{}\"\nkey = \"{}\"\n", crate::model::Identity::Mac(c.mac), hex(&c.key)));
+        } else {
+            s.push_str("port = \"ttyVE0\"\n");
+        }
+        s.push('\n');
+    }
+    let sh = shunt();
+    s.push_str(&format!(
+        "[[device]]\nname = \"house-bank\"\nrole = \"battery\"\nmac = \"{}\"\nkey = \"{}\"\n\n",
+        crate::model::Identity::Mac(sh.mac),
+        hex(&sh.key)
+    ));
+    s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n");
+    s
+}
+
+/// Run the scenario: `on_step` sees every true sample and the records it produced.
+pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result<()>) -> Result<Vec<truth::Day>> {
+    let mut chargers = chargers();
+    for (i, h) in &scn.health {
+        if let Some(c) = chargers.get_mut(*i) {
+            c.health = *h;
+        }
+    }
+    let n = chargers.len();
+    let mut boat = Boat::new(scn.lat, scn.lon, scn.utc_offset_s, chargers, scn.seed);
+    boat.forced_days = scn.forced.iter().map(|(d, t)| (scn.first_day + i64::from(*d), *t)).collect();
+    let mut emitter = Emitter::new(Some((NETWORK_KEY, NETWORK_ID)), shunt());
+    let start = scn.first_day * 86_400_000 - scn.utc_offset_s * 1000;
+    let step = i64::from(scn.period_s.max(1)) * 1000;
+    let end = start + i64::from(scn.days) * 86_400_000;
+    let mut days = Vec::new();
+    let mut current: Option<truth::Day> = None;
+    let mut records = Vec::new();
+    let mut at = start + step;
+    while at <= end {
+        let s = boat.step(at, f64::from(scn.period_s.max(1)));
+        let day = boat.local_day(at - 1);
+        if current.as_ref().is_none_or(|d| d.day != day) {
+            if let Some(d) = current.take() {
+                days.push(d);
+                emitter.new_day();
+            }
+            current = Some(truth::Day::new(day, boat.weather().name(), n));
+        }
+        if let Some(d) = current.as_mut() {
+            d.add(&s, f64::from(scn.period_s.max(1)));
+        }
+        records.clear();
+        emitter.emit(&boat, &s, &mut records);
+        on_step(&s, &records)?;
+        at += step;
+    }
+    days.extend(current);
+    Ok(days)
+}
+
+/// `halyard sim`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Number of days.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// Output directory: boat.hrec, truth.json, halyard.toml.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of the weather and the loads.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// First day, YYYY-MM-DD (local).
+    #[arg(long, default_value = "2026-06-21")]
+    start: String,
+    /// Seconds between reports.
+    #[arg(long, default_value_t = 10)]
+    period: u32,
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<i64> {
+    let parts: Vec<i64> = text.split('-').map(|p| p.parse()).collect::<Result<_, _>>().context("date is YYYY-MM-DD")?;
+    let [y, m, d] = parts[..] else { anyhow::bail!("date is YYYY-MM-DD") };
+    anyhow::ensure!((1..=12).contains(&m) && (1..=31).contains(&d), "date is YYYY-MM-DD");
+    // Days from civil (H. Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok(era * 146_097 + doe - 719_468)
+}
+
+/// Write a season.
+pub fn command(args: Args) -> Result<()> {
+    let scn = Scenario {
+        days: args.days,
+        seed: args.seed,
+        period_s: args.period,
+        first_day: parse_date(&args.start)?,
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let path = args.out.join("boat.hrec");
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(w, "{}", recording::HEADER)?;
+    let started = std::time::Instant::now();
+    let mut lines = 0u64;
+    let days = run(&scn, |_, records| {
+        for r in records {
+            writeln!(w, "{}", recording::format(r))?;
+            lines += 1;
+        }
+        Ok(())
+    })?;
+    w.flush()?;
+    let names: Vec<&str> = chargers().iter().map(|c| c.name).collect();
+    let truth: Vec<serde_json::Value> = days.iter().map(|d| d.to_json(&names)).collect();
+    std::fs::write(args.out.join("truth.json"), serde_json::to_string_pretty(&truth)?)?;
+    std::fs::write(args.out.join("halyard.toml"), config_text())?;
+    let size = std::fs::metadata(&path)?.len();
+    eprintln!(
+        "halyard sim: {} days, {lines} records, {:.1} MB in {:.1} s → {}",
+        args.days,
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-01").unwrap(), 0);
+        assert_eq!(parse_date("2026-06-21").unwrap(), 20_625);
+        assert!(parse_date("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn the_demo_config_parses() {
+        let c = crate::config::Config::parse(&config_text(), "demo").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.device.len(), 6);
+    }
+}
