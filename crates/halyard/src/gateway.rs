@@ -59,7 +59,10 @@ pub struct DemoArgs {
     seed: u64,
 }
 
-/// Simulate a day aboard and run the whole gateway on it with the embedded broker.
+/// Simulate a day aboard and run the whole gateway on it with the embedded broker. The
+/// VE.Direct MPPT and the MasterBus come in through the real serial and CAN sources (a
+/// pseudo-terminal and a fake ECAN gateway on loopback); BLE adverts as the BlueZ source
+/// delivers them.
 pub fn demo(args: DemoArgs) -> Result<()> {
     let mut config = Config::parse(&crate::sim::config_text(), "the demo boat")?;
     // The demo keeps to itself: the embedded broker (or one already on 127.0.0.1:1883), not
@@ -76,14 +79,42 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     let names: Vec<&str> = crate::sim::chargers().iter().map(|c| c.name).collect();
     let speed = (!args.once).then_some(args.speed);
     eprintln!(
-        "halyard demo: a simulated day aboard ({}, {} records{})\n  MQTT: mqtt://{}  (mosquitto_sub -h 127.0.0.1 -t 'halyard/#' -v)\n  metrics: http://{}/metrics",
+        "halyard demo: a simulated day aboard ({} weather, {} device messages{})\n  MQTT: mqtt://{}  (mosquitto_sub -h 127.0.0.1 -t 'halyard/#' -v)\n  metrics: http://{}/metrics",
         days.first().map_or("", |d| d.weather),
         records.len(),
         speed.map_or_else(|| ", as fast as possible".to_owned(), |s| format!(", {s}× real time")),
         config.broker.listen,
         config.metrics.listen,
     );
-    runtime()?.block_on(pipeline(config, Mode::Demo { records, speed }, Some(logs)))?;
+    runtime()?.block_on(async move {
+        use crate::sim::devices;
+        use tokio_serial::SerialPort;
+        let t0 = records.first().map_or(0, |r| r.at());
+        let split = devices::split(records);
+        let (master, slave) = tokio_serial::SerialStream::pair().context("creating the VE.Direct pseudo-terminal")?;
+        let tty = slave.name().context("the pseudo-terminal has no name")?;
+        let can = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        config.vedirect.push(crate::config::VeDirectPort {
+            port: tty,
+            poll: Vec::new(),
+            poll_seconds: 10,
+            allow_writes: false,
+            set: Default::default(),
+        });
+        config.masterbus.push(crate::config::MasterBusSource {
+            source: crate::sources::can::Spec::Ecan(can.local_addr()?.to_string()),
+            active: false,
+            poll: Vec::new(),
+        });
+        // A second for the sources to open before the first message.
+        let clock = devices::Clock { origin: tokio::time::Instant::now() + Duration::from_secs(1), t0, speed };
+        let feeders = vec![
+            tokio::spawn(devices::serial_feeder(master, split.serial, clock)),
+            tokio::spawn(devices::ecan_feeder(can, split.can, clock)),
+        ];
+        let mode = Mode::Demo { direct: split.direct, clock, feeders, _tty: slave };
+        pipeline(config, mode, Some(logs)).await
+    })?;
     for d in &days {
         println!("{}", d.to_json(&names));
     }
@@ -127,12 +158,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub enum Mode {
     /// The configured sources, until a signal.
     Live,
-    /// Records in memory (the simulator's), at a speed; owns `<root>/status` like a live run.
+    /// The simulated boat: its serial and CAN devices behind the configured sources, its BLE
+    /// adverts handed in directly; owns `<root>/status` like a live run.
     Demo {
-        /// The records.
-        records: Vec<crate::ingest::recording::Record>,
-        /// Times real time; `None` as fast as possible.
-        speed: Option<f64>,
+        /// BLE adverts.
+        direct: Vec<crate::ingest::recording::Record>,
+        /// The shared clock.
+        clock: crate::sim::devices::Clock,
+        /// The serial and CAN emulators.
+        feeders: Vec<tokio::task::JoinHandle<crate::sim::devices::Transport>>,
+        /// Keeps the pseudo-terminal's slave side open.
+        _tty: tokio_serial::SerialStream,
     },
     /// Files, then stop.
     Replay {
@@ -235,7 +271,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let mut tasks = Vec::new();
     let started = Instant::now();
     let replay_stats = match mode {
-        Mode::Live => {
+        Mode::Live | Mode::Demo { .. } => {
             for port in std::mem::take(&mut config.vedirect) {
                 tasks.push(tokio::spawn(crate::sources::vedirect::run(
                     port,
@@ -252,31 +288,50 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                     stop_rx.clone(),
                 )));
             }
-            if config.bluetooth_wanted() {
-                start_bluetooth(&config, &input_tx, &telemetry, &stop_rx, &mut tasks);
-            }
-            let stop_tx = stop_tx.clone();
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                tracing::info!("stopping");
-                let _ = stop_tx.send(true);
-            });
-            None
-        }
-        Mode::Demo { records, speed } => {
-            let tx = input_tx.clone();
-            let t = telemetry.clone();
-            let stop_tx = stop_tx.clone();
             let stopper = stop_tx.clone();
             tokio::spawn(async move {
                 wait_for_signal().await;
+                tracing::info!("stopping");
                 let _ = stopper.send(true);
             });
-            Some(tokio::spawn(async move {
-                let r = crate::sources::replay::play(records, speed, &tx, &t).await;
-                let _ = stop_tx.send(true);
-                r
-            }))
+            match mode {
+                Mode::Demo { direct, clock, feeders, _tty } => {
+                    let tx = input_tx.clone();
+                    let stop_tx = stop_tx.clone();
+                    let mut stopped = stop_rx.clone();
+                    Some(tokio::spawn(async move {
+                        // Interrupted (Ctrl-C), the feeders stop where they are.
+                        let aborts: Vec<_> = feeders.iter().map(|f| f.abort_handle()).collect();
+                        let feed = async {
+                            let n = crate::sim::devices::direct_feeder(direct, clock, tx).await;
+                            let mut transports = Vec::new();
+                            for f in feeders {
+                                transports.extend(f.await.ok());
+                            }
+                            (n, transports)
+                        };
+                        let (n, transports) = tokio::select! {
+                            r = feed => r,
+                            _ = stopped.changed() => {
+                                aborts.iter().for_each(|a| a.abort());
+                                (0, Vec::new())
+                            }
+                        };
+                        let _ = stop_tx.send(true);
+                        // Closed once the sources have stopped reading.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        drop(transports);
+                        drop(_tty);
+                        Ok(crate::sources::replay::Stats { records: n, bad: 0 })
+                    }))
+                }
+                _ => {
+                    if config.bluetooth_wanted() {
+                        start_bluetooth(&config, &input_tx, &telemetry, &stop_rx, &mut tasks);
+                    }
+                    None
+                }
+            }
         }
         Mode::Replay { files, max_speed, .. } => {
             let tx = input_tx.clone();

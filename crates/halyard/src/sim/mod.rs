@@ -6,6 +6,7 @@
 
 pub mod battery;
 pub mod boat;
+pub mod devices;
 pub mod emit;
 pub mod rng;
 pub mod sky;
@@ -155,8 +156,6 @@ pub fn config_text() -> String {
         ));
         if c.link != Link::VeDirect {
             s.push_str(&format!("mac = \"{}\"\nkey = \"{}\"\n", crate::model::Identity::Mac(c.mac), hex(&c.key)));
-        } else {
-            s.push_str("port = \"ttyVE0\"\n");
         }
         s.push('\n');
     }

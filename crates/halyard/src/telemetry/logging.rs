@@ -72,9 +72,8 @@ impl<S: Subscriber> Layer<S> for Forward {
 /// Install the global subscriber; returns the warnings-and-errors channel.
 pub fn init(cfg: &config::Log) -> mpsc::Receiver<LogLine> {
     let (tx, rx) = mpsc::channel(256);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("{},rumqttd::server::broker=off,rumqttd=warn,rumqttc=warn,mdns_sd=warn", cfg.level))
-    });
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{},rumqttd=off,rumqttc=warn,mdns_sd=warn", cfg.level)));
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
     let format = match cfg.format.as_str() {
         "auto" if under_systemd => "journald",
