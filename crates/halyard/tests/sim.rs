@@ -118,24 +118,23 @@ fn everything_emitted_decodes_back_to_the_true_values() {
                     *checked.entry("vedirect").or_default() += 1;
                 }
                 Identity::MasterBus(device) => {
-                    assert_eq!(*device, 0x31297);
-                    let m = &u.metrics[0];
-                    let want = match m.name.as_ref() {
-                        "state_of_charge" => s.soc * 100.0,
-                        "battery_voltage" => s.battery_volts,
-                        "battery_current" => s.battery_amps,
-                        "consumed_ah" => s.consumed_ah,
-                        "battery_temperature" => s.battery_temperature,
-                        other => panic!("unexpected MasterBus metric {other}"),
+                    let item = u.raw[0].topic.rsplit("0x").next().map(|h| u16::from_str_radix(h, 16).unwrap()).unwrap();
+                    let want = match *device {
+                        0x31297 => sim::emit::shunt_value(s, item),
+                        0x2F412 => sim::emit::combi_value(s, item),
+                        other => panic!("unexpected MasterBus device 0x{other:05X}"),
                     };
+                    let m = &u.metrics[0];
                     // An f32 on the wire: 24 significant bits.
                     close(
-                        &format!("MasterBus {}", m.name),
+                        &format!("MasterBus 0x{device:05X} {}", m.name),
                         m.value.as_ref().and_then(Reading::as_f64),
                         want,
                         want.abs() * 1e-6 + 1e-6,
                     );
-                    *checked.entry("masterbus").or_default() += 1;
+                    *checked
+                        .entry(if *device == 0x31297 { "masterbus shunt" } else { "masterbus combi" })
+                        .or_default() += 1;
                 }
                 other => panic!("unexpected identity {other:?}"),
             }
@@ -150,7 +149,8 @@ fn everything_emitted_decodes_back_to_the_true_values() {
         "venetworking",
         "venetworking network",
         "vedirect",
-        "masterbus",
+        "masterbus shunt",
+        "masterbus combi",
     ] {
         assert!(checked.get(kind).copied().unwrap_or(0) > 100, "{kind}: {checked:?}");
     }

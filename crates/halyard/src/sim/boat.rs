@@ -328,6 +328,11 @@ impl Boat {
         let volts = self.battery.voltage(battery_a);
         let out_total_w = if out_total_w <= 0.0 { 0.0 } else { load_w + dump_w + battery_a * volts };
         let (stored_wh, heat_wh) = self.battery.step(battery_a, dt_s);
+        // The bank follows the cabin's temperature (24 °C ± 4, warmest at 15:00) with a
+        // one-hour time constant, warmed by its own I²R heat (about 40 kJ/K for 400 Ah).
+        let ambient = 24.0 + 4.0 * ((self.local_hour(at) - 9.0) / 24.0 * std::f64::consts::TAU).sin();
+        let t = &mut self.battery.temperature;
+        *t += (ambient - *t) * (dt_s / 3600.0).min(1.0) + heat_wh * 3600.0 / 40_000.0;
         self.last_volts = volts;
 
         let mut pv_watts = Vec::with_capacity(available.len());

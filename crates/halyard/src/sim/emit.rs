@@ -28,6 +28,52 @@ pub const MASTERSHUNT: Node = Node::from_identity(0x1B, 0x1297, 3);
 /// Items the MasterView polls: state of charge, voltage, current, consumed Ah, temperature.
 const SHUNT_ITEMS: [u16; 5] = [0x0000, 0x0001, 0x0002, 0x0003, 0x0005];
 
+/// The Mass Combi inverter/charger: type 0x0E, instance 2, address 0xF412 (device 0x2F412, as
+/// in the public captures).
+pub const MASS_COMBI: Node = Node::from_identity(0x0E, 0xF412, 2);
+
+/// Items the MasterView polls on the combi: battery V and A, AC output V and A, state.
+const COMBI_ITEMS: [u16; 5] = [0x0006, 0x0007, 0x000A, 0x000B, 0x0010];
+
+/// The combi's AC output voltage while inverting.
+pub const AC_VOLTS: f64 = 230.0;
+
+/// The combi's true item values for a sample (the test checks decoding against these).
+pub fn combi_value(s: &Sample, item: u16) -> f64 {
+    let inverting = s.inverter_ac_watts > 0.0;
+    let dc_amps = if inverting { -(s.inverter_ac_watts / 0.9 + 8.0) / s.battery_volts } else { 0.0 };
+    match item {
+        0x0006 => s.battery_volts,
+        0x0007 => dc_amps,
+        0x000A => {
+            if inverting {
+                AC_VOLTS
+            } else {
+                0.0
+            }
+        }
+        0x000B => s.inverter_ac_watts / AC_VOLTS,
+        _ => {
+            if inverting {
+                3.0
+            } else {
+                1.0
+            }
+        }
+    }
+}
+
+/// The shunt's true item values for a sample.
+pub fn shunt_value(s: &Sample, item: u16) -> f64 {
+    match item {
+        0x0000 => s.soc * 100.0,
+        0x0001 => s.battery_volts,
+        0x0002 => s.battery_amps,
+        0x0003 => s.consumed_ah,
+        _ => s.battery_temperature,
+    }
+}
+
 /// The serial's 4 bytes for a Victron serial `HQyywwXXXXX` (victron.md §3.4, inverted: `c0 c1`
 /// from `s / 36⁵`, the last five characters the base-36 digits of `s`).
 pub fn serial_bytes(serial: &str) -> Serial {
@@ -223,22 +269,15 @@ impl Emitter {
     }
 
     fn masterbus(&mut self, s: &Sample, out: &mut Vec<Record>) {
-        let request = MASTERSHUNT.id(0x18, false);
-        let reply = MASTERSHUNT.id(0x08, false);
-        for (k, item) in SHUNT_ITEMS.iter().enumerate() {
-            let value = match item {
-                0x0000 => s.soc * 100.0,
-                0x0001 => s.battery_volts,
-                0x0002 => s.battery_amps,
-                0x0003 => s.consumed_ah,
-                _ => s.battery_temperature,
-            } as f32;
+        let polls = SHUNT_ITEMS.iter().map(|i| (MASTERSHUNT, *i, shunt_value(s, *i)));
+        let polls = polls.chain(COMBI_ITEMS.iter().map(|i| (MASS_COMBI, *i, combi_value(s, *i))));
+        for (k, (node, item, value)) in polls.enumerate() {
             let ts_ns = (s.at as u64) * 1_000_000 + (k as u64) * 4_000_000;
-            let req = masterbus::frame(request, &item.to_le_bytes()).expect("fits");
+            let req = masterbus::frame(node.id(0x18, false), &item.to_le_bytes()).expect("fits");
             let mut data = [0u8; 6];
             data[..2].copy_from_slice(&item.to_le_bytes());
-            data[2..].copy_from_slice(&value.to_le_bytes());
-            let rep = masterbus::frame(reply, &data).expect("fits");
+            data[2..].copy_from_slice(&(value as f32).to_le_bytes());
+            let rep = masterbus::frame(node.id(0x08, false), &data).expect("fits");
             out.push(Record::Can { ts_ns, source: "can0".into(), received: Received::Frame(req) });
             out.push(Record::Can { ts_ns: ts_ns + 1_500_000, source: "can0".into(), received: Received::Frame(rep) });
         }

@@ -165,7 +165,8 @@ pub fn config_text() -> String {
         crate::model::Identity::Mac(sh.mac),
         hex(&sh.key)
     ));
-    s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n");
+    s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n\n");
+    s.push_str("[[device]]\nname = \"combi\"\nrole = \"inverter\"\nmasterbus = \"0x2F412\"\n");
     s
 }
 
@@ -299,6 +300,6 @@ mod tests {
     fn the_demo_config_parses() {
         let c = crate::config::Config::parse(&config_text(), "demo").unwrap();
         c.validate().unwrap();
-        assert_eq!(c.device.len(), 6);
+        assert_eq!(c.device.len(), 7);
     }
 }

@@ -18,8 +18,8 @@ pub struct Sun {
 /// The sun at `ms` since the epoch, seen from `lat`, `lon` (degrees).
 pub fn sun(ms: i64, lat: f64, lon: f64) -> Sun {
     let p = sun::pos(ms, lat, lon);
-    // suncalc measures azimuth from south, positive towards west.
-    Sun { elevation: p.altitude.to_degrees(), azimuth: (p.azimuth.to_degrees() + 180.0).rem_euclid(360.0) }
+    // The crate's azimuth is a compass bearing (from north, clockwise); the unit test pins it.
+    Sun { elevation: p.altitude.to_degrees(), azimuth: p.azimuth.to_degrees().rem_euclid(360.0) }
 }
 
 /// Irradiance on the ground, W/m².
@@ -136,6 +136,9 @@ mod tests {
         let s = sun(1_782_041_880_000, 43.3, 5.4);
         assert!((s.elevation - 70.1).abs() < 1.0, "{s:?}");
         assert!((s.azimuth - 180.0).abs() < 5.0, "{s:?}");
+        // Morning sun in the east, evening sun in the west.
+        assert!((45.0..135.0).contains(&sun(1_782_041_880_000 - 5 * 3_600_000, 43.3, 5.4).azimuth));
+        assert!((225.0..315.0).contains(&sun(1_782_041_880_000 + 5 * 3_600_000, 43.3, 5.4).azimuth));
         let night = sun(1_782_000_000_000, 43.3, 5.4);
         assert!(night.elevation < 0.0);
         let clear = clear_sky(s);
