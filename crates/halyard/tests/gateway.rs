@@ -537,3 +537,114 @@ fn bad_input_is_reported_and_the_rest_keeps_running() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("bad.toml:6:") && err.contains("vedirect[0].poll") && err.contains("`power`"), "{err}");
 }
+
+/// `mqtts://` (feature `tls`) to a Mosquitto TLS listener whose certificate is signed by a CA
+/// given in `mqtt.ca_file`; the host name is verified.
+#[cfg(feature = "tls")]
+#[test]
+fn tls_to_mosquitto_with_a_private_ca() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("tls");
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(&s.0).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=halyard test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(s.path("san.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["ca.crt", "server.crt", "server.key"] {
+        std::fs::set_permissions(s.path(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let broker = Mosquitto::start(
+        &s.0,
+        &format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            s.path("ca.crt").display(),
+            s.path("server.crt").display(),
+            s.path("server.key").display()
+        ),
+    );
+    let ca = s.path("ca.crt").display().to_string();
+    let sub = Subscriber::start_with(broker.port, None, &["--cafile", &ca]);
+    let tty_path = s.path("ttyTLS");
+    let mut tty = Tty::open(&tty_path);
+    let cfg = config(&s, broker.port, &format!("[[vedirect]]\nport = \"{}\"\n", tty_path.display()));
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&format!("mqtt://127.0.0.1:{}", broker.port), &format!("mqtts://localhost:{}", broker.port))
+        .replace("keep_alive_seconds = 5", &format!("keep_alive_seconds = 5\nca_file = \"{ca}\""));
+    std::fs::write(&cfg, text).unwrap();
+    let gw = Halyard::start(&["run", "-c", &cfg]);
+    assert!(gw.wait_log(Duration::from_secs(10), "mqtt: connected to mqtts://localhost"), "{}", gw.log());
+    tty.write_paced(&mppt_block("HQ2213TLSOK", 12_345, 10));
+    let topic = "halyard/solar_charger-HQ2213TLSOK/battery_voltage";
+    assert!(sub.wait(Duration::from_secs(10), |m| m.iter().any(|m| m.topic == topic)), "{}", gw.log());
+    assert_eq!(sub.payloads(topic), ["12.345"]);
+    gw.stop();
+
+    // A CA that did not sign the broker's certificate: refused, and said so.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "other.key",
+        "-out",
+        "other.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=other CA",
+    ]);
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("ca.crt", "other.crt");
+    std::fs::write(&cfg, text).unwrap();
+    let gw = Halyard::start(&["run", "-c", &cfg]);
+    assert!(gw.wait_log(Duration::from_secs(10), "cannot connect to mqtts://localhost"), "{}", gw.log());
+    let log = gw.stop();
+    assert!(log.to_lowercase().contains("certificate"), "{log}");
+}

@@ -150,8 +150,13 @@ pub struct Subscriber {
 impl Subscriber {
     /// Subscribe to `#`. `session` names a persistent QoS 1 session (it survives a broker restart).
     pub fn start(port: u16, session: Option<&str>) -> Subscriber {
+        Subscriber::start_with(port, session, &[])
+    }
+
+    /// With extra `mosquitto_sub`/`mosquitto_pub` arguments (TLS).
+    pub fn start_with(port: u16, session: Option<&str>, extra: &[&str]) -> Subscriber {
         let mut cmd = Command::new("mosquitto_sub");
-        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-q", "1", "-t", "#", "-N"]);
+        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v", "-q", "1", "-t", "#", "-N"]).args(extra);
         if let Some(id) = session {
             cmd.args(["-c", "-i", id]);
         }
@@ -190,6 +195,7 @@ impl Subscriber {
         loop {
             let _ = Command::new("mosquitto_pub")
                 .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "test/probe", "-m", "probe", "-q", "1"])
+                .args(extra)
                 .output();
             if sub.wait(Duration::from_millis(300), |m| m.iter().any(|m| m.topic == "test/probe")) {
                 break;
