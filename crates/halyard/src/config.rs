@@ -22,6 +22,10 @@ pub struct Config {
     /// A TOML file with `[keys]` (address or serial → key) and `network_key`, readable by the
     /// daemon only (mode 0600), so the main file can be shared.
     pub keys_file: Option<PathBuf>,
+    /// Time zone of "a day" (an IANA name such as `Europe/Paris`). Default: the system's, else UTC.
+    pub timezone: Option<String>,
+    /// The history store.
+    pub store: StoreSettings,
     /// MQTT publishing.
     pub mqtt: Mqtt,
     /// The embedded broker, used when no broker is configured or found.
@@ -195,6 +199,24 @@ pub struct Log {
 impl Default for Log {
     fn default() -> Self {
         Log { level: "info".into(), format: "auto".into() }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Record history.
+    pub enabled: bool,
+    /// The SQLite file. Default: `<data_dir>/halyard.sqlite`.
+    pub path: Option<PathBuf>,
+    /// Raw samples are kept this many days; rollups forever.
+    pub raw_days: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { enabled: true, path: None, raw_days: 30 }
     }
 }
 
@@ -516,6 +538,14 @@ impl Config {
         match std::env::var_os("HOME") {
             Some(h) => PathBuf::from(h).join(".local/state/halyard"),
             None => PathBuf::from("/var/lib/halyard"),
+        }
+    }
+
+    /// The calendar of "a day".
+    pub fn calendar(&self) -> Result<crate::store::Calendar> {
+        match &self.timezone {
+            Some(tz) => crate::store::Calendar::new(tz),
+            None => Ok(crate::store::Calendar::system()),
         }
     }
 

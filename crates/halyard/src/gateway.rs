@@ -258,6 +258,19 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
     };
     let sink = tokio::spawn(sink.run(change_rx, logs));
+    let mut change_txs = vec![change_tx];
+    let recorder = if config.store.enabled {
+        let path = config.store.path.clone().unwrap_or_else(|| data_dir.join("halyard.sqlite"));
+        let store = crate::store::Store::open(&path)?;
+        tracing::info!("history: {}", path.display());
+        let roller = crate::store::Roller::new(config.calendar()?, 15 * 60_000);
+        let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+        change_txs.push(tx);
+        let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone());
+        Some(tokio::spawn(recorder.run(rx)))
+    } else {
+        None
+    };
 
     let network = match &config.venetworking {
         Some(n) => n.key.map(|k| halyard_proto::victron::smart_networking::Network::new(k.0, n.network_id)),
@@ -371,8 +384,9 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             telemetry.inc("halyard_updates_total", &[("protocol", u.protocol)]);
             for change in model.apply(u) {
                 n_changes += 1;
-                if change_tx.send(Arc::new(change)).await.is_err() {
-                    break;
+                let change = Arc::new(change);
+                for tx in &change_txs {
+                    let _ = tx.send(change.clone()).await;
                 }
             }
         }
@@ -380,7 +394,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             break;
         }
     }
-    drop(change_tx);
+    drop(change_txs);
     for t in tasks {
         let _ = t.await;
     }
@@ -390,6 +404,9 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     };
     let decoded = started.elapsed();
     sink.await??;
+    if let Some(r) = recorder {
+        r.await??;
+    }
     if let Some(stats) = stats {
         let published = telemetry.get("halyard_mqtt_publishes_total", &[]);
         let elapsed = started.elapsed().as_secs_f64();

@@ -15,6 +15,7 @@ pub mod model;
 pub mod sim;
 pub mod sinks;
 pub mod sources;
+pub mod store;
 pub mod telemetry;
 
 /// An error with its own exit code (the `decode` contract: a wrong key exits with 3).

@@ -1,0 +1,121 @@
+//! The recorder sink: model changes → samples and rollups → the store, one transaction per
+//! batch (at most one second's worth, or 5,000 samples). A failed write (a full disk) keeps the
+//! batch in memory and retries; nothing is dropped until a million samples wait.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use tokio::sync::mpsc;
+
+use super::rollup::Roller;
+use super::sqlite::Store;
+use crate::burst::BurstLog;
+use crate::model::{Change, Reading};
+use crate::telemetry::Telemetry;
+
+/// Samples per batch, at most.
+const BATCH: usize = 5_000;
+/// Samples kept in memory while the store cannot be written, at most.
+const BACKLOG: usize = 1_000_000;
+
+/// The recorder.
+pub struct Recorder {
+    store: Store,
+    roller: Roller,
+    samples: Vec<(u32, i64, f64)>,
+    telemetry: Arc<Telemetry>,
+    errors: BurstLog,
+    raw_ms: i64,
+    newest: i64,
+    pruned_at: i64,
+}
+
+impl Recorder {
+    /// A recorder into `store`, keeping raw samples `raw_days`.
+    pub fn new(store: Store, roller: Roller, raw_days: u32, telemetry: Arc<Telemetry>) -> Self {
+        Recorder {
+            store,
+            roller,
+            samples: Vec::new(),
+            telemetry,
+            errors: BurstLog::new("store", Duration::from_secs(60)),
+            raw_ms: i64::from(raw_days) * 86_400_000,
+            newest: i64::MIN,
+            pruned_at: i64::MIN,
+        }
+    }
+
+    /// Take in one change's numeric values.
+    pub fn take(&mut self, change: &Change) -> Result<()> {
+        for m in &change.changed {
+            let Some(Reading::Number(v)) = m.value else { continue };
+            if !v.is_finite() {
+                continue;
+            }
+            let id = self.store.series_id(&change.device.name, &m.name, &m.unit)?;
+            self.roller.add(id, change.at, v, m.unit == "W");
+            self.samples.push((id, change.at, v));
+            self.newest = self.newest.max(change.at);
+        }
+        Ok(())
+    }
+
+    /// Write what is pending.
+    pub fn flush(&mut self) {
+        if self.samples.is_empty() && self.roller.pending.is_empty() {
+            return;
+        }
+        let rollups = self.roller.take();
+        match self.store.write(&self.samples, &rollups) {
+            Ok(()) => {
+                self.telemetry.add("halyard_store_samples_total", &[], self.samples.len() as f64);
+                self.samples.clear();
+            }
+            Err(e) => {
+                self.telemetry.inc("halyard_store_errors_total", &[]);
+                self.errors.report(Instant::now(), || {
+                    format!("writing the store failed: {e:#}; keeping {} samples to retry", self.samples.len())
+                });
+                for (k, a) in rollups {
+                    self.roller.pending.entry(k).or_default().merge(&a);
+                }
+                if self.samples.len() > BACKLOG {
+                    let drop = self.samples.len() - BACKLOG;
+                    self.samples.drain(..drop);
+                    self.telemetry.add("halyard_store_dropped_total", &[], drop as f64);
+                }
+            }
+        }
+        // Raw retention, checked hourly (by the data's own clock).
+        if self.newest.saturating_sub(self.pruned_at) > 3_600_000 {
+            self.pruned_at = self.newest;
+            if let Err(e) = self.store.prune(self.newest - self.raw_ms) {
+                self.errors.report(Instant::now(), || format!("pruning raw samples: {e:#}"));
+            }
+        }
+    }
+
+    /// Record until the changes end.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Arc<Change>>) -> Result<()> {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                c = rx.recv() => match c {
+                    Some(c) => {
+                        if let Err(e) = self.take(&c) {
+                            self.errors.report(Instant::now(), || format!("{e:#}"));
+                        }
+                        if self.samples.len() >= BATCH {
+                            tokio::task::block_in_place(|| self.flush());
+                        }
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => tokio::task::block_in_place(|| self.flush()),
+            }
+        }
+        tokio::task::block_in_place(|| self.flush());
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! Rollups (DESIGN.md §5): per series and bucket, min, max, sum, count, first and last of the
+//! samples, and for power series the energy integrated over time.
+//!
+//! Values are held between samples (the model publishes a value when it changes, so a value
+//! holds until the next one). Energy is the held power × time, split exactly at bucket
+//! boundaries. A gap longer than `max_hold` is a data gap: nothing is integrated across it.
+//!
+//! Minute and hour buckets are aligned to UTC; day buckets to local midnight in the configured
+//! time zone, so a day with a daylight-saving change has 23 or 25 hours.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+/// Bucket sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resolution {
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One local day.
+    Day,
+}
+
+impl Resolution {
+    /// All of them.
+    pub const ALL: [Resolution; 3] = [Resolution::Minute, Resolution::Hour, Resolution::Day];
+
+    /// The name stored in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resolution::Minute => "1m",
+            Resolution::Hour => "1h",
+            Resolution::Day => "1d",
+        }
+    }
+}
+
+/// Local days in a time zone.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    tz: TimeZone,
+}
+
+impl Calendar {
+    /// A calendar in `tz` (an IANA name such as `Europe/Paris`, or `UTC`).
+    pub fn new(tz: &str) -> anyhow::Result<Self> {
+        let tz = TimeZone::get(tz).map_err(|e| anyhow::anyhow!("time zone `{tz}`: {e}"))?;
+        Ok(Calendar { tz })
+    }
+
+    /// The system's time zone (`TZ`, `/etc/localtime`), else UTC.
+    pub fn system() -> Self {
+        Calendar { tz: TimeZone::try_system().unwrap_or(TimeZone::UTC) }
+    }
+
+    /// UTC.
+    pub fn utc() -> Self {
+        Calendar { tz: TimeZone::UTC }
+    }
+
+    /// Start of the local day containing `ms`, as ms since the epoch.
+    pub fn day_start(&self, ms: i64) -> i64 {
+        let z = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());
+        z.start_of_day().map_or(ms - ms.rem_euclid(86_400_000), |d| d.timestamp().as_millisecond())
+    }
+
+    /// Start of the next local day after the one starting at `start`.
+    pub fn next_day(&self, start: i64) -> i64 {
+        let z = Timestamp::from_millisecond(start).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());
+        z.tomorrow().and_then(|t| t.start_of_day()).map_or(start + 86_400_000, |d| d.timestamp().as_millisecond())
+    }
+
+    /// The local date of `ms`, `YYYY-MM-DD`.
+    pub fn date(&self, ms: i64) -> String {
+        let z = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());
+        z.date().to_string()
+    }
+
+    /// The bucket containing `ms`: (start, end).
+    pub fn bucket(&self, r: Resolution, ms: i64) -> (i64, i64) {
+        match r {
+            Resolution::Minute => {
+                let s = ms - ms.rem_euclid(60_000);
+                (s, s + 60_000)
+            }
+            Resolution::Hour => {
+                let s = ms - ms.rem_euclid(3_600_000);
+                (s, s + 3_600_000)
+            }
+            Resolution::Day => {
+                let s = self.day_start(ms);
+                (s, self.next_day(s))
+            }
+        }
+    }
+}
+
+/// One bucket's aggregate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Aggregate {
+    /// Smallest sample.
+    pub min: Option<f64>,
+    /// Largest sample.
+    pub max: Option<f64>,
+    /// Sum of the samples.
+    pub sum: f64,
+    /// Number of samples.
+    pub count: u64,
+    /// First sample and its time.
+    pub first: Option<(i64, f64)>,
+    /// Last sample and its time.
+    pub last: Option<(i64, f64)>,
+    /// Energy, Wh (power series only).
+    pub energy_wh: f64,
+}
+
+impl Aggregate {
+    /// Take in a sample.
+    pub fn add(&mut self, ts: i64, v: f64) {
+        self.min = Some(self.min.map_or(v, |m| m.min(v)));
+        self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        self.sum += v;
+        self.count += 1;
+        if self.first.is_none_or(|(t, _)| ts < t) {
+            self.first = Some((ts, v));
+        }
+        if self.last.is_none_or(|(t, _)| ts >= t) {
+            self.last = Some((ts, v));
+        }
+    }
+
+    /// Merge another aggregate of the same bucket (a later batch).
+    pub fn merge(&mut self, o: &Aggregate) {
+        self.min = match (self.min, o.min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max = match (self.max, o.max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.sum += o.sum;
+        self.count += o.count;
+        if let Some((t, v)) = o.first {
+            if self.first.is_none_or(|(s, _)| t < s) {
+                self.first = Some((t, v));
+            }
+        }
+        if let Some((t, v)) = o.last {
+            if self.last.is_none_or(|(s, _)| t >= s) {
+                self.last = Some((t, v));
+            }
+        }
+        self.energy_wh += o.energy_wh;
+    }
+
+    /// The mean of the samples.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+/// A key of the rollup tables.
+pub type Key = (Resolution, u32, i64);
+
+/// Builds rollups from samples in time order per series.
+#[derive(Debug)]
+pub struct Roller {
+    calendar: Calendar,
+    max_hold_ms: i64,
+    held: HashMap<u32, (i64, f64)>,
+    /// The aggregates of the current batch.
+    pub pending: BTreeMap<Key, Aggregate>,
+}
+
+impl Roller {
+    /// A roller; values hold at most `max_hold_ms`.
+    pub fn new(calendar: Calendar, max_hold_ms: i64) -> Self {
+        Roller { calendar, max_hold_ms, held: HashMap::new(), pending: BTreeMap::new() }
+    }
+
+    /// The calendar.
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    /// A sample of series `id`; `power` integrates it into energy.
+    pub fn add(&mut self, id: u32, ts: i64, v: f64, power: bool) {
+        if power {
+            if let Some((t0, v0)) = self.held.get(&id).copied() {
+                if ts > t0 && ts - t0 <= self.max_hold_ms {
+                    self.integrate(id, t0, ts, v0);
+                }
+            }
+        }
+        if self.held.get(&id).is_none_or(|(t, _)| ts >= *t) {
+            self.held.insert(id, (ts, v));
+        }
+        for r in Resolution::ALL {
+            let (start, _) = self.calendar.bucket(r, ts);
+            self.pending.entry((r, id, start)).or_default().add(ts, v);
+        }
+    }
+
+    /// Hold `watts` from `from` to `to`, split at every bucket boundary.
+    fn integrate(&mut self, id: u32, from: i64, to: i64, watts: f64) {
+        for r in Resolution::ALL {
+            let mut t = from;
+            while t < to {
+                let (start, end) = self.calendar.bucket(r, t);
+                let until = end.min(to);
+                self.pending.entry((r, id, start)).or_default().energy_wh += watts * (until - t) as f64 / 3_600_000.0;
+                t = until;
+            }
+        }
+    }
+
+    /// Take the batch's aggregates.
+    pub fn take(&mut self) -> BTreeMap<Key, Aggregate> {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn energy_splits_at_local_midnight_across_a_dst_change() {
+        // Europe/Paris, 2026-03-29: clocks go from 02:00 to 03:00, a 23-hour day.
+        let cal = Calendar::new("Europe/Paris").unwrap();
+        let day = cal.day_start(1_774_771_200_000); // 2026-03-29T08:00Z
+        assert_eq!(cal.next_day(day) - day, 23 * 3_600_000);
+        assert_eq!(cal.date(day), "2026-03-29");
+        // 100 W held from 22:00Z on the 28th (23:00 local) to 00:00Z on the 29th (01:00 local).
+        let mut r = Roller::new(cal.clone(), 3 * 3_600_000);
+        let t0 = 1_774_735_200_000; // 2026-03-28T22:00Z
+        r.add(1, t0, 100.0, true);
+        r.add(1, t0 + 2 * 3_600_000, 0.0, true);
+        let agg = r.take();
+        let day_energy: Vec<(i64, f64)> = agg
+            .iter()
+            .filter(|((res, _, _), _)| *res == Resolution::Day)
+            .map(|((_, _, s), a)| (*s, a.energy_wh))
+            .collect();
+        assert_eq!(day_energy.len(), 2);
+        assert!((day_energy[0].1 - 100.0).abs() < 1e-9, "{day_energy:?}");
+        assert!((day_energy[1].1 - 100.0).abs() < 1e-9, "{day_energy:?}");
+        assert_eq!(cal.date(day_energy[1].0), "2026-03-29");
+    }
+
+    #[test]
+    fn gaps_are_not_integrated() {
+        let mut r = Roller::new(Calendar::utc(), 600_000);
+        r.add(1, 0, 100.0, true);
+        r.add(1, 3_600_000, 100.0, true);
+        let total: f64 =
+            r.take().iter().filter(|((res, _, _), _)| *res == Resolution::Day).map(|(_, a)| a.energy_wh).sum();
+        assert_eq!(total, 0.0);
+    }
+}

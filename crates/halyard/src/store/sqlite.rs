@@ -1,0 +1,206 @@
+//! The embedded store: SQLite in WAL mode. One transaction per batch, so a crash or power cut
+//! loses at most the batch being written and never leaves a half-written one (SQLite's atomic
+//! commit); `synchronous = NORMAL` in WAL mode keeps the database consistent on power loss.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rollup::{Aggregate, Key, Resolution};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    UNIQUE (device, metric)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series INTEGER NOT NULL REFERENCES series(id),
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (series, ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollups (
+    resolution TEXT NOT NULL,
+    series INTEGER NOT NULL REFERENCES series(id),
+    bucket INTEGER NOT NULL,
+    min REAL, max REAL,
+    sum REAL NOT NULL,
+    count INTEGER NOT NULL,
+    first REAL, first_ts INTEGER,
+    last REAL, last_ts INTEGER,
+    energy_wh REAL NOT NULL,
+    PRIMARY KEY (resolution, series, bucket)
+) WITHOUT ROWID;
+";
+
+/// Merge a batch's aggregate into the stored one.
+const UPSERT_ROLLUP: &str = "
+INSERT INTO rollups (resolution, series, bucket, min, max, sum, count, first, first_ts, last, last_ts, energy_wh)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT (resolution, series, bucket) DO UPDATE SET
+    min = CASE WHEN min IS NULL THEN excluded.min WHEN excluded.min IS NULL THEN min ELSE min(min, excluded.min) END,
+    max = CASE WHEN max IS NULL THEN excluded.max WHEN excluded.max IS NULL THEN max ELSE max(max, excluded.max) END,
+    sum = sum + excluded.sum,
+    count = count + excluded.count,
+    first = CASE WHEN first_ts IS NULL OR (excluded.first_ts IS NOT NULL AND excluded.first_ts < first_ts) THEN excluded.first ELSE first END,
+    first_ts = CASE WHEN first_ts IS NULL OR (excluded.first_ts IS NOT NULL AND excluded.first_ts < first_ts) THEN excluded.first_ts ELSE first_ts END,
+    last = CASE WHEN last_ts IS NULL OR (excluded.last_ts IS NOT NULL AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,
+    last_ts = CASE WHEN last_ts IS NULL OR (excluded.last_ts IS NOT NULL AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,
+    energy_wh = energy_wh + excluded.energy_wh
+";
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    series: HashMap<(String, String), u32>,
+}
+
+impl Store {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "{}: cannot use WAL mode ({mode})", path.display());
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        conn.execute_batch(SCHEMA).context("creating the schema")?;
+        let mut series = HashMap::new();
+        {
+            let mut st = conn.prepare("SELECT id, device, metric FROM series")?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+            for row in rows {
+                let (id, d, m) = row?;
+                series.insert((d, m), id);
+            }
+        }
+        Ok(Store { conn, series })
+    }
+
+    /// The id of a series, created on first use.
+    pub fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
+        if let Some(id) = self.series.get(&(device.to_owned(), metric.to_owned())) {
+            return Ok(*id);
+        }
+        self.conn.execute(
+            "INSERT INTO series (device, metric, unit) VALUES (?1, ?2, ?3) ON CONFLICT (device, metric) DO NOTHING",
+            params![device, metric, unit],
+        )?;
+        let id: u32 = self.conn.query_row(
+            "SELECT id FROM series WHERE device = ?1 AND metric = ?2",
+            params![device, metric],
+            |r| r.get(0),
+        )?;
+        self.series.insert((device.to_owned(), metric.to_owned()), id);
+        Ok(id)
+    }
+
+    /// Write one batch in one transaction.
+    pub fn write(&mut self, samples: &[(u32, i64, f64)], rollups: &BTreeMap<Key, Aggregate>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins =
+                tx.prepare_cached("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?1, ?2, ?3)")?;
+            for (s, ts, v) in samples {
+                ins.execute(params![s, ts, v])?;
+            }
+            let mut up = tx.prepare_cached(UPSERT_ROLLUP)?;
+            for ((res, s, bucket), a) in rollups {
+                up.execute(params![
+                    res.name(),
+                    s,
+                    bucket,
+                    a.min,
+                    a.max,
+                    a.sum,
+                    a.count as i64,
+                    a.first.map(|f| f.1),
+                    a.first.map(|f| f.0),
+                    a.last.map(|l| l.1),
+                    a.last.map(|l| l.0),
+                    a.energy_wh
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Delete raw samples older than `before` (ms); rollups stay.
+    pub fn prune(&mut self, before: i64) -> Result<usize> {
+        Ok(self.conn.execute("DELETE FROM samples WHERE ts < ?1", params![before])?)
+    }
+
+    fn find(&self, device: &str, metric: &str) -> Result<Option<u32>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM series WHERE device = ?1 AND metric = ?2", params![device, metric], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Raw samples of a series in `[from, to)`.
+    pub fn samples(&self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
+        let Some(id) = self.find(device, metric)? else { return Ok(Vec::new()) };
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT ts, value FROM samples WHERE series = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts")?;
+        let rows = st.query_map(params![id, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Rollups of a series with buckets in `[from, to)`.
+    pub fn rollups(
+        &self,
+        res: Resolution,
+        device: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Aggregate)>> {
+        let Some(id) = self.find(device, metric)? else { return Ok(Vec::new()) };
+        let mut st = self.conn.prepare_cached(
+            "SELECT bucket, min, max, sum, count, first, first_ts, last, last_ts, energy_wh FROM rollups
+             WHERE resolution = ?1 AND series = ?2 AND bucket >= ?3 AND bucket < ?4 ORDER BY bucket",
+        )?;
+        let rows = st.query_map(params![res.name(), id, from, to], |r| {
+            let first: Option<f64> = r.get(5)?;
+            let first_ts: Option<i64> = r.get(6)?;
+            let last: Option<f64> = r.get(7)?;
+            let last_ts: Option<i64> = r.get(8)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                Aggregate {
+                    min: r.get(1)?,
+                    max: r.get(2)?,
+                    sum: r.get(3)?,
+                    count: r.get::<_, i64>(4)? as u64,
+                    first: first_ts.zip(first),
+                    last: last_ts.zip(last),
+                    energy_wh: r.get(9)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every series: (device, metric, unit).
+    pub fn series(&self) -> Result<Vec<(String, String, String)>> {
+        let mut st = self.conn.prepare("SELECT device, metric, unit FROM series ORDER BY device, metric")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `PRAGMA integrity_check`'s answer (`ok` when sound).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
