@@ -24,6 +24,8 @@ enum Command {
     },
     /// The whole system on a simulated day aboard, with the embedded broker; no hardware.
     Demo(gateway::DemoArgs),
+    /// The daily answers from the history: solar start/stop, charging, full, yields, consumption …
+    Report(halyard::report::Args),
     /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
     Sim(halyard::sim::Args),
     /// The gateway: read the configured devices, publish to MQTT (DESIGN.md §4.4 for the file).
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => gateway::run(args),
         Command::Demo(args) => gateway::demo(args),
+        Command::Report(args) => halyard::report::command(args),
         Command::Sim(args) => {
             cli_logging();
             halyard::sim::command(args)

@@ -79,6 +79,53 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         assert!((sum - day).abs() < 1e-6 * day.max(1.0), "{sum} vs {day}");
         let _ = agg;
     }
+    // The daily report against the truth: times within the sampling period (30 s), except solar
+    // start and stop: the network's power there is the sum of four devices' whole-watt readings
+    // crawling past 5 W at dawn and dusk, so up to three periods. Energies within 1 %.
+    let config = halyard::config::Config::load(&s.path("halyard.toml")).unwrap();
+    let ms = |v: &serde_json::Value| {
+        v.as_str().map(|t| {
+            jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S%.fZ", t)
+                .or_else(|_| t.parse::<jiff::Timestamp>())
+                .unwrap()
+                .as_millisecond()
+        })
+    };
+    for ((start, _), t) in days.iter().zip(&truth) {
+        let r = halyard::report::daily(&config, &store, &cal, *start).unwrap();
+        assert_eq!(r["date"], t["date"]);
+        for (key, periods) in [
+            ("solar_start", 3),
+            ("solar_stop", 3),
+            ("charging_started", 1),
+            ("covered_consumption_at", 1),
+            ("full_at", 1),
+        ] {
+            let (got, want) = (ms(&r[key]), ms(&t[key]));
+            match (got, want) {
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= periods * 30_000,
+                    "{} {key}: report {} truth {}",
+                    t["date"],
+                    r[key],
+                    t[key]
+                ),
+                (g, w) => assert_eq!(g, w, "{} {key}", t["date"]),
+            }
+        }
+        let close = |key: &str, tolerance: f64| {
+            let (g, w) = (r[key].as_f64().unwrap(), t[key].as_f64().unwrap());
+            assert!((g - w).abs() <= tolerance * w.abs().max(1.0), "{} {key}: report {g} truth {w}", t["date"]);
+        };
+        close("network_yield_wh", 0.01);
+        close("battery_consumption_wh", 0.01);
+        close("max_charge_w", 0.01);
+        close("lowest_battery_v", 0.001);
+        close("negative_battery_with_sun_s", 0.05);
+        let shares: f64 = r["share_percent"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((shares - 100.0).abs() < 0.5, "{shares}");
+    }
+
     // Weather shows in the history: the clear-sky days yield the most.
     let yields: Vec<f64> = days.iter().map(|(_, a)| a.energy_wh).collect();
     let weather: Vec<&str> = truth.iter().map(|t| t["weather"].as_str().unwrap()).collect();

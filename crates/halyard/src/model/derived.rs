@@ -67,3 +67,38 @@ fn round(v: f64, decimals: i32) -> f64 {
     let s = 10f64.powi(decimals);
     (v * s).round() / s
 }
+
+/// Watts, not Amps (monitorPowerToMQTT's owner asks for it): a device reporting a voltage and a
+/// current gets their product. A battery device's is `battery_power` (positive charging); a
+/// charger's is `output_power`. `None` when this update carries neither, or one is unknown.
+pub fn power(
+    info: &super::DeviceInfo,
+    values: &std::collections::BTreeMap<String, super::Current>,
+    update: &[Metric],
+) -> Option<Metric> {
+    let battery = info.role.as_deref() == Some("battery")
+        || (info.role.is_none() && matches!(info.kind.as_str(), "battery_monitor" | "dc_shunt" | "battery"));
+    let charger = info.kind == "solar_charger";
+    let (name, volts, amps): (&str, &[&str], &[&str]) = if battery {
+        ("battery_power", &["battery_voltage", "voltage"], &["battery_current", "current"])
+    } else if charger {
+        ("output_power", &["battery_voltage"], &["battery_charging_current", "battery_current"])
+    } else {
+        return None;
+    };
+    if !update.iter().any(|m| volts.contains(&m.name.as_ref()) || amps.contains(&m.name.as_ref())) {
+        return None;
+    }
+    let latest = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            update
+                .iter()
+                .find(|m| m.name == *n)
+                .and_then(|m| m.value.as_ref())
+                .or_else(|| values.get(*n).and_then(|c| c.value.as_ref()))
+                .and_then(Reading::as_f64)
+        })
+    };
+    let (v, i) = (latest(volts)?, latest(amps)?);
+    Some(Metric::number(name, "W", round(v * i, 1)))
+}

@@ -175,7 +175,11 @@ impl Model {
 
         let mut changed = Vec::new();
         let mut new_metrics = Vec::new();
-        for m in update.metrics {
+        let mut metrics = update.metrics;
+        if let Some(p) = derived::power(&device.info, &device.values, &metrics) {
+            metrics.push(p);
+        }
+        for m in metrics {
             let due = |c: &Current| c.value != m.value || c.unit != m.unit || update.at - c.published >= refresh_ms;
             match device.values.get_mut(m.name.as_ref()) {
                 Some(c) => {

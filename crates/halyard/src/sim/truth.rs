@@ -41,8 +41,10 @@ pub struct Day {
     pub solar_stop: Option<i64>,
     /// First time production covered consumption (battery not discharging, PV > 5 W).
     pub covered_at: Option<i64>,
-    /// Seconds with the battery discharging while the sun was up.
+    /// Seconds with the battery discharging (below −5 W) while the network produced (> 5 W).
     pub negative_with_sun_s: f64,
+    /// Energy taken out of the battery (negative terminal power), Wh.
+    pub discharge_wh: f64,
     /// Seconds charging at night (must stay 0).
     pub charging_at_night_s: f64,
     /// Lowest state of charge while in float (float only near full).
@@ -78,12 +80,15 @@ impl Day {
         self.battery_heat_wh += s.heat_wh;
         self.stored_wh += s.stored_wh;
         let pv: f64 = s.pv_watts.iter().sum();
-        let sun_up = s.sun.elevation > 0.0;
         let charge_w = s.battery_amps * s.battery_volts;
-        if charge_w > 0.0 && sun_up && self.charging_started.is_none() {
+        // The report's definitions (crate::report), applied to the true values.
+        if charge_w > 5.0 && pv > 5.0 && self.charging_started.is_none() {
             self.charging_started = Some(s.at);
         }
         self.max_charge_w = self.max_charge_w.max(charge_w);
+        if charge_w < 0.0 {
+            self.discharge_wh -= charge_w * h;
+        }
         if s.stage == Stage::Float {
             self.full_at.get_or_insert(s.at);
             self.min_soc_in_float = Some(self.min_soc_in_float.map_or(s.soc, |m| m.min(s.soc)));
@@ -96,7 +101,7 @@ impl Day {
                 self.covered_at.get_or_insert(s.at);
             }
         }
-        if sun_up && s.battery_amps < 0.0 {
+        if pv > 5.0 && charge_w < -5.0 {
             self.negative_with_sun_s += dt_s;
         }
         if s.sun.elevation < -6.0 && charge_w > 0.0 {
@@ -142,6 +147,7 @@ impl Day {
             "solar_stop": t(self.solar_stop),
             "covered_consumption_at": t(self.covered_at),
             "negative_battery_with_sun_s": self.negative_with_sun_s,
+            "battery_consumption_wh": (self.discharge_wh * 10.0).round() / 10.0,
         })
     }
 }
