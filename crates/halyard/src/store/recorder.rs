@@ -23,7 +23,7 @@ const BACKLOG: usize = 1_000_000;
 pub struct Recorder {
     store: Store,
     roller: Roller,
-    samples: Vec<(u32, i64, f64)>,
+    samples: Vec<(u32, i64, f64, bool)>,
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
     raw_ms: i64,
@@ -54,8 +54,7 @@ impl Recorder {
                 continue;
             }
             let id = self.store.series_id(&change.device.name, &m.name, &m.unit)?;
-            self.roller.add(id, change.at, v, m.unit == "W");
-            self.samples.push((id, change.at, v));
+            self.samples.push((id, change.at, v, m.unit == "W"));
             self.newest = self.newest.max(change.at);
         }
         Ok(())
@@ -63,11 +62,10 @@ impl Recorder {
 
     /// Write what is pending.
     pub fn flush(&mut self) {
-        if self.samples.is_empty() && self.roller.pending.is_empty() {
+        if self.samples.is_empty() {
             return;
         }
-        let rollups = self.roller.take();
-        match self.store.write(&self.samples, &rollups) {
+        match self.store.write_batch(&self.samples, &mut self.roller) {
             Ok(()) => {
                 self.telemetry.add("halyard_store_samples_total", &[], self.samples.len() as f64);
                 self.samples.clear();
@@ -77,9 +75,6 @@ impl Recorder {
                 self.errors.report(Instant::now(), || {
                     format!("writing the store failed: {e:#}; keeping {} samples to retry", self.samples.len())
                 });
-                for (k, a) in rollups {
-                    self.roller.pending.entry(k).or_default().merge(&a);
-                }
                 if self.samples.len() > BACKLOG {
                     let drop = self.samples.len() - BACKLOG;
                     self.samples.drain(..drop);

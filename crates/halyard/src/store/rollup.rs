@@ -205,6 +205,24 @@ impl Roller {
         }
     }
 
+    /// A sample that is already in the store (a replay of known data): it only becomes the value
+    /// held from now on, without being counted again.
+    pub fn hold(&mut self, id: u32, ts: i64, v: f64) {
+        if self.held.get(&id).is_none_or(|(t, _)| ts >= *t) {
+            self.held.insert(id, (ts, v));
+        }
+    }
+
+    /// The held values, to restore when a batch could not be written.
+    pub fn held(&self) -> HashMap<u32, (i64, f64)> {
+        self.held.clone()
+    }
+
+    /// Put back held values saved with [`Roller::held`].
+    pub fn restore(&mut self, held: HashMap<u32, (i64, f64)>) {
+        self.held = held;
+    }
+
     /// Hold `watts` from `from` to `to`, split at every bucket boundary.
     fn integrate(&mut self, id: u32, from: i64, to: i64, watts: f64) {
         for r in Resolution::ALL {

@@ -2,13 +2,13 @@
 //! loses at most the batch being written and never leaves a half-written one (SQLite's atomic
 //! commit); `synchronous = NORMAL` in WAL mode keeps the database consistent on power loss.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rollup::{Aggregate, Key, Resolution};
+use super::rollup::{Aggregate, Resolution};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS series (
@@ -104,35 +104,55 @@ impl Store {
         Ok(id)
     }
 
-    /// Write one batch in one transaction.
-    pub fn write(&mut self, samples: &[(u32, i64, f64)], rollups: &BTreeMap<Key, Aggregate>) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut ins =
-                tx.prepare_cached("INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?1, ?2, ?3)")?;
-            for (s, ts, v) in samples {
-                ins.execute(params![s, ts, v])?;
+    /// Write one batch in one transaction: the samples, and the rollups of those that were not
+    /// already stored (so replaying known data, or retrying after a crash, counts nothing
+    /// twice). Samples are `(series, ts, value, is_power)`. On error nothing is written and
+    /// the roller is as before.
+    pub fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
+        let held = roller.held();
+        let result = (|| -> Result<()> {
+            let tx = self.conn.transaction()?;
+            {
+                let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO samples (series, ts, value) VALUES (?1, ?2, ?3)")?;
+                for (s, ts, v, power) in samples {
+                    if ins.execute(params![s, ts, v])? == 1 {
+                        roller.add(*s, *ts, *v, *power);
+                    } else {
+                        roller.hold(*s, *ts, *v);
+                    }
+                }
+                let mut up = tx.prepare_cached(UPSERT_ROLLUP)?;
+                for ((res, s, bucket), a) in &roller.pending {
+                    up.execute(params![
+                        res.name(),
+                        s,
+                        bucket,
+                        a.min,
+                        a.max,
+                        a.sum,
+                        a.count as i64,
+                        a.first.map(|f| f.1),
+                        a.first.map(|f| f.0),
+                        a.last.map(|l| l.1),
+                        a.last.map(|l| l.0),
+                        a.energy_wh
+                    ])?;
+                }
             }
-            let mut up = tx.prepare_cached(UPSERT_ROLLUP)?;
-            for ((res, s, bucket), a) in rollups {
-                up.execute(params![
-                    res.name(),
-                    s,
-                    bucket,
-                    a.min,
-                    a.max,
-                    a.sum,
-                    a.count as i64,
-                    a.first.map(|f| f.1),
-                    a.first.map(|f| f.0),
-                    a.last.map(|l| l.1),
-                    a.last.map(|l| l.0),
-                    a.energy_wh
-                ])?;
+            tx.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                roller.pending.clear();
+                Ok(())
+            }
+            Err(e) => {
+                roller.pending.clear();
+                roller.restore(held);
+                Err(e)
             }
         }
-        tx.commit()?;
-        Ok(())
     }
 
     /// Delete raw samples older than `before` (ms); rollups stay.
