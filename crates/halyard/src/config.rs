@@ -307,7 +307,7 @@ pub struct MqttIn {
 }
 
 /// `[[device]]`: one physical device, however it is seen.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Device {
     /// Friendly name, used in topics (`port-arch`): lower case, digits, `-` and `_`.

@@ -245,6 +245,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         (None, false, true) => format!("halyard-demo-{}", std::process::id()),
         (None, false, false) => format!("halyard-replay-{}", std::process::id()),
     };
+    let report_settings = (config.mqtt.root.clone(), config.mqtt.qos);
     let sink = Sink {
         client_id,
         status: live || demo,
@@ -257,7 +258,8 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         in_topics,
         drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
     };
-    let sink = tokio::spawn(sink.run(change_rx, logs));
+    let (report_tx, report_rx) = mpsc::channel(64);
+    let sink = tokio::spawn(sink.run(change_rx, logs, Some(report_rx)));
     let mut change_txs = vec![change_tx];
     let recorder = if config.store.enabled {
         let path = config.store.path.clone().unwrap_or_else(|| data_dir.join("halyard.sqlite"));
@@ -266,11 +268,18 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         let roller = crate::store::Roller::new(config.calendar()?, 15 * 60_000);
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(tx);
-        let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone());
+        let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone())
+            .with_reports(crate::store::recorder::Reports {
+                devices: config.device.clone(),
+                root: report_settings.0.clone(),
+                qos: report_settings.1,
+                tx: report_tx.clone(),
+            });
         Some(tokio::spawn(recorder.run(rx)))
     } else {
         None
     };
+    drop(report_tx);
 
     let network = match &config.venetworking {
         Some(n) => n.key.map(|k| halyard_proto::victron::smart_networking::Network::new(k.0, n.network_id)),

@@ -57,12 +57,12 @@ pub struct Roles {
 }
 
 impl Roles {
-    /// From the configuration and what the store holds.
-    pub fn find(config: &Config, store: &Store) -> Result<Roles> {
+    /// From the configured devices and what the store holds.
+    pub fn find(devices: &[crate::config::Device], store: &Store) -> Result<Roles> {
         let series = store.series()?;
         let has = |d: &str, m: &str| series.iter().any(|(sd, sm, _)| sd == d && sm == m);
         let mut roles = Roles::default();
-        for d in &config.device {
+        for d in devices {
             match d.role.as_deref() {
                 Some("solar") => {
                     if let Some(metric) = ["solar_power", "panel_power"].into_iter().find(|m| has(&d.name, m)) {
@@ -93,10 +93,10 @@ fn energy_of(samples: &[(i64, f64)], from: i64, to: i64, keep: impl Fn(f64) -> b
 }
 
 /// The report of the local day containing `day_ms`.
-pub fn daily(config: &Config, store: &Store, cal: &Calendar, day_ms: i64) -> Result<Json> {
+pub fn daily(devices: &[crate::config::Device], store: &Store, cal: &Calendar, day_ms: i64) -> Result<Json> {
     let start = cal.day_start(day_ms);
     let end = cal.next_day(start);
-    let roles = Roles::find(config, store)?;
+    let roles = Roles::find(devices, store)?;
     let time = |t: Option<i64>| t.map(crate::sinks::mqtt::rfc3339);
 
     // The network's solar power at every time any solar device reported.
@@ -245,7 +245,7 @@ pub fn command(args: Args) -> Result<()> {
         }
         None => crate::ingest::now_ms(),
     };
-    let report = daily(&config, &store, &cal, day_ms)?;
+    let report = daily(&config.device, &store, &cal, day_ms)?;
     if args.json {
         println!("{report}");
     } else if let Json::Object(m) = &report {

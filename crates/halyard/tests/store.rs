@@ -28,6 +28,7 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         .args([
             "replay",
             "--max-speed",
+            "--print",
             "-c",
             s.path("halyard.toml").to_str().unwrap(),
             s.path("boat.hrec").to_str().unwrap(),
@@ -35,6 +36,17 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Each finished day's report went out on MQTT (retained), the last one also as `today`.
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let published: std::collections::BTreeMap<String, serde_json::Value> = printed
+        .lines()
+        .filter(|l| l.starts_with("halyard/report/"))
+        .map(|l| {
+            let (topic, payload) = l.split_once(' ').unwrap();
+            (topic.to_owned(), serde_json::from_str(payload).unwrap())
+        })
+        .collect();
+    assert!(published.contains_key("halyard/report/today"), "{:?}", published.keys());
 
     let store = Store::open(&db).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -92,8 +104,14 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         })
     };
     for ((start, _), t) in days.iter().zip(&truth) {
-        let r = halyard::report::daily(&config, &store, &cal, *start).unwrap();
+        let r = halyard::report::daily(&config.device, &store, &cal, *start).unwrap();
         assert_eq!(r["date"], t["date"]);
+        assert_eq!(
+            published.get(&format!("halyard/report/{}", t["date"].as_str().unwrap())),
+            Some(&r),
+            "{:?}",
+            published.keys()
+        );
         for (key, periods) in [
             ("solar_start", 3),
             ("solar_stop", 3),
@@ -169,7 +187,8 @@ fn day_energies(db: &std::path::Path) -> (Vec<f64>, usize) {
 fn killed_imports_leave_a_sound_store_and_nothing_counts_twice() {
     let _serial = one_at_a_time();
     let s = Scratch::new("crash");
-    let out = halyard().args(["sim", "--days", "2", "--period", "120", "--out", s.0.to_str().unwrap()]).output().unwrap();
+    let out =
+        halyard().args(["sim", "--days", "2", "--period", "120", "--out", s.0.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
     let rec = s.path("boat.hrec");
     let run = |db: &std::path::Path| {

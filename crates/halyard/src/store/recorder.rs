@@ -29,6 +29,21 @@ pub struct Recorder {
     raw_ms: i64,
     newest: i64,
     pruned_at: i64,
+    reports: Option<Reports>,
+    day: Option<i64>,
+}
+
+/// Where and how the daily report is published (retained `<root>/report/<date>` and
+/// `<root>/report/today`) when a local day ends.
+pub struct Reports {
+    /// The configured devices (roles, groups).
+    pub devices: Vec<crate::config::Device>,
+    /// The topic root.
+    pub root: String,
+    /// QoS.
+    pub qos: u8,
+    /// To the MQTT sink.
+    pub tx: mpsc::Sender<crate::sinks::mqtt::outbox::Message>,
 }
 
 impl Recorder {
@@ -43,6 +58,32 @@ impl Recorder {
             raw_ms: i64::from(raw_days) * 86_400_000,
             newest: i64::MIN,
             pruned_at: i64::MIN,
+            reports: None,
+            day: None,
+        }
+    }
+
+    /// Publish the daily report when a day ends.
+    pub fn with_reports(mut self, reports: Reports) -> Self {
+        self.reports = Some(reports);
+        self
+    }
+
+    /// Compute and publish the report of the day starting at `day` (also as `today`).
+    async fn publish_report(&mut self, day: i64) {
+        let Some(r) = &self.reports else { return };
+        let report = match crate::report::daily(&r.devices, &self.store, self.roller.calendar(), day) {
+            Ok(j) => j,
+            Err(e) => {
+                self.errors.report(Instant::now(), || format!("daily report: {e:#}"));
+                return;
+            }
+        };
+        let date = self.roller.calendar().date(day);
+        let payload = report.to_string().into_bytes();
+        for topic in [format!("{}/report/{date}", r.root), format!("{}/report/today", r.root)] {
+            let m = crate::sinks::mqtt::outbox::Message { topic, payload: payload.clone(), retain: true, qos: r.qos };
+            let _ = r.tx.send(m).await;
         }
     }
 
@@ -98,6 +139,14 @@ impl Recorder {
             tokio::select! {
                 c = rx.recv() => match c {
                     Some(c) => {
+                        let day = self.roller.calendar().day_start(c.at);
+                        if let Some(previous) = self.day.filter(|p| day > *p) {
+                            tokio::task::block_in_place(|| self.flush());
+                            self.publish_report(previous).await;
+                        }
+                        if self.day.is_none_or(|p| day > p) {
+                            self.day = Some(day);
+                        }
                         if let Err(e) = self.take(&c) {
                             self.errors.report(Instant::now(), || format!("{e:#}"));
                         }
@@ -111,6 +160,9 @@ impl Recorder {
             }
         }
         tokio::task::block_in_place(|| self.flush());
+        if let Some(day) = self.day {
+            self.publish_report(day).await;
+        }
         Ok(())
     }
 }

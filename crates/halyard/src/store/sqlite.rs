@@ -113,7 +113,8 @@ impl Store {
         let result = (|| -> Result<()> {
             let tx = self.conn.transaction()?;
             {
-                let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO samples (series, ts, value) VALUES (?1, ?2, ?3)")?;
+                let mut ins =
+                    tx.prepare_cached("INSERT OR IGNORE INTO samples (series, ts, value) VALUES (?1, ?2, ?3)")?;
                 for (s, ts, v, power) in samples {
                     if ins.execute(params![s, ts, v])? == 1 {
                         roller.add(*s, *ts, *v, *power);

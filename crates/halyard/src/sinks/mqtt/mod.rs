@@ -131,6 +131,7 @@ impl Sink {
         mut self,
         mut changes: mpsc::Receiver<Arc<Change>>,
         mut logs: Option<mpsc::Receiver<LogLine>>,
+        mut extra: Option<mpsc::Receiver<outbox::Message>>,
     ) -> Result<()> {
         let mut backoff = Backoff::default();
         let mut retry_at = Instant::now();
@@ -217,6 +218,18 @@ impl Sink {
                         drain_deadline = Some(Instant::now() + self.drain_timeout);
                     }
                 },
+                m = async { match extra.as_mut() { Some(x) => x.recv().await, None => std::future::pending().await } } => {
+                    match m {
+                        Some(m) => {
+                            if self.print {
+                                use std::io::Write;
+                                let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
+                            }
+                            self.outbox.push(m);
+                        }
+                        None => extra = None,
+                    }
+                }
                 line = async { match logs.as_mut() { Some(l) => l.recv().await, None => std::future::pending().await } } => {
                     let Some(line) = line else { logs = None; continue };
                     // Our own errors about the broker are not sent to the broker.
