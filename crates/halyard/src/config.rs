@@ -94,6 +94,8 @@ pub struct Mqtt {
     pub outbox_max_mib: u64,
     /// Keep-alive in seconds.
     pub keep_alive_seconds: u64,
+    /// Statistics windows on `<root>/stats/…`, minutes (0: off).
+    pub stats_minutes: u32,
 }
 
 impl Default for Mqtt {
@@ -118,6 +120,7 @@ impl Default for Mqtt {
             syslog: None,
             outbox_max_mib: 64,
             keep_alive_seconds: 15,
+            stats_minutes: 15,
         }
     }
 }

@@ -246,6 +246,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         (None, false, false) => format!("halyard-replay-{}", std::process::id()),
     };
     let report_settings = (config.mqtt.root.clone(), config.mqtt.qos);
+    let config_stats = (config.mqtt.stats_minutes,);
     let sink = Sink {
         client_id,
         status: live || demo,
@@ -279,6 +280,17 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     } else {
         None
     };
+    if config_stats.0 > 0 {
+        let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+        change_txs.push(tx);
+        tokio::spawn(crate::sinks::stats::run(
+            config_stats.0,
+            report_settings.0.clone(),
+            report_settings.1,
+            rx,
+            report_tx.clone(),
+        ));
+    }
     drop(report_tx);
 
     let network = match &config.venetworking {

@@ -47,9 +47,35 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         })
         .collect();
     assert!(published.contains_key("halyard/report/today"), "{:?}", published.keys());
+    // Statistics: every 15-minute window of the bimini's panel power, against the stored samples.
+    let stats: Vec<serde_json::Value> = printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("halyard/stats/bimini/panel_power "))
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect();
+    assert!(stats.len() > 200, "{}", stats.len());
 
     let store = Store::open(&db).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
+    let all = store.samples("bimini", "panel_power", 0, i64::MAX).unwrap();
+    for st in stats.iter().skip(1).step_by(17) {
+        let start = st["window"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let end = start + 15 * 60_000;
+        let held = all.iter().rev().find(|(t, _)| *t <= start).map(|(_, v)| *v);
+        let inside: Vec<f64> =
+            all.iter().filter(|(t, _)| *t > start && *t < end).map(|(_, v)| *v).chain(held).collect();
+        let max = inside.iter().cloned().fold(f64::MIN, f64::max);
+        let min = inside.iter().cloned().fold(f64::MAX, f64::min);
+        assert_eq!((st["min"].as_f64().unwrap(), st["max"].as_f64().unwrap()), (min, max), "{st}");
+    }
     let truth: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(s.path("truth.json")).unwrap()).unwrap();
     let cal = Calendar::new("Europe/Paris").unwrap();
