@@ -11,8 +11,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # `-Zbuild-std` needs to build halyard-proto for riscv32imc-unknown-none-elf; lld-22 links firmware.
 # libdbus-1-dev and pkg-config build the BlueZ client (feature `bluetooth`); mosquitto and
 # mosquitto-clients are the independent broker and subscriber of the gateway's integration tests;
-# openssl makes the certificates of the TLS test.
-packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl)
+# openssl makes the certificates of the TLS test; postgresql runs the store tests against a real
+# PostgreSQL (the tests start a cluster of their own on a loopback port).
+packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql)
 if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"

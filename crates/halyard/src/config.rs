@@ -211,15 +211,19 @@ impl Default for Log {
 pub struct StoreSettings {
     /// Record history.
     pub enabled: bool,
+    /// `sqlite` (embedded, the default) or `postgres` (feature `postgres`).
+    pub backend: String,
     /// The SQLite file. Default: `<data_dir>/halyard.sqlite`.
     pub path: Option<PathBuf>,
+    /// PostgreSQL connection string (`postgresql://user@host/db`); a secret, never logged.
+    pub url: Option<Secret>,
     /// Raw samples are kept this many days; rollups forever.
     pub raw_days: u32,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { enabled: true, path: None, raw_days: 30 }
+        StoreSettings { enabled: true, backend: "sqlite".into(), path: None, url: None, raw_days: 30 }
     }
 }
 

@@ -262,13 +262,25 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let (report_tx, report_rx) = mpsc::channel(64);
     let sink = tokio::spawn(sink.run(change_rx, logs, Some(report_rx)));
     let mut change_txs = vec![change_tx];
+    let mut recorder_tx = None;
     let recorder = if config.store.enabled {
-        let path = config.store.path.clone().unwrap_or_else(|| data_dir.join("halyard.sqlite"));
-        let store = crate::store::Store::open(&path)?;
-        tracing::info!("history: {}", path.display());
+        let store = tokio::task::block_in_place(|| crate::store::open(&config))?;
         let roller = crate::store::Roller::new(config.calendar()?, 15 * 60_000);
-        let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
-        change_txs.push(tx);
+        let (tx, rx) = mpsc::channel::<crate::store::recorder::Input>(4096);
+        recorder_tx = Some(tx.clone());
+        // A weak sender: the ticks stop when the model loop lets go of the recorder.
+        let ticker = tx.downgrade();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(tx) = ticker.upgrade() else { break };
+                if tx.send(crate::store::recorder::Input::Tick).await.is_err() {
+                    break;
+                }
+            }
+        });
+        drop(tx);
         let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone())
             .with_reports(crate::store::recorder::Reports {
                 devices: config.device.clone(),
@@ -276,7 +288,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 qos: report_settings.1,
                 tx: report_tx.clone(),
             });
-        Some(tokio::spawn(recorder.run(rx)))
+        Some(tokio::task::spawn_blocking(move || recorder.run_blocking(rx)))
     } else {
         None
     };
@@ -409,6 +421,9 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 for tx in &change_txs {
                     let _ = tx.send(change.clone()).await;
                 }
+                if let Some(tx) = &recorder_tx {
+                    let _ = tx.send(crate::store::recorder::Input::Change(change)).await;
+                }
             }
         }
         if done {
@@ -416,6 +431,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         }
     }
     drop(change_txs);
+    drop(recorder_tx);
     for t in tasks {
         let _ = t.await;
     }

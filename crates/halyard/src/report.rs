@@ -30,7 +30,7 @@ use anyhow::Result;
 use serde_json::{json, Map, Value as Json};
 
 use crate::config::Config;
-use crate::store::{Calendar, Resolution, Store};
+use crate::store::{Backend, Calendar, Resolution};
 
 /// Above this the network counts as producing, W.
 const PRODUCING_W: f64 = 5.0;
@@ -58,7 +58,7 @@ pub struct Roles {
 
 impl Roles {
     /// From the configured devices and what the store holds.
-    pub fn find(devices: &[crate::config::Device], store: &Store) -> Result<Roles> {
+    pub fn find(devices: &[crate::config::Device], store: &mut dyn Backend) -> Result<Roles> {
         let series = store.series()?;
         let has = |d: &str, m: &str| series.iter().any(|(sd, sm, _)| sd == d && sm == m);
         let mut roles = Roles::default();
@@ -93,7 +93,7 @@ fn energy_of(samples: &[(i64, f64)], from: i64, to: i64, keep: impl Fn(f64) -> b
 }
 
 /// The report of the local day containing `day_ms`.
-pub fn daily(devices: &[crate::config::Device], store: &Store, cal: &Calendar, day_ms: i64) -> Result<Json> {
+pub fn daily(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &Calendar, day_ms: i64) -> Result<Json> {
     let start = cal.day_start(day_ms);
     let end = cal.next_day(start);
     let roles = Roles::find(devices, store)?;
@@ -235,9 +235,11 @@ pub fn command(args: Args) -> Result<()> {
         None => Config::default(),
     };
     let cal = config.calendar()?;
-    let path = config.store.path.clone().unwrap_or_else(|| config.data_dir().join("halyard.sqlite"));
-    anyhow::ensure!(path.exists(), "no history at {} (is [store] enabled and has Halyard run?)", path.display());
-    let store = Store::open(&path)?;
+    if config.store.backend == "sqlite" {
+        let path = config.store.path.clone().unwrap_or_else(|| config.data_dir().join("halyard.sqlite"));
+        anyhow::ensure!(path.exists(), "no history at {} (is [store] enabled and has Halyard run?)", path.display());
+    }
+    let mut store = crate::store::open(&config)?;
     let day_ms = match &args.date {
         Some(d) => {
             // Noon UTC of the date lands inside that local day for every offset of ±12 h.
@@ -245,7 +247,7 @@ pub fn command(args: Args) -> Result<()> {
         }
         None => crate::ingest::now_ms(),
     };
-    let report = daily(&config.device, &store, &cal, day_ms)?;
+    let report = daily(&config.device, store.as_mut(), &cal, day_ms)?;
     if args.json {
         println!("{report}");
     } else if let Json::Object(m) = &report {

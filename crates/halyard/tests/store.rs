@@ -3,25 +3,22 @@
 
 mod support;
 
-use halyard::store::{Calendar, Resolution, Store};
+use halyard::store::{Backend, Calendar, Resolution, Store};
 use support::*;
 
-#[test]
-fn replayed_days_roll_up_to_the_ground_truth() {
-    let _serial = one_at_a_time();
-    let s = Scratch::new("store");
+/// Replay three simulated days into the store `store_section` configures, then check the
+/// history and the daily report against the ground truth.
+fn replay_and_check(s: &Scratch, store_section: &str, mut open: impl FnMut() -> Box<dyn Backend>) {
     let out = halyard()
         .args(["sim", "--days", "3", "--period", "30", "--seed", "3", "--out", s.0.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let db = s.path("history.sqlite");
     let port = free_port();
     let mut cfg = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
     cfg = format!(
-        "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[store]\npath = \"{}\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n{cfg}",
+        "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[store]\n{store_section}\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n{cfg}",
         s.path("data").display(),
-        db.display()
     );
     std::fs::write(s.path("halyard.toml"), cfg).unwrap();
     let out = halyard()
@@ -55,8 +52,7 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         .collect();
     assert!(stats.len() > 200, "{}", stats.len());
 
-    let store = Store::open(&db).unwrap();
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let mut store = open();
     let all = store.samples("bimini", "panel_power", 0, i64::MAX).unwrap();
     for st in stats.iter().skip(1).step_by(17) {
         let start = st["window"]
@@ -130,7 +126,7 @@ fn replayed_days_roll_up_to_the_ground_truth() {
         })
     };
     for ((start, _), t) in days.iter().zip(&truth) {
-        let r = halyard::report::daily(&config.device, &store, &cal, *start).unwrap();
+        let r = halyard::report::daily(&config.device, store.as_mut(), &cal, *start).unwrap();
         assert_eq!(r["date"], t["date"]);
         assert_eq!(
             published.get(&format!("halyard/report/{}", t["date"].as_str().unwrap())),
@@ -180,6 +176,29 @@ fn replayed_days_roll_up_to_the_ground_truth() {
             }
         }
     }
+}
+
+#[test]
+fn replayed_days_roll_up_to_the_ground_truth() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("store");
+    let db = s.path("history.sqlite");
+    replay_and_check(&s, &format!("path = \"{}\"", db.display()), || Box::new(Store::open(&db).unwrap()));
+    assert_eq!(Store::open(&db).unwrap().integrity_check().unwrap(), "ok");
+}
+
+/// The same suite against a real PostgreSQL (Debian `postgresql`, a cluster of its own on a
+/// loopback port).
+#[cfg(feature = "postgres")]
+#[test]
+fn replayed_days_roll_up_to_the_ground_truth_in_postgresql() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("postgres");
+    let pg = Postgres::start(&s.0);
+    let url = pg.url();
+    replay_and_check(&s, &format!("backend = \"postgres\"\nurl = \"{url}\""), || {
+        Box::new(halyard::store::postgres::Store::open(&url).unwrap())
+    });
 }
 
 fn replay_config(s: &Scratch, db: &std::path::Path) -> std::path::PathBuf {

@@ -1,6 +1,8 @@
 //! History (DESIGN.md §5): the recorder sink writes every published value into the store as raw
 //! samples and 1-minute, 1-hour and local-day rollups, in batches.
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod recorder;
 pub mod rollup;
 pub mod sqlite;
@@ -8,3 +10,54 @@ pub mod sqlite;
 pub use recorder::Recorder;
 pub use rollup::{Aggregate, Calendar, Resolution, Roller};
 pub use sqlite::Store;
+
+use anyhow::Result;
+
+/// What the recorder and the report need from a database; SQLite and PostgreSQL behave alike.
+pub trait Backend: Send {
+    /// The id of a series, created on first use.
+    fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32>;
+    /// Write one batch in one transaction; samples already stored are not counted again; on
+    /// error nothing is written and the roller is as before.
+    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()>;
+    /// Delete raw samples older than `before` (ms).
+    fn prune(&mut self, before: i64) -> Result<usize>;
+    /// Raw samples of a series in `[from, to)`.
+    fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>>;
+    /// Rollups of a series with buckets in `[from, to)`.
+    fn rollups(
+        &mut self,
+        res: Resolution,
+        device: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Aggregate)>>;
+    /// Every series: (device, metric, unit).
+    fn series(&mut self) -> Result<Vec<(String, String, String)>>;
+}
+
+/// Open the configured store.
+pub fn open(config: &crate::config::Config) -> Result<Box<dyn Backend>> {
+    match config.store.backend.as_str() {
+        "sqlite" => {
+            let path = config.store.path.clone().unwrap_or_else(|| config.data_dir().join("halyard.sqlite"));
+            tracing::info!("history: {}", path.display());
+            Ok(Box::new(Store::open(&path)?))
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" => {
+            let url = config
+                .store
+                .url
+                .as_ref()
+                .map(|u| u.0.clone())
+                .ok_or_else(|| anyhow::anyhow!("[store] backend = \"postgres\" needs `url`"))?;
+            tracing::info!("history: PostgreSQL");
+            Ok(Box::new(postgres::Store::open(&url)?))
+        }
+        #[cfg(not(feature = "postgres"))]
+        "postgres" => anyhow::bail!("[store] backend = \"postgres\" needs Halyard built with `--features postgres`"),
+        other => anyhow::bail!("[store] backend `{other}`: sqlite or postgres"),
+    }
+}

@@ -9,7 +9,7 @@ use anyhow::Result;
 use tokio::sync::mpsc;
 
 use super::rollup::Roller;
-use super::sqlite::Store;
+use super::Backend;
 use crate::burst::BurstLog;
 use crate::model::{Change, Reading};
 use crate::telemetry::Telemetry;
@@ -21,7 +21,7 @@ const BACKLOG: usize = 1_000_000;
 
 /// The recorder.
 pub struct Recorder {
-    store: Store,
+    store: Box<dyn Backend>,
     roller: Roller,
     samples: Vec<(u32, i64, f64, bool)>,
     telemetry: Arc<Telemetry>,
@@ -48,7 +48,7 @@ pub struct Reports {
 
 impl Recorder {
     /// A recorder into `store`, keeping raw samples `raw_days`.
-    pub fn new(store: Store, roller: Roller, raw_days: u32, telemetry: Arc<Telemetry>) -> Self {
+    pub fn new(store: Box<dyn Backend>, roller: Roller, raw_days: u32, telemetry: Arc<Telemetry>) -> Self {
         Recorder {
             store,
             roller,
@@ -70,9 +70,9 @@ impl Recorder {
     }
 
     /// Compute and publish the report of the day starting at `day` (also as `today`).
-    async fn publish_report(&mut self, day: i64) {
+    fn publish_report(&mut self, day: i64) {
         let Some(r) = &self.reports else { return };
-        let report = match crate::report::daily(&r.devices, &self.store, self.roller.calendar(), day) {
+        let report = match crate::report::daily(&r.devices, self.store.as_mut(), self.roller.calendar(), day) {
             Ok(j) => j,
             Err(e) => {
                 self.errors.report(Instant::now(), || format!("daily report: {e:#}"));
@@ -83,7 +83,9 @@ impl Recorder {
         let payload = report.to_string().into_bytes();
         for topic in [format!("{}/report/{date}", r.root), format!("{}/report/today", r.root)] {
             let m = crate::sinks::mqtt::outbox::Message { topic, payload: payload.clone(), retain: true, qos: r.qos };
-            let _ = r.tx.send(m).await;
+            if r.tx.blocking_send(m).is_err() {
+                tracing::warn!("daily report for {date} not published: the MQTT sink has stopped");
+            }
         }
     }
 
@@ -132,37 +134,50 @@ impl Recorder {
         }
     }
 
-    /// Record until the changes end.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Arc<Change>>) -> Result<()> {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                c = rx.recv() => match c {
-                    Some(c) => {
-                        let day = self.roller.calendar().day_start(c.at);
-                        if let Some(previous) = self.day.filter(|p| day > *p) {
-                            tokio::task::block_in_place(|| self.flush());
-                            self.publish_report(previous).await;
-                        }
-                        if self.day.is_none_or(|p| day > p) {
-                            self.day = Some(day);
-                        }
-                        if let Err(e) = self.take(&c) {
-                            self.errors.report(Instant::now(), || format!("{e:#}"));
-                        }
-                        if self.samples.len() >= BATCH {
-                            tokio::task::block_in_place(|| self.flush());
-                        }
+    /// Record until the changes end. Blocking (database clients are synchronous): run it on a
+    /// blocking thread. `Input::Tick` arrives every second and flushes the batch.
+    pub fn run_blocking(mut self, mut rx: mpsc::Receiver<Input>) -> Result<()> {
+        let mut last_flush = Instant::now();
+        while let Some(input) = rx.blocking_recv() {
+            match input {
+                Input::Change(c) => {
+                    let day = self.roller.calendar().day_start(c.at);
+                    if let Some(previous) = self.day.filter(|p| day > *p) {
+                        self.flush();
+                        self.publish_report(previous);
                     }
-                    None => break,
-                },
-                _ = tick.tick() => tokio::task::block_in_place(|| self.flush()),
+                    if self.day.is_none_or(|p| day > p) {
+                        self.day = Some(day);
+                    }
+                    if let Err(e) = self.take(&c) {
+                        self.errors.report(Instant::now(), || format!("{e:#}"));
+                    }
+                    if self.samples.len() >= BATCH {
+                        self.flush();
+                        last_flush = Instant::now();
+                    }
+                }
+                Input::Tick => {
+                    if last_flush.elapsed() >= Duration::from_millis(900) {
+                        self.flush();
+                        last_flush = Instant::now();
+                    }
+                }
             }
         }
-        tokio::task::block_in_place(|| self.flush());
+        self.flush();
         if let Some(day) = self.day {
-            self.publish_report(day).await;
+            self.publish_report(day);
         }
         Ok(())
     }
+}
+
+/// What the recorder receives.
+#[derive(Debug)]
+pub enum Input {
+    /// A model change.
+    Change(Arc<Change>),
+    /// A second has passed.
+    Tick,
 }

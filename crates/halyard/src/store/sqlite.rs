@@ -108,7 +108,7 @@ impl Store {
     /// already stored (so replaying known data, or retrying after a crash, counts nothing
     /// twice). Samples are `(series, ts, value, is_power)`. On error nothing is written and
     /// the roller is as before.
-    pub fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
+    fn write_batch_inner(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
         let held = roller.held();
         let result = (|| -> Result<()> {
             let tx = self.conn.transaction()?;
@@ -223,5 +223,38 @@ impl Store {
     /// `PRAGMA integrity_check`'s answer (`ok` when sound).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+impl super::Backend for Store {
+    fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
+        Store::series_id(self, device, metric, unit)
+    }
+
+    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
+        self.write_batch_inner(samples, roller)
+    }
+
+    fn prune(&mut self, before: i64) -> Result<usize> {
+        Store::prune(self, before)
+    }
+
+    fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
+        Store::samples(self, device, metric, from, to)
+    }
+
+    fn rollups(
+        &mut self,
+        res: Resolution,
+        device: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Aggregate)>> {
+        Store::rollups(self, res, device, metric, from, to)
+    }
+
+    fn series(&mut self) -> Result<Vec<(String, String, String)>> {
+        Store::series(self)
     }
 }

@@ -369,3 +369,67 @@ pub fn http_get(port: u16, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// A PostgreSQL cluster of its own (Debian `postgresql`), on a loopback port, trusting local
+/// connections. Run as the `postgres` user when the tests run as root (initdb refuses root).
+pub struct Postgres {
+    pub port: u16,
+    child: Child,
+}
+
+fn pg_bin(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL server (Debian postgresql) is installed by scripts/test.sh")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a PostgreSQL version").join(name)
+}
+
+fn as_postgres(program: PathBuf) -> Command {
+    if nix::unistd::Uid::effective().is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+impl Postgres {
+    pub fn start(dir: &Path) -> Postgres {
+        let data = dir.join("pgdata");
+        let out = as_postgres(pg_bin("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args(["--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let port = free_port();
+        let child = as_postgres(pg_bin("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .arg("-k")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_port(port, true);
+        // Accepting TCP is not yet accepting queries.
+        std::thread::sleep(Duration::from_millis(500));
+        Postgres { port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}

@@ -171,8 +171,11 @@ impl Sink {
                     c.fifo.push_back(seq);
                 }
             }
-            let finished =
-                !input_open && (self.outbox.is_empty() || drain_deadline.is_some_and(|d| Instant::now() >= d));
+            // Done when the changes and the extra messages (reports, statistics) have ended and
+            // everything is delivered (or the drain time is up).
+            let finished = !input_open
+                && extra.is_none()
+                && (self.outbox.is_empty() || drain_deadline.is_some_and(|d| Instant::now() >= d));
             if finished {
                 break;
             }
