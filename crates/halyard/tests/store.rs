@@ -17,7 +17,7 @@ fn replay_and_check(s: &Scratch, store_section: &str, mut open: impl FnMut() -> 
     let port = free_port();
     let mut cfg = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
     cfg = format!(
-        "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[store]\n{store_section}\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n{cfg}",
+        "data_dir = \"{}\"\n{cfg}\n[store]\n{store_section}\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n",
         s.path("data").display(),
     );
     std::fs::write(s.path("halyard.toml"), cfg).unwrap();
@@ -207,7 +207,7 @@ fn replay_config(s: &Scratch, db: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[store]\npath = \"{}\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n{cfg}",
+            "data_dir = \"{}\"\n{cfg}\n[store]\npath = \"{}\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n",
             s.path("data").display(),
             db.display(),
             free_port()

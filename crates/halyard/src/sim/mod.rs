@@ -148,6 +148,8 @@ fn hex(bytes: &[u8]) -> String {
 /// A `halyard.toml` for the simulated boat: its devices, keys and network.
 pub fn config_text() -> String {
     let mut s = String::from("# The simulated boat of `halyard sim` / `halyard demo` (demo keys, not secrets).\n");
+    // The scenario's place: a day is a local day in Marseille.
+    s.push_str("timezone = \"Europe/Paris\"\n\n");
     s.push_str(&format!("[venetworking]\nnetwork_id = \"{}\"\nkey = \"{}\"\n\n", hex(&NETWORK_ID), hex(&NETWORK_KEY)));
     for c in chargers() {
         s.push_str(&format!(

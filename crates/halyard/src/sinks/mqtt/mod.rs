@@ -66,6 +66,9 @@ pub struct Sink {
     pub status: bool,
     /// Print each message on standard output as it is queued (`halyard replay --print`).
     pub print: bool,
+    /// Stop taking changes while this many messages wait (replays and the demo: their input can
+    /// wait, so nothing is dropped); `None` for live input, which the outbox's bound absorbs.
+    pub backpressure: Option<usize>,
 }
 
 struct Connection {
@@ -205,7 +208,7 @@ impl Sink {
                         }
                     }
                 }
-                change = changes.recv(), if input_open => match change {
+                change = changes.recv(), if input_open && self.backpressure.is_none_or(|limit| self.outbox.len() < limit) => match change {
                     Some(change) => {
                         for m in discovery::messages(&change, &self.settings).into_iter().chain(topics::messages(&change, &self.settings)) {
                             if self.print {
