@@ -164,8 +164,11 @@ async fn browse(wait: Duration) -> Result<Option<Endpoint>> {
 /// Advertise an MQTT broker on `port` of every interface.
 fn advertise(port: u16) -> Result<ServiceDaemon> {
     let daemon = ServiceDaemon::new().context("starting mDNS")?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "halyard".into());
-    let host = host.trim();
+    let host = match crate::hostname() {
+        h if h.is_empty() => "halyard".to_owned(),
+        h => h,
+    };
+    let host = host.as_str();
     let info = ServiceInfo::new(
         SERVICE,
         &format!("halyard on {host}"),

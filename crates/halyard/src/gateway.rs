@@ -237,7 +237,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
         .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
     let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
+    let hostname = crate::hostname();
     let client_id = match (&config.mqtt.client_id, live, demo) {
         (Some(id), true, _) => id.clone(),
         (Some(id), false, _) => format!("{id}-replay-{}", std::process::id()),
@@ -245,8 +245,8 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         (None, false, true) => format!("halyard-demo-{}", std::process::id()),
         (None, false, false) => format!("halyard-replay-{}", std::process::id()),
     };
-    let report_settings = (config.mqtt.root.clone(), config.mqtt.qos);
-    let config_stats = (config.mqtt.stats_minutes,);
+    // The reports and statistics are published under the same root and QoS as the rest.
+    let (root, qos, stats_minutes) = (config.mqtt.root.clone(), config.mqtt.qos, config.mqtt.stats_minutes);
     let sink = Sink {
         client_id,
         status: live || demo,
@@ -285,24 +285,18 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone())
             .with_reports(crate::store::recorder::Reports {
                 devices: config.device.clone(),
-                root: report_settings.0.clone(),
-                qos: report_settings.1,
+                root: root.clone(),
+                qos,
                 tx: report_tx.clone(),
             });
         Some(tokio::task::spawn_blocking(move || recorder.run_blocking(rx)))
     } else {
         None
     };
-    if config_stats.0 > 0 {
+    if stats_minutes > 0 {
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(tx);
-        tokio::spawn(crate::sinks::stats::run(
-            config_stats.0,
-            report_settings.0.clone(),
-            report_settings.1,
-            rx,
-            report_tx.clone(),
-        ));
+        tokio::spawn(crate::sinks::stats::run(stats_minutes, root.clone(), qos, rx, report_tx.clone()));
     }
     drop(report_tx);
 

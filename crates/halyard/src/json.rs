@@ -23,13 +23,7 @@ pub fn insert(map: &mut Map<String, Json>, field: &Field<'_>) {
         }
         Value::Flags { raw, table } => {
             map.insert(name.into(), raw.into());
-            let mut names: Vec<String> = table.names(raw).map(str::to_owned).collect();
-            let unknown = table.unknown_bits(raw);
-            if unknown != 0 {
-                names.push(format!("0x{unknown:X}"));
-            }
-            let text = if names.is_empty() { "none".to_owned() } else { names.join("|") };
-            map.insert(format!("{name}_name"), text.into());
+            map.insert(format!("{name}_name"), flag_names(raw, table).into());
         }
         Value::Bool(b) => {
             map.insert(name.into(), b.into());
@@ -40,6 +34,21 @@ pub fn insert(map: &mut Map<String, Json>, field: &Field<'_>) {
         Value::NotAvailable => {
             map.insert(name.into(), Json::Null);
         }
+    }
+}
+
+/// The `<field>_name` text of a bit set: the known bits' names joined by `|`, unknown bits in
+/// hex, `none` when no bit is set.
+pub fn flag_names(raw: u32, table: &'static halyard_proto::FlagTable) -> String {
+    let mut names: Vec<String> = table.names(raw).map(str::to_owned).collect();
+    let unknown = table.unknown_bits(raw);
+    if unknown != 0 {
+        names.push(format!("0x{unknown:X}"));
+    }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join("|")
     }
 }
 

@@ -19,6 +19,11 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 
+/// This machine's host name (for mDNS, syslog and the MQTT client id), empty if unknown.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned()
+}
+
 /// An error with its own exit code (the `decode` contract: a wrong key exits with 3).
 #[derive(Debug)]
 pub struct Exit {

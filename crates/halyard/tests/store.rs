@@ -218,7 +218,7 @@ fn replay_config(s: &Scratch, db: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn day_energies(db: &std::path::Path) -> (Vec<f64>, usize) {
-    let store = Store::open(db).unwrap();
+    let mut store = Store::open(db).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     let days = store.rollups(Resolution::Day, "bimini", "panel_power", 0, i64::MAX).unwrap();
     let n = store.samples("bimini", "panel_power", 0, i64::MAX).unwrap().len();

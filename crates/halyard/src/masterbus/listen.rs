@@ -49,7 +49,8 @@ fn parse_u16(s: &str) -> Result<u16, String> {
     .map_err(|_| format!("`{s}` is not a 16-bit number"))
 }
 
-fn parse_poll(s: &str) -> Result<Poll, String> {
+/// Parse `DEVICE:ITEM[@SECONDS]` (the CLI's `--poll` and the configuration's `poll`).
+pub(crate) fn parse_poll(s: &str) -> Result<Poll, String> {
     let (target, every) = s.split_once('@').unwrap_or((s, "1"));
     let (device, item) = target.split_once(':').ok_or_else(|| format!("`{s}`: expected DEVICE:ITEM[@SECONDS]"))?;
     let device = u32::from_str_radix(device.trim_start_matches("0x"), 16)

@@ -135,13 +135,7 @@ pub fn push_field(out: &mut Vec<Metric>, field: &Field<'_>) {
         }
         Value::Flags { raw, table } => {
             out.push(Metric { name, unit, value: Some(Reading::Number(f64::from(raw))) });
-            let mut names: Vec<String> = table.names(raw).map(str::to_owned).collect();
-            let unknown = table.unknown_bits(raw);
-            if unknown != 0 {
-                names.push(format!("0x{unknown:X}"));
-            }
-            let text = if names.is_empty() { "none".to_owned() } else { names.join("|") };
-            out.push(Metric::text(format!("{}_name", field.name), text));
+            out.push(Metric::text(format!("{}_name", field.name), crate::json::flag_names(raw, table)));
         }
         v => {
             if let Some(n) = v.as_f64() {

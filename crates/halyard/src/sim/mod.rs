@@ -235,17 +235,8 @@ pub struct Args {
 
 /// Days since 1970-01-01 of `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Result<i64> {
-    let parts: Vec<i64> = text.split('-').map(|p| p.parse()).collect::<Result<_, _>>().context("date is YYYY-MM-DD")?;
-    let [y, m, d] = parts[..] else { anyhow::bail!("date is YYYY-MM-DD") };
-    anyhow::ensure!((1..=12).contains(&m) && (1..=31).contains(&d), "date is YYYY-MM-DD");
-    // Days from civil (H. Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok(era * 146_097 + doe - 719_468)
+    let date: jiff::civil::Date = text.parse().with_context(|| format!("`{text}`: date is YYYY-MM-DD"))?;
+    Ok(i64::from(jiff::civil::date(1970, 1, 1).until(date)?.get_days()))
 }
 
 /// Write a season.

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use halyard_proto::masterbus::client::{Client, Config as ClientConfig, Poll};
-use halyard_proto::masterbus::DeviceId;
+use halyard_proto::masterbus::client::{Client, Config as ClientConfig};
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
@@ -15,21 +14,12 @@ use crate::burst::BurstLog;
 use crate::config::MasterBusSource;
 use crate::ingest::masterbus::MasterBusDecoder;
 use crate::ingest::Input;
+use crate::masterbus::listen::parse_poll;
 use crate::masterbus::Decoded;
 use crate::telemetry::Telemetry;
 
 /// Halyard's own bus address in active mode.
 const ADDRESS: u16 = 0x4859;
-
-fn parse_poll(s: &str) -> anyhow::Result<Poll> {
-    let (target, every) = s.split_once('@').unwrap_or((s, "1"));
-    let (device, item) =
-        target.split_once(':').ok_or_else(|| anyhow::anyhow!("`{s}`: expected DEVICE:ITEM[@SECONDS]"))?;
-    let device = u32::from_str_radix(device.trim_start_matches("0x"), 16)?;
-    let item = u16::from_str_radix(item.trim_start_matches("0x"), 16)?;
-    let seconds: f64 = every.parse()?;
-    Ok(Poll { device: DeviceId(device), item, every_ns: (seconds.max(0.05) * 1e9) as u64 })
-}
 
 /// Run one source until `stop` turns true.
 pub async fn run(
@@ -46,7 +36,7 @@ pub async fn run(
         c.polls = cfg
             .poll
             .iter()
-            .filter_map(|p| parse_poll(p).map_err(|e| tracing::error!("masterbus poll {e:#}")).ok())
+            .filter_map(|p| parse_poll(p).map_err(|e| tracing::error!("masterbus poll {e}")).ok())
             .collect();
         Client::new(c)
     });

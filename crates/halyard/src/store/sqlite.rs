@@ -86,8 +86,22 @@ impl Store {
         Ok(Store { conn, series })
     }
 
+    fn find(&self, device: &str, metric: &str) -> Result<Option<u32>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM series WHERE device = ?1 AND metric = ?2", params![device, metric], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// `PRAGMA integrity_check`'s answer (`ok` when sound).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+impl super::Backend for Store {
     /// The id of a series, created on first use.
-    pub fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
+    fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
         if let Some(id) = self.series.get(&(device.to_owned(), metric.to_owned())) {
             return Ok(*id);
         }
@@ -95,11 +109,7 @@ impl Store {
             "INSERT INTO series (device, metric, unit) VALUES (?1, ?2, ?3) ON CONFLICT (device, metric) DO NOTHING",
             params![device, metric, unit],
         )?;
-        let id: u32 = self.conn.query_row(
-            "SELECT id FROM series WHERE device = ?1 AND metric = ?2",
-            params![device, metric],
-            |r| r.get(0),
-        )?;
+        let id = self.find(device, metric)?.context("the series just inserted is missing")?;
         self.series.insert((device.to_owned(), metric.to_owned()), id);
         Ok(id)
     }
@@ -108,7 +118,7 @@ impl Store {
     /// already stored (so replaying known data, or retrying after a crash, counts nothing
     /// twice). Samples are `(series, ts, value, is_power)`. On error nothing is written and
     /// the roller is as before.
-    fn write_batch_inner(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
+    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
         let held = roller.held();
         let result = (|| -> Result<()> {
             let tx = self.conn.transaction()?;
@@ -157,19 +167,12 @@ impl Store {
     }
 
     /// Delete raw samples older than `before` (ms); rollups stay.
-    pub fn prune(&mut self, before: i64) -> Result<usize> {
+    fn prune(&mut self, before: i64) -> Result<usize> {
         Ok(self.conn.execute("DELETE FROM samples WHERE ts < ?1", params![before])?)
     }
 
-    fn find(&self, device: &str, metric: &str) -> Result<Option<u32>> {
-        Ok(self
-            .conn
-            .query_row("SELECT id FROM series WHERE device = ?1 AND metric = ?2", params![device, metric], |r| r.get(0))
-            .optional()?)
-    }
-
     /// Raw samples of a series in `[from, to)`.
-    pub fn samples(&self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
+    fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
         let Some(id) = self.find(device, metric)? else { return Ok(Vec::new()) };
         let mut st = self
             .conn
@@ -179,8 +182,8 @@ impl Store {
     }
 
     /// Rollups of a series with buckets in `[from, to)`.
-    pub fn rollups(
-        &self,
+    fn rollups(
+        &mut self,
         res: Resolution,
         device: &str,
         metric: &str,
@@ -214,47 +217,9 @@ impl Store {
     }
 
     /// Every series: (device, metric, unit).
-    pub fn series(&self) -> Result<Vec<(String, String, String)>> {
+    fn series(&mut self) -> Result<Vec<(String, String, String)>> {
         let mut st = self.conn.prepare("SELECT device, metric, unit FROM series ORDER BY device, metric")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// `PRAGMA integrity_check`'s answer (`ok` when sound).
-    pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
-}
-
-impl super::Backend for Store {
-    fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
-        Store::series_id(self, device, metric, unit)
-    }
-
-    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
-        self.write_batch_inner(samples, roller)
-    }
-
-    fn prune(&mut self, before: i64) -> Result<usize> {
-        Store::prune(self, before)
-    }
-
-    fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
-        Store::samples(self, device, metric, from, to)
-    }
-
-    fn rollups(
-        &mut self,
-        res: Resolution,
-        device: &str,
-        metric: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, Aggregate)>> {
-        Store::rollups(self, res, device, metric, from, to)
-    }
-
-    fn series(&mut self) -> Result<Vec<(String, String, String)>> {
-        Store::series(self)
     }
 }

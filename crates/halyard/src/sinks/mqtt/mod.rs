@@ -145,7 +145,7 @@ impl Sink {
             Some(url) => Some(endpoint::syslog_socket(url).await?),
             None => None,
         };
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
+        let hostname = crate::hostname();
         let mut published_raw: HashMap<String, Vec<u8>> = HashMap::new();
         let mut sync = tokio::time::interval(Duration::from_secs(1));
         let mut input_open = true;
