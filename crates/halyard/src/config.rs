@@ -320,7 +320,7 @@ pub struct Device {
     /// Friendly name, used in topics (`port-arch`): lower case, digits, `-` and `_`.
     #[serde(deserialize_with = "device_name")]
     pub name: String,
-    /// `solar`, `battery`, `dumpload`, `inverter`, `charger`, `load` … (free text, for the
+    /// `solar`, `battery`, `dump_load`, `inverter`, `charger`, `load` … (free text, for the
     /// analytics and Home Assistant).
     #[serde(default)]
     pub role: Option<String>,

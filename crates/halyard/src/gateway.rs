@@ -266,7 +266,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let mut recorder_tx = None;
     let recorder = if config.store.enabled {
         let store = tokio::task::block_in_place(|| crate::store::open(&config))?;
-        let roller = crate::store::Roller::new(config.calendar()?, 15 * 60_000);
+        let roller = crate::store::Roller::new(config.calendar()?, crate::store::rollup::MAX_HOLD_MS);
         let (tx, rx) = mpsc::channel::<crate::store::recorder::Input>(4096);
         recorder_tx = Some(tx.clone());
         // A weak sender: the ticks stop when the model loop lets go of the recorder.

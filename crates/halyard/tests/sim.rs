@@ -83,6 +83,11 @@ fn everything_emitted_decodes_back_to_the_true_values() {
                             close("IR charge_state", value(u, "charge_state"), f64::from(s.stage.code()), 0.0);
                             *checked.entry("instant_readout solar").or_default() += 1;
                         }
+                    } else if *mac == sim::dump_meter().mac {
+                        // The water heater's SmartShunt in energy-meter mode.
+                        close("dump meter voltage", value(u, "voltage"), s.battery_volts, 0.005 + 1e-9);
+                        close("dump meter current", value(u, "current"), s.dump_watts / s.battery_volts, 0.0005 + 1e-9);
+                        *checked.entry("instant_readout dump meter").or_default() += 1;
                     } else {
                         close("shunt voltage", value(u, "voltage"), s.battery_volts, 0.005 + 1e-9);
                         // −1 mA is 0x3FFFFF in 22 bits, the record's "not available" (victron.md
@@ -146,6 +151,7 @@ fn everything_emitted_decodes_back_to_the_true_values() {
     for kind in [
         "instant_readout solar",
         "instant_readout shunt",
+        "instant_readout dump meter",
         "venetworking",
         "venetworking network",
         "vedirect",
@@ -184,8 +190,12 @@ fn the_physics_holds() {
 
 #[test]
 fn a_failing_mppt_yields_less_than_its_twin() {
-    let scenario =
-        Scenario { period_s: 60, forced: vec![(0, DayType::Clear)], health: vec![(1, 0.7)], ..Default::default() };
+    let scenario = Scenario {
+        period_s: 60,
+        forced: vec![(0, DayType::Clear)],
+        health: vec![halyard::sim::Health::constant(1, 0.7)],
+        ..Default::default()
+    };
     let d = &sim::run(&scenario, |_, _| Ok(())).unwrap()[0];
     // Port and starboard arches are mirror images: over a day they see the same sun, so the
     // starboard MPPT at 70 % health yields clearly less.

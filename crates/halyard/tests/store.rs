@@ -274,3 +274,221 @@ fn killed_imports_leave_a_sound_store_and_nothing_counts_twice() {
     assert!(run(&db).status.success());
     assert_eq!(day_energies(&db).0, got);
 }
+
+/// The hand-built edge cases, eight days of March in Marseille from 2026-03-24:
+/// - day 1: no data from 02:00 to 03:30 local (the gateway was off);
+/// - day 3: no sun all day (the panels covered);
+/// - day 4: overcast after it, with a 150 W heater left on: the batteries never get full;
+/// - day 5, 2026-03-29: the clocks go forward, a 23-hour day;
+/// - days 6 and 7, clear: the bimini's MPPT fails at half output.
+///
+/// Each answer against the simulator's ground truth (minus what the gap hid), and the report's
+/// flags against what the scenario did.
+fn edge_cases(s: &Scratch, store_section: &str, mut open: impl FnMut() -> Box<dyn Backend>) {
+    use halyard::sim::{self, sky::DayType, Health, Scenario};
+    use std::io::Write;
+    let scn = Scenario {
+        first_day: sim::parse_date("2026-03-24").unwrap(),
+        days: 8,
+        seed: 11,
+        period_s: 60,
+        forced: vec![
+            (0, DayType::Clear),
+            (2, DayType::Clear),
+            (3, DayType::Covered),
+            (4, DayType::Overcast),
+            (6, DayType::Clear),
+            (7, DayType::Clear),
+        ],
+        health: vec![Health { charger: 2, from_day: 6, factor: 0.5, per_day: 0.0 }],
+        extra_loads: vec![(4, 150.0)],
+        ..Default::default()
+    };
+    let cal = Calendar::new("Europe/Paris").unwrap();
+    let local = |date: &str, h: i64, m: i64| {
+        cal.day_start(sim::parse_date(date).unwrap() * 86_400_000 + 12 * 3_600_000) + (h * 60 + m) * 60_000
+    };
+    let gap = (local("2026-03-25", 2, 0), local("2026-03-25", 3, 30));
+    // What the gap hides: the battery's discharge in it (held as the report holds it).
+    let mut hidden_wh = 0.0;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(s.path("boat.hrec")).unwrap());
+    writeln!(w, "{}", halyard::ingest::recording::HEADER).unwrap();
+    let days = sim::run(&scn, |sample, records| {
+        if sample.at > gap.0 && sample.at <= gap.1 {
+            let p = sample.battery_amps * sample.battery_volts;
+            hidden_wh += (-p).max(0.0) * f64::from(scn.period_s) / 3600.0;
+            return Ok(());
+        }
+        for r in records {
+            writeln!(w, "{}", halyard::ingest::recording::format(r))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    w.flush().unwrap();
+    drop(w);
+    let names: Vec<&str> = sim::chargers().iter().map(|c| c.name).collect();
+    let truth: Vec<serde_json::Value> = days.iter().map(|d| d.to_json(&names)).collect();
+    // The scenario is what it says.
+    assert_eq!(truth.len(), 8);
+    assert_eq!(truth[5]["date"], "2026-03-29");
+    assert_eq!(days[5].samples, 23 * 60, "the day the clocks go forward has 23 hours");
+    assert_eq!(days[4].samples, 24 * 60);
+    assert_eq!(truth[3]["network_yield_wh"], 0.0);
+    assert!(truth[3]["solar_start"].is_null() && truth[4]["full_at"].is_null(), "{}\n{}", truth[3], truth[4]);
+    assert!(hidden_wh > 20.0, "the gap hides a night's draw: {hidden_wh} Wh");
+
+    let port = free_port();
+    std::fs::write(
+        s.path("halyard.toml"),
+        format!(
+            "data_dir = \"{}\"\n{}\n[store]\n{store_section}\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n",
+            s.path("data").display(),
+            sim::config_text()
+        ),
+    )
+    .unwrap();
+    let out = halyard()
+        .args([
+            "replay",
+            "--max-speed",
+            "-c",
+            s.path("halyard.toml").to_str().unwrap(),
+            s.path("boat.hrec").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let config = halyard::config::Config::load(&s.path("halyard.toml")).unwrap();
+    let mut store = open();
+    let ms = |v: &serde_json::Value| v.as_str().map(|t| t.parse::<jiff::Timestamp>().unwrap().as_millisecond());
+    let mut yields = Vec::new();
+    for (i, t) in truth.iter().enumerate() {
+        let date = t["date"].as_str().unwrap();
+        let r = halyard::report::daily(&config.device, store.as_mut(), &cal, local(date, 12, 0)).unwrap();
+        assert_eq!(r["date"], t["date"]);
+        for (key, periods) in [
+            ("solar_start", 3),
+            ("solar_stop", 3),
+            ("charging_started", 1),
+            ("covered_consumption_at", 1),
+            ("full_at", 1),
+        ] {
+            match (ms(&r[key]), ms(&t[key])) {
+                (Some(g), Some(w)) => {
+                    assert!((g - w).abs() <= periods * 60_000, "{date} {key}: report {} truth {}", r[key], t[key])
+                }
+                (g, w) => assert_eq!(g, w, "{date} {key}: report {} truth {}", r[key], t[key]),
+            }
+        }
+        // Energies within 1 % (or 2 Wh on small ones), less what the gap hid.
+        let hidden = if i == 1 { hidden_wh } else { 0.0 };
+        let close = |key: &str, want: f64, tolerance: f64| {
+            let got = r[key].as_f64().unwrap_or_else(|| panic!("{date} {key}: {}", r[key]));
+            assert!((got - want).abs() <= tolerance * want.abs() + 2.0, "{date} {key}: report {got} truth {want}");
+        };
+        close("network_yield_wh", t["network_yield_wh"].as_f64().unwrap(), 0.01);
+        close("battery_consumption_wh", t["battery_consumption_wh"].as_f64().unwrap() - hidden, 0.01);
+        close("dump_load_wh", t["dump_load_wh"].as_f64().unwrap(), 0.01);
+        close("max_charge_w", t["max_charge_w"].as_f64().unwrap(), 0.01);
+        close("lowest_battery_v", t["lowest_battery_v"].as_f64().unwrap(), 0.001);
+        match t["overnight_wh"].as_f64() {
+            Some(w) => close("overnight_wh", w - hidden, 0.01),
+            None => assert!(r["overnight_wh"].is_null(), "{date}: overnight {}", r["overnight_wh"]),
+        }
+        // The median spread between the arches' power: the report's samples are not the truth's
+        // steps, so within a point.
+        let (g, w) = (r["group_power_deviation_percent"].as_f64(), t["group_power_deviation_percent"].as_f64());
+        match (g, w) {
+            (Some(g), Some(w)) => assert!((g - w).abs() <= 1.0 + 0.02 * w, "{date}: power spread {g} vs {w}"),
+            (g, w) => assert_eq!(g, w, "{date}: power spread"),
+        }
+        // The gap, and no other.
+        let gaps = r["data_gaps"].as_array().unwrap();
+        if i == 1 {
+            assert_eq!(gaps.len(), 1, "{date}: {gaps:?}");
+            let (from, to) = (ms(&gaps[0]["from"]).unwrap(), ms(&gaps[0]["to"]).unwrap());
+            assert!((from - gap.0).abs() <= 60_000 && (to - gap.1).abs() <= 60_000, "{gaps:?} vs {gap:?}");
+        } else {
+            assert!(gaps.is_empty(), "{date}: {gaps:?}");
+        }
+        // The MPPTs against their history: only the failing one is flagged, on its failing days.
+        for name in &names {
+            let a = &r["mppt"][*name];
+            let flagged = a["underperforming"].as_bool();
+            match (i, *name) {
+                (3, _) => assert_eq!(flagged, None, "{date} {name}: a dark day flags nobody"),
+                (6 | 7, "bimini") => assert_eq!(flagged, Some(true), "{date} {name}: {a}"),
+                _ => assert_ne!(flagged, Some(true), "{date} {name}: {a}"),
+            }
+        }
+        // The same definition applied to the true yields gives the same answers.
+        yields.push(halyard::report::performance::DayYields {
+            day: cal.day_number(local(date, 12, 0)),
+            yields: names.iter().map(|n| ((*n).to_owned(), t["yield_wh"][*n].as_f64().unwrap())).collect(),
+        });
+        let want = halyard::report::performance::assess(&yields, halyard::report::performance::TREND_DAYS);
+        for name in &names {
+            let (a, w) = (&r["mppt"][*name], &want[*name]);
+            assert_eq!(a["underperforming"].as_bool(), w.underperforming, "{date} {name}");
+            if let (Some(g), Some(w)) = (a["relative_to_history_percent"].as_f64(), w.relative_percent) {
+                assert!((g - w).abs() <= 2.0, "{date} {name}: relative {g} vs truth {w}");
+            }
+            if let (Some(g), Some(w)) = (a["trend_percent_per_30_days"].as_f64(), w.trend_percent_per_30_days) {
+                assert!((g - w).abs() <= 2.0, "{date} {name}: trend {g} vs truth {w}");
+            }
+        }
+        // The network's yield over the recorded days so far.
+        let network: Vec<f64> = truth[..=i].iter().map(|t| t["network_yield_wh"].as_f64().unwrap()).collect();
+        let lifetime = r["lifetime_yield_kwh"].as_f64().unwrap() * 1000.0;
+        let sum: f64 = network.iter().sum();
+        assert!((lifetime - sum).abs() <= 0.01 * sum + 2.0, "{date}: lifetime {lifetime} Wh, truth {sum} Wh");
+        let max = network.iter().copied().fold(0.0, f64::max);
+        let got = r["network_yield_days"]["max_wh"].as_f64().unwrap();
+        assert!((got - max).abs() <= 0.01 * max + 2.0, "{date}: max {got}, truth {max}");
+        assert_eq!(r["network_yield_days"]["days"], i + 1);
+    }
+
+    // The season summary: one line per day (plus the final midnight's), from the rollups.
+    let summary = halyard::report::season::summary(
+        &config.device,
+        store.as_mut(),
+        &cal,
+        local("2026-03-24", 12, 0),
+        local("2026-03-31", 12, 0),
+    )
+    .unwrap();
+    let lines = summary["days"].as_array().unwrap();
+    assert_eq!(lines.len(), 8, "{summary}");
+    for (line, t) in lines.iter().zip(&truth) {
+        assert_eq!(line["date"], t["date"]);
+        let (g, w) = (line["network_yield_wh"].as_f64().unwrap(), t["network_yield_wh"].as_f64().unwrap());
+        assert!((g - w).abs() <= 0.01 * w + 2.0, "{}: {g} vs {w}", t["date"]);
+        let (g, w) = (line["dump_load_wh"].as_f64().unwrap_or(0.0), t["dump_load_wh"].as_f64().unwrap());
+        assert!((g - w).abs() <= 0.01 * w + 2.0, "{}: dump {g} vs {w}", t["date"]);
+    }
+    assert!(summary["mppt"]["bimini"]["trend_percent_per_30_days"].as_f64().unwrap() < -20.0, "{summary}");
+}
+
+#[test]
+fn edge_cases_against_the_ground_truth() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("edges");
+    let db = s.path("edges.sqlite");
+    edge_cases(&s, &format!("path = \"{}\"", db.display()), || Box::new(Store::open(&db).unwrap()));
+    assert_eq!(Store::open(&db).unwrap().integrity_check().unwrap(), "ok");
+}
+
+/// The edge cases against a real PostgreSQL.
+#[cfg(feature = "postgres")]
+#[test]
+fn edge_cases_against_the_ground_truth_in_postgresql() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("edges-pg");
+    let pg = Postgres::start(&s.0);
+    let url = pg.url();
+    edge_cases(&s, &format!("backend = \"postgres\"\nurl = \"{url}\""), || {
+        Box::new(halyard::store::postgres::Store::open(&url).unwrap())
+    });
+}

@@ -70,7 +70,7 @@ fn round(v: f64, decimals: i32) -> f64 {
 
 /// Watts, not Amps (monitorPowerToMQTT's owner asks for it): a device reporting a voltage and a
 /// current gets their product. A battery device's is `battery_power` (positive charging); a
-/// charger's is `output_power`. `None` when this update carries neither, or one is unknown.
+/// charger's is `output_power`; a DC energy meter's (a dump load, a fridge) is `power`. `None` when this update carries neither, or one is unknown.
 pub fn power(
     info: &super::DeviceInfo,
     values: &std::collections::BTreeMap<String, super::Current>,
@@ -79,8 +79,11 @@ pub fn power(
     let battery = info.role.as_deref() == Some("battery")
         || (info.role.is_none() && matches!(info.kind.as_str(), "battery_monitor" | "dc_shunt" | "battery"));
     let charger = info.kind == "solar_charger";
+    let meter = info.role.as_deref() == Some("dump_load") || info.kind == "dc_energy_meter";
     let (name, volts, amps): (&str, &[&str], &[&str]) = if battery {
         ("battery_power", &["battery_voltage", "voltage"], &["battery_current", "current"])
+    } else if meter {
+        ("power", &["voltage"], &["current"])
     } else if charger {
         ("output_power", &["battery_voltage"], &["battery_charging_current", "battery_current"])
     } else {

@@ -11,7 +11,7 @@ use crate::config;
 pub struct DeviceInfo {
     /// Topic name: the configured friendly name, else `<kind>-<identity>`.
     pub name: String,
-    /// Configured role (`solar`, `battery`, `dumpload` …).
+    /// Configured role (`solar`, `battery`, `dump_load` …).
     pub role: Option<String>,
     /// Configured group (`port-arch`).
     pub group: Option<String>,

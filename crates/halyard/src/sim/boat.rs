@@ -141,8 +141,9 @@ pub struct Boat {
     pub lat: f64,
     /// Longitude.
     pub lon: f64,
-    /// Local time offset from UTC, seconds (a day is local midnight to midnight).
-    pub utc_offset_s: i64,
+    /// The local time zone (a day is local midnight to midnight, 23 or 25 hours across a
+    /// daylight-saving change).
+    pub tz: jiff::tz::TimeZone,
     /// The chargers.
     pub chargers: Vec<Charger>,
     /// The bank.
@@ -159,26 +160,33 @@ pub struct Boat {
     last_volts: f64,
     /// Forced day types by day index (tests); otherwise drawn from the seed.
     pub forced_days: Vec<(i64, DayType)>,
+    /// Extra DC loads by local day (a heater left on), W.
+    pub extra_loads: Vec<(i64, f64)>,
 }
 
 impl Boat {
-    /// The local day number of `ms`.
+    fn offset_ms(&self, ms: i64) -> i64 {
+        let at = jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        i64::from(self.tz.to_offset(at).seconds()) * 1000
+    }
+
+    /// The local day number of `ms` (days since 1970-01-01 of its local date).
     pub fn local_day(&self, ms: i64) -> i64 {
-        (ms + self.utc_offset_s * 1000).div_euclid(86_400_000)
+        (ms + self.offset_ms(ms)).div_euclid(86_400_000)
     }
 
     /// Local time of day, hours.
     fn local_hour(&self, ms: i64) -> f64 {
-        (ms + self.utc_offset_s * 1000).rem_euclid(86_400_000) as f64 / 3_600_000.0
+        (ms + self.offset_ms(ms)).rem_euclid(86_400_000) as f64 / 3_600_000.0
     }
 
     /// A boat with these chargers.
-    pub fn new(lat: f64, lon: f64, utc_offset_s: i64, chargers: Vec<Charger>, seed: u64) -> Self {
+    pub fn new(lat: f64, lon: f64, tz: jiff::tz::TimeZone, chargers: Vec<Charger>, seed: u64) -> Self {
         let n = chargers.len();
         Boat {
             lat,
             lon,
-            utc_offset_s,
+            tz,
             chargers,
             battery: Battery { capacity_ah: 400.0, soc: 0.6, resistance: 0.004, temperature: 22.0 },
             stage: Stage::Off,
@@ -192,6 +200,7 @@ impl Boat {
             max_power: vec![0.0; n],
             last_volts: 13.2,
             forced_days: Vec::new(),
+            extra_loads: Vec::new(),
         }
     }
 
@@ -221,6 +230,8 @@ impl Boat {
             self.loads.fridge_switch_at = at + (minutes * 60_000.0) as i64;
         }
         let mut dc = 12.0; // instruments, router, standby
+        let day = self.local_day(at);
+        dc += self.extra_loads.iter().filter(|(d, _)| *d == day).map(|(_, w)| w).sum::<f64>();
         if self.loads.fridge_on {
             dc += 48.0;
         }
@@ -261,7 +272,10 @@ impl Boat {
         }
         let sun = sky::sun(at, self.lat, self.lon);
         let cover = self.clouds.cover(at, &mut self.rng);
-        let irradiance = sky::under_clouds(sky::clear_sky(sun), sun, cover);
+        let irradiance = match self.clouds.day() {
+            DayType::Covered => sky::Irradiance { direct_normal: 0.0, diffuse: 0.0 },
+            _ => sky::under_clouds(sky::clear_sky(sun), sun, cover),
+        };
         // Each array's available output power.
         let available: Vec<f64> = self
             .chargers

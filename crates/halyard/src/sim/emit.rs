@@ -12,8 +12,8 @@ use halyard_proto::victron::smart_networking::{encode_data, encode_overflow, Ser
 use super::boat::{Boat, Link, Sample};
 use crate::ingest::recording::Record;
 
-/// The SmartShunt reporting the house bank over Bluetooth.
-#[derive(Debug, Clone)]
+/// A SmartShunt reporting over Bluetooth (the house bank's, and the dump load's meter).
+#[derive(Debug, Clone, Copy)]
 pub struct Shunt {
     /// Address.
     pub mac: [u8; 6],
@@ -107,6 +107,9 @@ pub struct Emitter {
     pub network: Option<([u8; 16], [u8; 2])>,
     /// The SmartShunt.
     pub shunt: Shunt,
+    /// A second SmartShunt in energy-meter mode on the dump load (a water heater fed with the
+    /// surplus once the bank floats).
+    pub dump_meter: Option<Shunt>,
     nonce: u16,
     sequence: u32,
     overflow_sent_at: Option<i64>,
@@ -116,7 +119,7 @@ pub struct Emitter {
 impl Emitter {
     /// With a network and a shunt.
     pub fn new(network: Option<([u8; 16], [u8; 2])>, shunt: Shunt) -> Self {
-        Emitter { network, shunt, nonce: 0, sequence: 0, overflow_sent_at: None, day_sequence: 0 }
+        Emitter { network, shunt, dump_meter: None, nonce: 0, sequence: 0, overflow_sent_at: None, day_sequence: 0 }
     }
 
     fn advert(&mut self, key: &[u8; 16], model_id: u16, record_type: u8, payload: &[u8]) -> Vec<u8> {
@@ -219,7 +222,23 @@ impl Emitter {
             }
         }
         self.shunt_advert(s, out);
+        self.dump_meter_advert(s, out);
         self.masterbus(s, out);
+    }
+
+    /// Record 0x0D, DC energy meter (victron.md §2): monitor mode 8 (water heater), the bank's
+    /// voltage and the heater's current; aux input off.
+    fn dump_meter_advert(&mut self, s: &Sample, out: &mut Vec<Record>) {
+        let Some(meter) = self.dump_meter else { return };
+        let mut p = [0u8; 11];
+        put_bits(&mut p, 0, 16, 8);
+        put_bits(&mut p, 16, 16, scaled(s.battery_volts, 0.01) as u16 as u64);
+        put_bits(&mut p, 32, 16, 0);
+        put_bits(&mut p, 48, 16, 0);
+        put_bits(&mut p, 64, 2, 3);
+        put_bits(&mut p, 66, 22, (scaled(s.dump_watts / s.battery_volts, 0.001) as u64) & 0x3F_FFFF);
+        let data = self.advert(&meter.key, 0xA389, 0x0D, &p);
+        out.push(Record::Ble { at: s.at, mac: meter.mac, data });
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -34,8 +34,8 @@ pub struct Scenario {
     pub lat: f64,
     /// Longitude, degrees east.
     pub lon: f64,
-    /// Local time offset from UTC, seconds.
-    pub utc_offset_s: i64,
+    /// The local time zone: days are local midnight to midnight.
+    pub timezone: &'static str,
     /// First local day, as days since 1970-01-01.
     pub first_day: i64,
     /// Number of days.
@@ -46,23 +46,52 @@ pub struct Scenario {
     pub period_s: u32,
     /// Weather forced on some days (day index from 0).
     pub forced: Vec<(u32, DayType)>,
-    /// Output health of each charger (1.0 = healthy), by index.
-    pub health: Vec<(usize, f64)>,
+    /// Chargers that fail or degrade.
+    pub health: Vec<Health>,
+    /// Extra DC loads on some days (day index from 0, W): a heater left on.
+    pub extra_loads: Vec<(u32, f64)>,
+}
+
+/// A charger's output health over the days (1.0 = healthy): `factor` from day index `from_day`,
+/// then `per_day` less each following day (a failing MPPT: a step; a degrading one: a slope).
+#[derive(Debug, Clone, Copy)]
+pub struct Health {
+    /// Charger index in [`chargers`].
+    pub charger: usize,
+    /// First day index affected.
+    pub from_day: u32,
+    /// Health on that day.
+    pub factor: f64,
+    /// Loss per following day.
+    pub per_day: f64,
+}
+
+impl Health {
+    /// A charger at `factor` for the whole run.
+    pub fn constant(charger: usize, factor: f64) -> Self {
+        Health { charger, from_day: 0, factor, per_day: 0.0 }
+    }
+
+    fn on(&self, day_index: i64) -> Option<f64> {
+        let d = day_index - i64::from(self.from_day);
+        (d >= 0).then(|| (self.factor - self.per_day * d as f64).clamp(0.0, 1.0))
+    }
 }
 
 impl Default for Scenario {
-    /// A summer week in Marseille's Vieux-Port (UTC+2), from 2026-06-21.
+    /// A summer day in Marseille's Vieux-Port (Europe/Paris), 2026-06-21.
     fn default() -> Self {
         Scenario {
             lat: 43.295,
             lon: 5.374,
-            utc_offset_s: 7200,
+            timezone: "Europe/Paris",
             first_day: 20_625, // 2026-06-21
             days: 1,
             seed: 1,
             period_s: 10,
             forced: Vec::new(),
             health: Vec::new(),
+            extra_loads: Vec::new(),
         }
     }
 }
@@ -141,6 +170,11 @@ pub fn shunt() -> Shunt {
     Shunt { mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x05], key: key(5) }
 }
 
+/// The SmartShunt metering the dump load (energy-meter mode, water heater).
+pub fn dump_meter() -> Shunt {
+    Shunt { mac: [0xC0, 0x3B, 0x5E, 0x00, 0x00, 0x06], key: key(6) }
+}
+
 fn hex(bytes: &[u8]) -> String {
     crate::json::hex(bytes)
 }
@@ -167,6 +201,12 @@ pub fn config_text() -> String {
         crate::model::Identity::Mac(sh.mac),
         hex(&sh.key)
     ));
+    let dm = dump_meter();
+    s.push_str(&format!(
+        "[[device]]\nname = \"water-heater\"\nrole = \"dump_load\"\nmac = \"{}\"\nkey = \"{}\"\n\n",
+        crate::model::Identity::Mac(dm.mac),
+        hex(&dm.key)
+    ));
     s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n\n");
     s.push_str("[[device]]\nname = \"combi\"\nrole = \"inverter\"\nmasterbus = \"0x2F412\"\n");
     s
@@ -174,35 +214,43 @@ pub fn config_text() -> String {
 
 /// Run the scenario: `on_step` sees every true sample and the records it produced.
 pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result<()>) -> Result<Vec<truth::Day>> {
-    let mut chargers = chargers();
-    for (i, h) in &scn.health {
-        if let Some(c) = chargers.get_mut(*i) {
-            c.health = *h;
-        }
-    }
-    let n = chargers.len();
-    let mut boat = Boat::new(scn.lat, scn.lon, scn.utc_offset_s, chargers, scn.seed);
+    let chargers = chargers();
+    let groups: Vec<&'static str> = chargers.iter().map(|c| c.group).collect();
+    let tz = jiff::tz::TimeZone::get(scn.timezone).with_context(|| format!("time zone `{}`", scn.timezone))?;
+    let midnight = |day: i64| -> Result<i64> {
+        let date = jiff::civil::date(1970, 1, 1).checked_add(jiff::Span::new().days(day))?;
+        Ok(date.to_zoned_datetime(tz.clone())?.start_of_day()?.timestamp().as_millisecond())
+    };
+    let (start, end) = (midnight(scn.first_day)?, midnight(scn.first_day + i64::from(scn.days))?);
+    let mut boat = Boat::new(scn.lat, scn.lon, tz.clone(), chargers, scn.seed);
     boat.forced_days = scn.forced.iter().map(|(d, t)| (scn.first_day + i64::from(*d), *t)).collect();
+    boat.extra_loads = scn.extra_loads.iter().map(|(d, w)| (scn.first_day + i64::from(*d), *w)).collect();
     let mut emitter = Emitter::new(Some((NETWORK_KEY, NETWORK_ID)), shunt());
-    let start = scn.first_day * 86_400_000 - scn.utc_offset_s * 1000;
+    emitter.dump_meter = Some(dump_meter());
     let step = i64::from(scn.period_s.max(1)) * 1000;
-    let end = start + i64::from(scn.days) * 86_400_000;
     let mut days = Vec::new();
     let mut current: Option<truth::Day> = None;
     let mut records = Vec::new();
     let mut at = start + step;
+    let mut overnight = truth::Overnight::default();
     while at <= end {
-        let s = boat.step(at, f64::from(scn.period_s.max(1)));
         let day = boat.local_day(at - 1);
+        for h in &scn.health {
+            if let (Some(c), Some(f)) = (boat.chargers.get_mut(h.charger), h.on(day - scn.first_day)) {
+                c.health = f;
+            }
+        }
+        let s = boat.step(at, f64::from(scn.period_s.max(1)));
         if current.as_ref().is_none_or(|d| d.day != day) {
             if let Some(d) = current.take() {
                 days.push(d);
                 emitter.new_day();
             }
-            current = Some(truth::Day::new(day, boat.weather().name(), n));
+            current = Some(truth::Day::new(day, boat.weather().name(), groups.clone()));
         }
         if let Some(d) = current.as_mut() {
             d.add(&s, f64::from(scn.period_s.max(1)));
+            overnight.add(&s, f64::from(scn.period_s.max(1)), d);
         }
         records.clear();
         emitter.emit(&boat, &s, &mut records);
@@ -239,23 +287,16 @@ pub fn parse_date(text: &str) -> Result<i64> {
     Ok(i64::from(jiff::civil::date(1970, 1, 1).until(date)?.get_days()))
 }
 
-/// Write a season.
-pub fn command(args: Args) -> Result<()> {
-    let scn = Scenario {
-        days: args.days,
-        seed: args.seed,
-        period_s: args.period,
-        first_day: parse_date(&args.start)?,
-        ..Default::default()
-    };
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let path = args.out.join("boat.hrec");
+/// Write a scenario into `out`: the recording `boat.hrec`, the ground truth `truth.json` and
+/// the boat's `halyard.toml`. Returns the truth and the number of records.
+pub fn write(scn: &Scenario, out: &std::path::Path) -> Result<(Vec<truth::Day>, u64)> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join("boat.hrec");
     let mut w =
         std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
     writeln!(w, "{}", recording::HEADER)?;
-    let started = std::time::Instant::now();
     let mut lines = 0u64;
-    let days = run(&scn, |_, records| {
+    let days = run(scn, |_, records| {
         for r in records {
             writeln!(w, "{}", recording::format(r))?;
             lines += 1;
@@ -265,9 +306,23 @@ pub fn command(args: Args) -> Result<()> {
     w.flush()?;
     let names: Vec<&str> = chargers().iter().map(|c| c.name).collect();
     let truth: Vec<serde_json::Value> = days.iter().map(|d| d.to_json(&names)).collect();
-    std::fs::write(args.out.join("truth.json"), serde_json::to_string_pretty(&truth)?)?;
-    std::fs::write(args.out.join("halyard.toml"), config_text())?;
-    let size = std::fs::metadata(&path)?.len();
+    std::fs::write(out.join("truth.json"), serde_json::to_string_pretty(&truth)?)?;
+    std::fs::write(out.join("halyard.toml"), config_text())?;
+    Ok((days, lines))
+}
+
+/// Write a season.
+pub fn command(args: Args) -> Result<()> {
+    let scn = Scenario {
+        days: args.days,
+        seed: args.seed,
+        period_s: args.period,
+        first_day: parse_date(&args.start)?,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let (_, lines) = write(&scn, &args.out)?;
+    let size = std::fs::metadata(args.out.join("boat.hrec"))?.len();
     eprintln!(
         "halyard sim: {} days, {lines} records, {:.1} MB in {:.1} s → {}",
         args.days,
@@ -293,6 +348,6 @@ mod tests {
     fn the_demo_config_parses() {
         let c = crate::config::Config::parse(&config_text(), "demo").unwrap();
         c.validate().unwrap();
-        assert_eq!(c.device.len(), 7);
+        assert_eq!(c.device.len(), 8);
     }
 }

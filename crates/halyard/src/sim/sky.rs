@@ -50,6 +50,8 @@ pub enum DayType {
     Broken,
     /// Overcast, around 90 %.
     Overcast,
+    /// No sun on the panels all day (covers on, snow): an edge case for the daily answers.
+    Covered,
 }
 
 impl DayType {
@@ -58,6 +60,7 @@ impl DayType {
             DayType::Clear => 0.05,
             DayType::Broken => 0.45,
             DayType::Overcast => 0.9,
+            DayType::Covered => 1.0,
         }
     }
 
@@ -67,6 +70,7 @@ impl DayType {
             DayType::Clear => "clear",
             DayType::Broken => "broken",
             DayType::Overcast => "overcast",
+            DayType::Covered => "covered",
         }
     }
 }

@@ -49,18 +49,52 @@ pub struct Day {
     pub charging_at_night_s: f64,
     /// Lowest state of charge while in float (float only near full).
     pub min_soc_in_float: Option<f64>,
+    /// Energy taken out of the battery from the previous solar stop to this day's solar start
+    /// (`None` on a day without sun, or with no solar stop before it).
+    pub overnight_wh: Option<f64>,
+    /// The chargers' groups, by index.
+    pub groups: Vec<&'static str>,
+    /// Spread of the groups' PV power at each step the network produced more than 50 W, %.
+    pub group_spreads: Vec<f64>,
     /// Samples.
     pub samples: u64,
 }
 
+/// The overnight draw across days: battery discharge since the network last produced.
+#[derive(Debug, Default)]
+pub struct Overnight {
+    wh: f64,
+    seen_sun: bool,
+}
+
+impl Overnight {
+    /// Account for one step after `day` has (the solar start tells the first producing step).
+    pub fn add(&mut self, s: &Sample, dt_s: f64, day: &mut Day) {
+        let pv: f64 = s.pv_watts.iter().sum();
+        if pv > 5.0 {
+            if day.solar_start == Some(s.at) && self.seen_sun {
+                day.overnight_wh = Some(self.wh);
+            }
+            self.wh = 0.0;
+            self.seen_sun = true;
+        } else {
+            let charge_w = s.battery_amps * s.battery_volts;
+            if charge_w < 0.0 {
+                self.wh -= charge_w * dt_s / 3600.0;
+            }
+        }
+    }
+}
+
 impl Day {
-    /// A day with `chargers` MPPTs.
-    pub fn new(day: i64, weather: &'static str, chargers: usize) -> Self {
+    /// A day with MPPTs in these groups.
+    pub fn new(day: i64, weather: &'static str, groups: Vec<&'static str>) -> Self {
         Day {
             day,
             weather,
-            pv_wh: vec![0.0; chargers],
-            yield_wh: vec![0.0; chargers],
+            pv_wh: vec![0.0; groups.len()],
+            yield_wh: vec![0.0; groups.len()],
+            groups,
             min_volts: f64::MAX,
             ..Default::default()
         }
@@ -89,8 +123,20 @@ impl Day {
         if charge_w < 0.0 {
             self.discharge_wh -= charge_w * h;
         }
-        if s.stage == Stage::Float {
+        if pv > crate::report::COMPARING_W {
+            let mut by_group: std::collections::BTreeMap<&str, f64> = Default::default();
+            for (g, p) in self.groups.iter().zip(&s.pv_watts) {
+                *by_group.entry(g).or_default() += p;
+            }
+            if by_group.len() >= 2 {
+                self.group_spreads.extend(crate::report::spread(by_group.values().copied()));
+            }
+        }
+        // Full: float, or the shunt's state of charge (0.1 % steps) at 100 %.
+        if s.stage == Stage::Float || (s.soc * 1000.0).round() >= 1000.0 {
             self.full_at.get_or_insert(s.at);
+        }
+        if s.stage == Stage::Float {
             self.min_soc_in_float = Some(self.min_soc_in_float.map_or(s.soc, |m| m.min(s.soc)));
         }
         self.min_volts = self.min_volts.min(s.battery_volts);
@@ -148,6 +194,9 @@ impl Day {
             "covered_consumption_at": t(self.covered_at),
             "negative_battery_with_sun_s": self.negative_with_sun_s,
             "battery_consumption_wh": (self.discharge_wh * 10.0).round() / 10.0,
+            "overnight_wh": self.overnight_wh.map(|w| (w * 10.0).round() / 10.0),
+            "group_power_deviation_percent":
+                crate::report::series::median(&mut self.group_spreads.clone()).map(|v| (v * 10.0).round() / 10.0),
         })
     }
 }

@@ -91,6 +91,22 @@ pub async fn run(
 ) -> Result<Stats> {
     let mut stats = Stats::default();
     let mut decoders: HashMap<String, MasterBusDecoder> = HashMap::new();
+    let total = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let mut progress = crate::progress::Progress::new(total);
+    let result = replay_files(paths, max_speed, tx, telemetry, &mut stats, &mut decoders, &mut progress).await;
+    progress.finish();
+    result.map(|()| stats)
+}
+
+async fn replay_files(
+    paths: &[PathBuf],
+    max_speed: bool,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Arc<Telemetry>,
+    stats: &mut Stats,
+    decoders: &mut HashMap<String, MasterBusDecoder>,
+    progress: &mut crate::progress::Progress,
+) -> Result<()> {
     for path in paths {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let name = path.file_name().map_or_else(|| "replay".into(), |n| n.to_string_lossy().into_owned());
@@ -99,6 +115,7 @@ pub async fn run(
         if recording::is_recording(&bytes) {
             let text = String::from_utf8_lossy(&bytes);
             for (n, line) in text.lines().enumerate() {
+                progress.advance(line.len() as u64 + 1, 1);
                 let record = match recording::parse_line(line) {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
@@ -111,9 +128,9 @@ pub async fn run(
                 };
                 stats.records += 1;
                 pace.wait(record.at()).await;
-                let Some(input) = to_input(record, &mut decoders, telemetry) else { continue };
+                let Some(input) = to_input(record, decoders, telemetry) else { continue };
                 if tx.send(input).await.is_err() {
-                    return Ok(stats);
+                    return Ok(());
                 }
             }
         } else if crate::sources::can::file::detect(&bytes).is_some() {
@@ -122,12 +139,13 @@ pub async fn run(
                 crate::sources::can::file::records(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             for r in records {
                 stats.records += 1;
+                progress.advance(0, 1);
                 match r {
                     Ok(r) => {
                         pace.wait((r.timestamp_ns / 1_000_000) as Millis).await;
                         if let (_, Some(u)) = d.frame(r.timestamp_ns, &r.received) {
                             if tx.send(Input::Decoded(u)).await.is_err() {
-                                return Ok(stats);
+                                return Ok(());
                             }
                         }
                     }
@@ -138,20 +156,22 @@ pub async fn run(
                     }
                 }
             }
+            progress.advance(bytes.len() as u64, 0);
         } else {
             // A VE.Direct dump: 19,200 baud 8N1 is 1,920 bytes/s.
             let port: Arc<str> = name.clone().into();
             let _ = tx.send(Input::VeDirectReopened { port: port.clone() }).await;
             for chunk in bytes.chunks(if max_speed { 4096 } else { 192 }) {
                 stats.records += 1;
+                progress.advance(chunk.len() as u64, 1);
                 if !max_speed {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 if tx.send(Input::VeDirect { at: now_ms(), port: port.clone(), bytes: chunk.to_vec() }).await.is_err() {
-                    return Ok(stats);
+                    return Ok(());
                 }
             }
         }
     }
-    Ok(stats)
+    Ok(())
 }

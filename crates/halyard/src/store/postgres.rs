@@ -35,9 +35,20 @@ CREATE TABLE IF NOT EXISTS rollups (
 );
 ";
 
+/// A batch's samples in one statement (one round trip, not one per row); what comes back is
+/// what was new.
+const INSERT_SAMPLES: &str = "
+INSERT INTO samples (series, ts, value)
+SELECT * FROM unnest($1::INTEGER[], $2::BIGINT[], $3::DOUBLE PRECISION[])
+ON CONFLICT DO NOTHING
+RETURNING series, ts
+";
+
 const UPSERT_ROLLUP: &str = "
 INSERT INTO rollups AS r (resolution, series, bucket, min, max, sum, count, first, first_ts, last, last_ts, energy_wh)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+SELECT * FROM unnest($1::TEXT[], $2::INTEGER[], $3::BIGINT[], $4::DOUBLE PRECISION[], $5::DOUBLE PRECISION[],
+    $6::DOUBLE PRECISION[], $7::BIGINT[], $8::DOUBLE PRECISION[], $9::BIGINT[], $10::DOUBLE PRECISION[],
+    $11::BIGINT[], $12::DOUBLE PRECISION[])
 ON CONFLICT (resolution, series, bucket) DO UPDATE SET
     min = LEAST(r.min, EXCLUDED.min),
     max = GREATEST(r.max, EXCLUDED.max),
@@ -96,35 +107,36 @@ impl super::Backend for Store {
         let held = roller.held();
         let result = (|| -> Result<()> {
             let mut tx = self.client.transaction()?;
-            let ins =
-                tx.prepare("INSERT INTO samples (series, ts, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")?;
+            let series: Vec<i32> = samples.iter().map(|s| s.0 as i32).collect();
+            let ts: Vec<i64> = samples.iter().map(|s| s.1).collect();
+            let values: Vec<f64> = samples.iter().map(|s| s.2).collect();
+            let mut new: std::collections::HashSet<(i32, i64)> =
+                tx.query(INSERT_SAMPLES, &[&series, &ts, &values])?.iter().map(|r| (r.get(0), r.get(1))).collect();
             for (s, ts, v, power) in samples {
-                if tx.execute(&ins, &[&(*s as i32), ts, v])? == 1 {
+                // The first of duplicates within the batch is the one stored.
+                if new.remove(&(*s as i32, *ts)) {
                     roller.add(*s, *ts, *v, *power);
                 } else {
                     roller.hold(*s, *ts, *v);
                 }
             }
-            let up = tx.prepare(UPSERT_ROLLUP)?;
-            for ((res, s, bucket), a) in &roller.pending {
-                tx.execute(
-                    &up,
-                    &[
-                        &res.name(),
-                        &(*s as i32),
-                        bucket,
-                        &a.min,
-                        &a.max,
-                        &a.sum,
-                        &(a.count as i64),
-                        &a.first.map(|f| f.1),
-                        &a.first.map(|f| f.0),
-                        &a.last.map(|l| l.1),
-                        &a.last.map(|l| l.0),
-                        &a.energy_wh,
-                    ],
-                )?;
-            }
+            let p = &roller.pending;
+            let res: Vec<&str> = p.keys().map(|k| k.0.name()).collect();
+            let series: Vec<i32> = p.keys().map(|k| k.1 as i32).collect();
+            let bucket: Vec<i64> = p.keys().map(|k| k.2).collect();
+            let min: Vec<Option<f64>> = p.values().map(|a| a.min).collect();
+            let max: Vec<Option<f64>> = p.values().map(|a| a.max).collect();
+            let sum: Vec<f64> = p.values().map(|a| a.sum).collect();
+            let count: Vec<i64> = p.values().map(|a| a.count as i64).collect();
+            let first: Vec<Option<f64>> = p.values().map(|a| a.first.map(|f| f.1)).collect();
+            let first_ts: Vec<Option<i64>> = p.values().map(|a| a.first.map(|f| f.0)).collect();
+            let last: Vec<Option<f64>> = p.values().map(|a| a.last.map(|l| l.1)).collect();
+            let last_ts: Vec<Option<i64>> = p.values().map(|a| a.last.map(|l| l.0)).collect();
+            let energy: Vec<f64> = p.values().map(|a| a.energy_wh).collect();
+            tx.execute(
+                UPSERT_ROLLUP,
+                &[&res, &series, &bucket, &min, &max, &sum, &count, &first, &first_ts, &last, &last_ts, &energy],
+            )?;
             tx.commit()?;
             Ok(())
         })();

@@ -34,7 +34,8 @@ pub struct Recorder {
 }
 
 /// Where and how the daily report is published (retained `<root>/report/<date>` and
-/// `<root>/report/today`) when a local day ends.
+/// `<root>/report/today`, and the network's yield over the last 30 days and its lifetime yield
+/// on `<root>/stats/solar/network/yield`) when a local day ends.
 pub struct Reports {
     /// The configured devices (roles, groups).
     pub devices: Vec<crate::config::Device>,
@@ -81,8 +82,19 @@ impl Recorder {
         };
         let date = self.roller.calendar().date(day);
         let payload = report.to_string().into_bytes();
-        for topic in [format!("{}/report/{date}", r.root), format!("{}/report/today", r.root)] {
-            let m = crate::sinks::mqtt::outbox::Message { topic, payload: payload.clone(), retain: true, qos: r.qos };
+        // The network's yield statistics also stand on their own, beside the other statistics.
+        let mut yields = report["network_yield_days"].clone();
+        if let Some(m) = yields.as_object_mut() {
+            m.insert("date".into(), date.clone().into());
+            m.insert("lifetime_kwh".into(), report["lifetime_yield_kwh"].clone());
+        }
+        let messages = [
+            (format!("{}/report/{date}", r.root), payload.clone()),
+            (format!("{}/report/today", r.root), payload),
+            (format!("{}/stats/solar/network/yield", r.root), yields.to_string().into_bytes()),
+        ];
+        for (topic, payload) in messages {
+            let m = crate::sinks::mqtt::outbox::Message { topic, payload, retain: true, qos: r.qos };
             if r.tx.blocking_send(m).is_err() {
                 tracing::warn!("daily report for {date} not published: the MQTT sink has stopped");
             }

@@ -73,6 +73,12 @@ impl Calendar {
         z.tomorrow().and_then(|t| t.start_of_day()).map_or(start + 86_400_000, |d| d.timestamp().as_millisecond())
     }
 
+    /// The local day of `ms` as days since 1970-01-01 of its local date.
+    pub fn day_number(&self, ms: i64) -> i64 {
+        let z = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());
+        jiff::civil::date(1970, 1, 1).until(z.date()).map_or(ms.div_euclid(86_400_000), |s| i64::from(s.get_days()))
+    }
+
     /// The local date of `ms`, `YYYY-MM-DD`.
     pub fn date(&self, ms: i64) -> String {
         let z = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());
@@ -162,6 +168,11 @@ impl Aggregate {
         (self.count > 0).then(|| self.sum / self.count as f64)
     }
 }
+
+/// How long a value holds without a new sample. The model republishes every value at least
+/// once a minute while its device is heard, so 15 minutes of silence is a gap in the data, not a
+/// steady value: no energy is integrated across it, and the report lists it.
+pub const MAX_HOLD_MS: i64 = 15 * 60_000;
 
 /// A key of the rollup tables.
 pub type Key = (Resolution, u32, i64);
