@@ -217,13 +217,16 @@ pub struct StoreSettings {
     pub path: Option<PathBuf>,
     /// PostgreSQL connection string (`postgresql://user@host/db`); a secret, never logged.
     pub url: Option<Secret>,
-    /// Raw samples are kept this many days; rollups forever.
+    /// Raw samples are kept this many days.
     pub raw_days: u32,
+    /// 1-minute rollups are kept this many days (about 100,000 rows a day for a boat of 70
+    /// series, the bulk of the store); hour and day rollups forever.
+    pub minute_days: u32,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { enabled: true, backend: "sqlite".into(), path: None, url: None, raw_days: 30 }
+        StoreSettings { enabled: true, backend: "sqlite".into(), path: None, url: None, raw_days: 30, minute_days: 90 }
     }
 }
 

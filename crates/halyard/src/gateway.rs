@@ -282,13 +282,18 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             }
         });
         drop(tx);
-        let recorder = crate::store::Recorder::new(store, roller, config.store.raw_days, telemetry.clone())
-            .with_reports(crate::store::recorder::Reports {
-                devices: config.device.clone(),
-                root: root.clone(),
-                qos,
-                tx: report_tx.clone(),
-            });
+        let recorder = crate::store::Recorder::new(
+            store,
+            roller,
+            (config.store.raw_days, config.store.minute_days),
+            telemetry.clone(),
+        )
+        .with_reports(crate::store::recorder::Reports {
+            devices: config.device.clone(),
+            root: root.clone(),
+            qos,
+            tx: report_tx.clone(),
+        });
         Some(tokio::task::spawn_blocking(move || recorder.run_blocking(rx)))
     } else {
         None
@@ -455,6 +460,8 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             "updates_per_second": (n_updates as f64 / elapsed).round(),
             "mqtt_messages_per_second": (published / elapsed).round(),
             "decode_errors": telemetry.total("halyard_decode_errors_total"),
+            "stored_readings": telemetry.get("halyard_store_samples_total", &[]),
+            "stored_readings_per_second": (telemetry.get("halyard_store_samples_total", &[]) / elapsed).round(),
         });
         if print || demo {
             eprintln!("{summary}");

@@ -134,6 +134,9 @@ fn replay_and_check(s: &Scratch, store_section: &str, mut open: impl FnMut() -> 
             "{:?}",
             published.keys()
         );
+        // Kept in the store too, for when retention has deleted the day's raw samples.
+        let kept = store.load_report(t["date"].as_str().unwrap()).unwrap().expect("a kept report");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&kept).unwrap(), r);
         for (key, periods) in [
             ("solar_start", 3),
             ("solar_stop", 3),

@@ -432,7 +432,17 @@ pub fn command(args: Args) -> Result<()> {
         Some(d) => noon(d)?,
         None => crate::ingest::now_ms(),
     };
-    let report = daily(&config.device, store.as_mut(), &cal, day_ms)?;
+    // Past the raw retention, the day's times are gone from the store: the report kept when the
+    // day ended has them.
+    let kept = if day_ms < crate::ingest::now_ms() - i64::from(config.store.raw_days) * DAY {
+        store.load_report(&cal.date(day_ms))?.and_then(|j| serde_json::from_str(&j).ok())
+    } else {
+        None
+    };
+    let report = match kept {
+        Some(r) => r,
+        None => daily(&config.device, store.as_mut(), &cal, day_ms)?,
+    };
     if args.json {
         println!("{report}");
     } else if let Json::Object(m) = &report {

@@ -73,10 +73,10 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
 }
 
-/// Rounded to `decimals`.
+/// Rounded to `decimals` (never −0).
 pub fn round(v: f64, decimals: i32) -> f64 {
     let s = 10f64.powi(decimals);
-    (v * s).round() / s
+    (v * s).round() / s + 0.0
 }
 
 #[cfg(test)]

@@ -108,21 +108,33 @@ async fn replay_files(
     progress: &mut crate::progress::Progress,
 ) -> Result<()> {
     for path in paths {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let name = path.file_name().map_or_else(|| "replay".into(), |n| n.to_string_lossy().into_owned());
         let mut pace = Pace { speed: (!max_speed).then_some(1.0), origin: None };
         tracing::info!("replaying {}", path.display());
-        if recording::is_recording(&bytes) {
-            let text = String::from_utf8_lossy(&bytes);
-            for (n, line) in text.lines().enumerate() {
-                progress.advance(line.len() as u64 + 1, 1);
-                let record = match recording::parse_line(line) {
+        let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let head = std::io::BufRead::fill_buf(&mut reader).with_context(|| format!("reading {}", path.display()))?;
+        if recording::is_recording(head) {
+            // A season is hundreds of megabytes: read it a line at a time.
+            let mut line = Vec::new();
+            let mut n = 0usize;
+            loop {
+                line.clear();
+                let read = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                if read == 0 {
+                    break;
+                }
+                n += 1;
+                progress.advance(read as u64, 1);
+                let text = String::from_utf8_lossy(&line);
+                let record = match recording::parse_line(text.trim_end_matches(['\n', '\r'])) {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
                     Err(e) => {
                         stats.bad += 1;
                         telemetry.inc("halyard_decode_errors_total", &[("source", "replay"), ("kind", "bad_record")]);
-                        tracing::warn!("{}:{}: {e}", path.display(), n + 1);
+                        tracing::warn!("{}:{n}: {e}", path.display());
                         continue;
                     }
                 };
@@ -133,7 +145,11 @@ async fn replay_files(
                     return Ok(());
                 }
             }
-        } else if crate::sources::can::file::detect(&bytes).is_some() {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut bytes).with_context(|| format!("reading {}", path.display()))?;
+        if crate::sources::can::file::detect(&bytes).is_some() {
             let d = decoders.entry(name.clone()).or_insert_with(|| MasterBusDecoder::new(&name, telemetry.clone()));
             let records =
                 crate::sources::can::file::records(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

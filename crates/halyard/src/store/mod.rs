@@ -20,8 +20,9 @@ pub trait Backend: Send {
     /// Write one batch in one transaction; samples already stored are not counted again; on
     /// error nothing is written and the roller is as before.
     fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()>;
-    /// Delete raw samples older than `before` (ms).
-    fn prune(&mut self, before: i64) -> Result<usize>;
+    /// Delete raw samples older than `samples_before` and 1-minute rollups older than
+    /// `minutes_before` (ms).
+    fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize>;
     /// Raw samples of a series in `[from, to)`.
     fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>>;
     /// Rollups of a series with buckets in `[from, to)`.
@@ -35,6 +36,11 @@ pub trait Backend: Send {
     ) -> Result<Vec<(i64, Aggregate)>>;
     /// Every series: (device, metric, unit).
     fn series(&mut self) -> Result<Vec<(String, String, String)>>;
+    /// Keep a day's report as it was when the day ended (its times need raw samples, which
+    /// retention deletes).
+    fn save_report(&mut self, date: &str, json: &str) -> Result<()>;
+    /// A kept report.
+    fn load_report(&mut self, date: &str) -> Result<Option<String>>;
 }
 
 /// Open the configured store.

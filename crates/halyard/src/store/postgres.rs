@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS rollups (
     energy_wh DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (resolution, series, bucket)
 );
+CREATE TABLE IF NOT EXISTS reports (
+    date TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+);
 ";
 
 /// A batch's samples in one statement (one round trip, not one per row); what comes back is
@@ -147,8 +151,11 @@ impl super::Backend for Store {
         result
     }
 
-    fn prune(&mut self, before: i64) -> Result<usize> {
-        Ok(self.client.execute("DELETE FROM samples WHERE ts < $1", &[&before])? as usize)
+    fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize> {
+        let samples = self.client.execute("DELETE FROM samples WHERE ts < $1", &[&samples_before])?;
+        let minutes =
+            self.client.execute("DELETE FROM rollups WHERE resolution = '1m' AND bucket < $1", &[&minutes_before])?;
+        Ok((samples + minutes) as usize)
     }
 
     fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
@@ -200,5 +207,17 @@ impl super::Backend for Store {
     fn series(&mut self) -> Result<Vec<(String, String, String)>> {
         let rows = self.client.query("SELECT device, metric, unit FROM series ORDER BY device, metric", &[])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    }
+
+    fn save_report(&mut self, date: &str, json: &str) -> Result<()> {
+        self.client.execute(
+            "INSERT INTO reports (date, json) VALUES ($1, $2) ON CONFLICT (date) DO UPDATE SET json = EXCLUDED.json",
+            &[&date, &json],
+        )?;
+        Ok(())
+    }
+
+    fn load_report(&mut self, date: &str) -> Result<Option<String>> {
+        Ok(self.client.query_opt("SELECT json FROM reports WHERE date = $1", &[&date])?.map(|r| r.get(0)))
     }
 }

@@ -27,6 +27,7 @@ pub struct Recorder {
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
     raw_ms: i64,
+    minute_ms: i64,
     newest: i64,
     pruned_at: i64,
     reports: Option<Reports>,
@@ -48,8 +49,13 @@ pub struct Reports {
 }
 
 impl Recorder {
-    /// A recorder into `store`, keeping raw samples `raw_days`.
-    pub fn new(store: Box<dyn Backend>, roller: Roller, raw_days: u32, telemetry: Arc<Telemetry>) -> Self {
+    /// A recorder into `store`, keeping raw samples `raw_days` and minute rollups `minute_days`.
+    pub fn new(
+        store: Box<dyn Backend>,
+        roller: Roller,
+        (raw_days, minute_days): (u32, u32),
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
         Recorder {
             store,
             roller,
@@ -57,6 +63,7 @@ impl Recorder {
             telemetry,
             errors: BurstLog::new("store", Duration::from_secs(60)),
             raw_ms: i64::from(raw_days) * 86_400_000,
+            minute_ms: i64::from(minute_days) * 86_400_000,
             newest: i64::MIN,
             pruned_at: i64::MIN,
             reports: None,
@@ -81,6 +88,9 @@ impl Recorder {
             }
         };
         let date = self.roller.calendar().date(day);
+        if let Err(e) = self.store.save_report(&date, &report.to_string()) {
+            self.errors.report(Instant::now(), || format!("keeping the report of {date}: {e:#}"));
+        }
         let payload = report.to_string().into_bytes();
         // The network's yield statistics also stand on their own, beside the other statistics.
         let mut yields = report["network_yield_days"].clone();
@@ -140,7 +150,7 @@ impl Recorder {
         // Raw retention, checked hourly (by the data's own clock).
         if self.newest.saturating_sub(self.pruned_at) > 3_600_000 {
             self.pruned_at = self.newest;
-            if let Err(e) = self.store.prune(self.newest - self.raw_ms) {
+            if let Err(e) = self.store.prune(self.newest - self.raw_ms, self.newest - self.minute_ms) {
                 self.errors.report(Instant::now(), || format!("pruning raw samples: {e:#}"));
             }
         }

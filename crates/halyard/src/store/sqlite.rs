@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS rollups (
     energy_wh REAL NOT NULL,
     PRIMARY KEY (resolution, series, bucket)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reports (
+    date TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+);
 ";
 
 /// Merge a batch's aggregate into the stored one.
@@ -167,8 +171,12 @@ impl super::Backend for Store {
     }
 
     /// Delete raw samples older than `before` (ms); rollups stay.
-    fn prune(&mut self, before: i64) -> Result<usize> {
-        Ok(self.conn.execute("DELETE FROM samples WHERE ts < ?1", params![before])?)
+    fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize> {
+        let samples = self.conn.execute("DELETE FROM samples WHERE ts < ?1", params![samples_before])?;
+        let minutes = self
+            .conn
+            .execute("DELETE FROM rollups WHERE resolution = '1m' AND bucket < ?1", params![minutes_before])?;
+        Ok(samples + minutes)
     }
 
     /// Raw samples of a series in `[from, to)`.
@@ -221,5 +229,14 @@ impl super::Backend for Store {
         let mut st = self.conn.prepare("SELECT device, metric, unit FROM series ORDER BY device, metric")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_report(&mut self, date: &str, json: &str) -> Result<()> {
+        self.conn.execute("INSERT OR REPLACE INTO reports (date, json) VALUES (?1, ?2)", params![date, json])?;
+        Ok(())
+    }
+
+    fn load_report(&mut self, date: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT json FROM reports WHERE date = ?1", params![date], |r| r.get(0)).optional()?)
     }
 }
