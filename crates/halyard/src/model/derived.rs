@@ -8,6 +8,8 @@
 //! - `link_panel_power` (W): the network total the VE.Smart master broadcasts itself
 //!   (VE_REG_LINK_TOTAL_DC_INPUT_POWER, register 0x2027, victron.md §3.3), when any does.
 
+use crate::json::round;
+
 use super::{DeviceState, Identity, Metric, Millis, Reading, Update};
 
 /// The metrics each solar device reports its PV power under: `panel_power` (VE.Direct PPV,
@@ -61,11 +63,6 @@ pub fn solar_network<'a>(at: Millis, stale_ms: i64, devices: impl Iterator<Item 
         solar.iter().filter(|(_, p)| p.is_some_and(|p| p > 0.0)).count() as f64,
     ));
     Some(u)
-}
-
-fn round(v: f64, decimals: i32) -> f64 {
-    let s = 10f64.powi(decimals);
-    (v * s).round() / s
 }
 
 /// Watts, not Amps (monitorPowerToMQTT's owner asks for it): a device reporting a voltage and a

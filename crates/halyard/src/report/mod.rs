@@ -138,7 +138,7 @@ pub fn daily(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &C
     solar(&mut out, &roles, store, cal, start, &network, &times)?;
 
     // The battery; the times that tell the data gaps.
-    let heard: Vec<i64> = if let Some(b) = &roles.battery {
+    let heard_at: Vec<i64> = if let Some(b) = &roles.battery {
         // From the previous solar stop when there is one, for the overnight draw.
         let previous_stop = match solar_start {
             Some(first) => previous_solar_stop(&roles, store, start, first)?,
@@ -179,17 +179,9 @@ pub fn daily(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &C
             .and_then(|r| r[0].1.min);
         out.insert("lowest_battery_v".into(), json!(volts));
         // Gaps: the battery device is heard (and republished) at least every minute.
-        let mut stamps: Vec<i64> = power.iter().map(|(t, _)| *t).filter(|t| *t < end).collect();
-        let before: Vec<i64> = stamps.iter().copied().filter(|t| *t <= start).collect();
-        stamps.retain(|t| *t > start);
-        let sentinels = [before.last().copied(), power.iter().map(|(t, _)| *t).find(|t| *t >= end)];
-        sentinels[0].into_iter().chain(stamps).chain(sentinels[1]).collect()
+        heard(power.iter().map(|(t, _)| *t), start, end)
     } else {
-        let mut all = network.times(start - HOUR, end + HOUR);
-        let before = all.iter().copied().rfind(|t| *t <= start);
-        let after = all.iter().copied().find(|t| *t >= end);
-        all.retain(|t| *t > start && *t < end);
-        before.into_iter().chain(all).chain(after).collect()
+        heard(network.times(start - HOUR, end + HOUR).into_iter(), start, end)
     };
 
     out.insert("full_at".into(), json!(time(full(&roles, store, start, end)?)));
@@ -200,8 +192,26 @@ pub fn daily(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &C
     if !roles.dump_loads.is_empty() {
         out.insert("dump_load_wh".into(), json!(round(dump, 1)));
     }
-    gaps(&mut out, &heard, start, end);
+    gaps(&mut out, &heard_at, start, end);
     Ok(Json::Object(out))
+}
+
+/// The sample times inside the day, with the last one before it and the first one after it
+/// (what [`series::gaps`] needs), from sorted times.
+fn heard(times: impl Iterator<Item = i64>, start: i64, end: i64) -> Vec<i64> {
+    let mut before = None;
+    let mut out = Vec::new();
+    for t in times {
+        if t <= start {
+            before = Some(t);
+        } else if t < end {
+            out.push(t);
+        } else {
+            out.push(t);
+            break;
+        }
+    }
+    before.into_iter().chain(out).collect()
 }
 
 fn gaps(out: &mut Map<String, Json>, times: &[i64], start: i64, end: i64) {

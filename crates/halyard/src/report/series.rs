@@ -2,6 +2,7 @@
 //! most [`MAX_HOLD_MS`] (the store's rule, `store::rollup`), so a gap in the data is neither a
 //! steady value nor energy.
 
+pub use crate::json::round;
 use crate::store::rollup::MAX_HOLD_MS;
 
 /// Samples `(ms, value)` in time order, read as a step function.
@@ -71,12 +72,6 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
-}
-
-/// Rounded to `decimals` (never −0).
-pub fn round(v: f64, decimals: i32) -> f64 {
-    let s = 10f64.powi(decimals);
-    (v * s).round() / s + 0.0
 }
 
 #[cfg(test)]
