@@ -42,23 +42,26 @@ impl Resolution {
 #[derive(Debug, Clone)]
 pub struct Calendar {
     tz: TimeZone,
+    /// The last local day looked up, `(start, end)`: consecutive samples fall in the same day,
+    /// and each time-zone lookup costs more than the rest of a sample's rollup work.
+    day: std::cell::Cell<(i64, i64)>,
 }
 
 impl Calendar {
     /// A calendar in `tz` (an IANA name such as `Europe/Paris`, or `UTC`).
     pub fn new(tz: &str) -> anyhow::Result<Self> {
         let tz = TimeZone::get(tz).map_err(|e| anyhow::anyhow!("time zone `{tz}`: {e}"))?;
-        Ok(Calendar { tz })
+        Ok(Calendar { tz, day: Default::default() })
     }
 
     /// The system's time zone (`TZ`, `/etc/localtime`), else UTC.
     pub fn system() -> Self {
-        Calendar { tz: TimeZone::try_system().unwrap_or(TimeZone::UTC) }
+        Calendar { tz: TimeZone::try_system().unwrap_or(TimeZone::UTC), day: Default::default() }
     }
 
     /// UTC.
     pub fn utc() -> Self {
-        Calendar { tz: TimeZone::UTC }
+        Calendar { tz: TimeZone::UTC, day: Default::default() }
     }
 
     /// Start of the local day containing `ms`, as ms since the epoch.
@@ -97,8 +100,14 @@ impl Calendar {
                 (s, s + 3_600_000)
             }
             Resolution::Day => {
+                let (s, e) = self.day.get();
+                if (s..e).contains(&ms) {
+                    return (s, e);
+                }
                 let s = self.day_start(ms);
-                (s, self.next_day(s))
+                let day = (s, self.next_day(s));
+                self.day.set(day);
+                day
             }
         }
     }
