@@ -12,14 +12,21 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # libdbus-1-dev and pkg-config build the BlueZ client (feature `bluetooth`); mosquitto and
 # mosquitto-clients are the independent broker and subscriber of the gateway's integration tests;
 # openssl makes the certificates of the TLS test; postgresql runs the store tests against a real
-# PostgreSQL (the tests start a cluster of their own on a loopback port).
-packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql)
+# PostgreSQL (the tests start a cluster of their own on a loopback port); chromium is the browser
+# of the dashboard's end-to-end test (driven by playwright-core from npm).
+packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium)
+# Node.js and npm fetch the dashboard's front-end packages (web/package-lock.json); any recent
+# Node.js will do, Debian's when there is none.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
 fi
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "front-end packages (npm ci in web/: uPlot for the dashboard, playwright-core for its test)"
+(cd web && npm ci --no-audit --no-fund)
 
 step "formatting"
 cargo fmt --all -- --check

@@ -32,6 +32,8 @@ pub struct Config {
     pub broker: Broker,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The web dashboard.
+    pub web: WebSettings,
     /// Logging.
     pub log: Log,
     /// The model: refresh and staleness.
@@ -186,6 +188,24 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics { listen: "127.0.0.1:9651".into() }
+    }
+}
+
+/// `[web]`: the dashboard.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Listen address; empty switches the dashboard off. Loopback by default: anything else
+    /// needs `token`.
+    pub listen: String,
+    /// The token a browser must present (`?token=…` once, then a cookie) when the dashboard
+    /// listens beyond loopback. A secret: never logged.
+    pub token: Option<Secret>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings { listen: "127.0.0.1:8080".into(), token: None }
     }
 }
 
@@ -525,6 +545,12 @@ impl Config {
             if !p.set.is_empty() && !p.allow_writes {
                 bail!("[[vedirect]] {}: `set` writes to the device; add `allow_writes = true` to allow it", p.port);
             }
+        }
+        if !self.web.listen.is_empty() && !crate::web::is_loopback(&self.web.listen) && self.web.token.is_none() {
+            bail!(
+                "[web] listen = \"{}\" is reachable from the network: set `token` too (or listen on 127.0.0.1)",
+                self.web.listen
+            );
         }
         for m in &self.masterbus {
             if !m.poll.is_empty() && !m.active {

@@ -51,26 +51,64 @@ pub struct DemoArgs {
     /// Play the simulated day this many times faster than real time.
     #[arg(long, default_value_t = 60.0)]
     speed: f64,
-    /// Play one day as fast as possible and exit.
+    /// Play everything as fast as possible and exit.
     #[arg(long)]
     once: bool,
-    /// Seed of the day's weather and loads.
+    /// Days simulated: the days before the last are recorded at once (a week of history for
+    /// the dashboard), the last plays at --speed.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    days: u32,
+    /// Seed of the days' weather and loads.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The dashboard's address ("" switches it off).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    web: String,
+    /// The embedded broker's address (or that of a broker already listening there).
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    broker: String,
 }
 
-/// Simulate a day aboard and run the whole gateway on it with the embedded broker. The
-/// VE.Direct MPPT and the MasterBus come in through the real serial and CAN sources (a
-/// pseudo-terminal and a fake ECAN gateway on loopback); BLE adverts as the BlueZ source
-/// delivers them.
+/// The demo's last day, played in real time through real transports.
+pub struct LiveDay {
+    /// The records by transport.
+    split: crate::sim::devices::Split,
+    /// The pseudo-terminal's master side (the VE.Direct MPPT writes there).
+    master: tokio_serial::SerialStream,
+    /// Keeps the pseudo-terminal's slave side open.
+    tty: tokio_serial::SerialStream,
+    /// The fake ECAN gateway's socket.
+    can: tokio::net::TcpListener,
+    /// Record time at the start of the day.
+    t0: crate::model::Millis,
+    /// Times real time.
+    speed: f64,
+}
+
+/// Simulate days aboard and run the whole gateway on them with the embedded broker, the store
+/// and the dashboard. The days before the last are recorded at once, with their own times, as
+/// a replay would; the last plays at `--speed` through the real serial and CAN sources (a
+/// pseudo-terminal and a fake ECAN gateway on loopback) and BLE adverts as the BlueZ source
+/// delivers them, stamped by a clock that runs on the simulated day. `--once` records them
+/// all at once.
 pub fn demo(args: DemoArgs) -> Result<()> {
     let mut config = Config::parse(&crate::sim::config_text(), "the demo boat")?;
-    // The demo keeps to itself: the embedded broker (or one already on 127.0.0.1:1883), not
+    // The demo keeps to itself: the embedded broker (or one already on its address), not
     // one found on the LAN; and its own state directory.
     config.mqtt.mdns = false;
+    config.broker.listen = args.broker.clone();
+    config.web.listen = args.web.clone();
     config.data_dir = Some(config.data_dir().join("demo"));
     let logs = logging::init(&config.log);
-    let scenario = crate::sim::Scenario { seed: args.seed, period_s: 5, ..Default::default() };
+    let last_day = crate::sim::Scenario::default().first_day;
+    let scenario = crate::sim::Scenario {
+        seed: args.seed,
+        days: args.days,
+        first_day: last_day - i64::from(args.days) + 1,
+        period_s: 5,
+        history_period_s: 60,
+        ..Default::default()
+    };
     let mut records = Vec::new();
     let days = crate::sim::run(&scenario, |_, r| {
         records.extend_from_slice(r);
@@ -78,42 +116,52 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     })?;
     let names: Vec<&str> = crate::sim::chargers().iter().map(|c| c.name).collect();
     let speed = (!args.once).then_some(args.speed);
+    let cal = crate::store::Calendar::new(scenario.timezone)?;
+    // Midnight starting the last day (noon UTC of a date is inside its local day).
+    let last_start = cal.day_start(last_day * 86_400_000 + 43_200_000);
+    let web = if config.web.listen.is_empty() {
+        String::new()
+    } else {
+        format!("\n  dashboard: http://{}/", config.web.listen)
+    };
     eprintln!(
-        "halyard demo: a simulated day aboard ({} weather, {} device messages{})\n  MQTT: mqtt://{}  (mosquitto_sub -h 127.0.0.1 -t 'halyard/#' -v)\n  metrics: http://{}/metrics",
-        days.first().map_or("", |d| d.weather),
+        "halyard demo: {} simulated day{} aboard ending {} ({} device messages{})\n  MQTT: mqtt://{}  (mosquitto_sub -h {} -t 'halyard/#' -v){web}\n  metrics: http://{}/metrics",
+        days.len(),
+        if days.len() == 1 { "" } else { "s" },
+        cal.date(last_start),
         records.len(),
-        speed.map_or_else(|| ", as fast as possible".to_owned(), |s| format!(", {s}× real time")),
+        speed.map_or_else(|| ", as fast as possible".to_owned(), |s| format!("; the last day at {s}× real time")),
         config.broker.listen,
+        config.broker.listen.split(':').next().unwrap_or("127.0.0.1"),
         config.metrics.listen,
     );
     runtime()?.block_on(async move {
-        use crate::sim::devices;
-        use tokio_serial::SerialPort;
-        let t0 = records.first().map_or(0, |r| r.at());
-        let split = devices::split(records);
-        let (master, slave) = tokio_serial::SerialStream::pair().context("creating the VE.Direct pseudo-terminal")?;
-        let tty = slave.name().context("the pseudo-terminal has no name")?;
-        let can = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        config.vedirect.push(crate::config::VeDirectPort {
-            port: tty,
-            poll: Vec::new(),
-            poll_seconds: 10,
-            allow_writes: false,
-            set: Default::default(),
-        });
-        config.masterbus.push(crate::config::MasterBusSource {
-            source: crate::sources::can::Spec::Ecan(can.local_addr()?.to_string()),
-            active: false,
-            poll: Vec::new(),
-        });
-        // A second for the sources to open before the first message.
-        let clock = devices::Clock { origin: tokio::time::Instant::now() + Duration::from_secs(1), t0, speed };
-        let feeders = vec![
-            tokio::spawn(devices::serial_feeder(master, split.serial, clock)),
-            tokio::spawn(devices::ecan_feeder(can, split.can, clock)),
-        ];
-        let mode = Mode::Demo { direct: split.direct, clock, feeders, _tty: slave };
-        pipeline(config, mode, Some(logs)).await
+        let live = match speed {
+            None => None,
+            Some(speed) => {
+                use tokio_serial::SerialPort;
+                let cut = records.partition_point(|r| r.at() <= last_start);
+                let split = crate::sim::devices::split(records.split_off(cut));
+                let (master, slave) =
+                    tokio_serial::SerialStream::pair().context("creating the VE.Direct pseudo-terminal")?;
+                let tty = slave.name().context("the pseudo-terminal has no name")?;
+                let can = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                config.vedirect.push(crate::config::VeDirectPort {
+                    port: tty,
+                    poll: Vec::new(),
+                    poll_seconds: 10,
+                    allow_writes: false,
+                    set: Default::default(),
+                });
+                config.masterbus.push(crate::config::MasterBusSource {
+                    source: crate::sources::can::Spec::Ecan(can.local_addr()?.to_string()),
+                    active: false,
+                    poll: Vec::new(),
+                });
+                Some(Box::new(LiveDay { split, master, tty: slave, can, t0: last_start, speed }))
+            }
+        };
+        pipeline(config, Mode::Demo { history: records, live }, Some(logs)).await
     })?;
     for d in &days {
         println!("{}", d.to_json(&names));
@@ -158,17 +206,14 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub enum Mode {
     /// The configured sources, until a signal.
     Live,
-    /// The simulated boat: its serial and CAN devices behind the configured sources, its BLE
-    /// adverts handed in directly; owns `<root>/status` like a live run.
+    /// The simulated boat: its history recorded at once, then (unless `--once`) its last day
+    /// through its serial and CAN devices behind the configured sources and its BLE adverts
+    /// handed in directly; owns `<root>/status` like a live run.
     Demo {
-        /// BLE adverts.
-        direct: Vec<crate::ingest::recording::Record>,
-        /// The shared clock.
-        clock: crate::sim::devices::Clock,
-        /// The serial and CAN emulators.
-        feeders: Vec<tokio::task::JoinHandle<crate::sim::devices::Transport>>,
-        /// Keeps the pseudo-terminal's slave side open.
-        _tty: tokio_serial::SerialStream,
+        /// Records played at once with their own times.
+        history: Vec<crate::ingest::recording::Record>,
+        /// The day played in real time.
+        live: Option<Box<LiveDay>>,
     },
     /// Files, then stop.
     Replay {
@@ -304,6 +349,20 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         tokio::spawn(crate::sinks::stats::run(stats_minutes, root.clone(), qos, rx, report_tx.clone()));
     }
     drop(report_tx);
+    if (live || demo) && !config.web.listen.is_empty() {
+        let hub = Arc::new(crate::web::Hub::default());
+        let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+        change_txs.push(tx);
+        tokio::spawn(hub.clone().run(rx));
+        // The rest keeps running without a dashboard.
+        match crate::web::Web::new(&config, hub, telemetry.clone()) {
+            Ok(web) => match crate::web::serve(&config.web.listen, web).await {
+                Ok(addr) => tracing::info!("dashboard on http://{addr}/"),
+                Err(e) => tracing::error!("{e:#}"),
+            },
+            Err(e) => tracing::error!("web: {e:#}"),
+        }
+    }
 
     let network = match &config.venetworking {
         Some(n) => n.key.map(|k| halyard_proto::victron::smart_networking::Network::new(k.0, n.network_id)),
@@ -335,40 +394,31 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 )));
             }
             let stopper = stop_tx.clone();
+            // A gateway with no source configured yet still runs (its broker, its dashboard)
+            // until told to stop: this sender keeps the model's input open until then.
+            let keep_open = input_tx.clone();
             tokio::spawn(async move {
+                let _keep_open = keep_open;
                 wait_for_signal().await;
                 tracing::info!("stopping");
                 let _ = stopper.send(true);
             });
             match mode {
-                Mode::Demo { direct, clock, feeders, _tty } => {
+                Mode::Demo { history, live } => {
                     let tx = input_tx.clone();
                     let stop_tx = stop_tx.clone();
-                    let mut stopped = stop_rx.clone();
+                    let stopped = stop_rx.clone();
+                    let t = telemetry.clone();
                     Some(tokio::spawn(async move {
-                        // Interrupted (Ctrl-C), the feeders stop where they are.
-                        let aborts: Vec<_> = feeders.iter().map(|f| f.abort_handle()).collect();
-                        let feed = async {
-                            let n = crate::sim::devices::direct_feeder(direct, clock, tx).await;
-                            let mut transports = Vec::new();
-                            for f in feeders {
-                                transports.extend(f.await.ok());
-                            }
-                            (n, transports)
-                        };
-                        let (n, transports) = tokio::select! {
-                            r = feed => r,
-                            _ = stopped.changed() => {
-                                aborts.iter().for_each(|a| a.abort());
-                                (0, Vec::new())
-                            }
+                        let n = history.len() as u64;
+                        let played = crate::sources::replay::play(history, None, &tx, &t).await?;
+                        tracing::info!("demo: {} records of history stored", played.records);
+                        let live_records = match live {
+                            Some(day) => play_live_day(day, tx, stopped).await,
+                            None => 0,
                         };
                         let _ = stop_tx.send(true);
-                        // Closed once the sources have stopped reading.
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        drop(transports);
-                        drop(_tty);
-                        Ok(crate::sources::replay::Stats { records: n, bad: 0 })
+                        Ok(crate::sources::replay::Stats { records: n + live_records, bad: 0 })
                     }))
                 }
                 _ => {
@@ -470,6 +520,42 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         }
     }
     Ok(())
+}
+
+/// Play the demo's last day through its transports on a clock that runs on the simulated day;
+/// returns the number of records sent. Interrupted (Ctrl-C), the feeders stop where they are.
+async fn play_live_day(day: Box<LiveDay>, tx: mpsc::Sender<Input>, mut stopped: watch::Receiver<bool>) -> u64 {
+    use crate::sim::devices;
+    let LiveDay { split, master, tty, can, t0, speed } = *day;
+    // A second for the sources to open before the first message.
+    let clock = devices::Clock { origin: tokio::time::Instant::now() + Duration::from_secs(1), t0, speed: Some(speed) };
+    crate::ingest::simulate(clock);
+    let n = (split.serial.len() + split.can.len()) as u64;
+    let feeders = vec![
+        tokio::spawn(devices::serial_feeder(master, split.serial, clock)),
+        tokio::spawn(devices::ecan_feeder(can, split.can, clock)),
+    ];
+    let aborts: Vec<_> = feeders.iter().map(|f| f.abort_handle()).collect();
+    let feed = async {
+        let direct = devices::direct_feeder(split.direct, clock, tx).await;
+        let mut transports = Vec::new();
+        for f in feeders {
+            transports.extend(f.await.ok());
+        }
+        (n + direct, transports)
+    };
+    let (n, transports) = tokio::select! {
+        r = feed => r,
+        _ = stopped.changed() => {
+            aborts.iter().for_each(|a| a.abort());
+            (0, Vec::new())
+        }
+    };
+    // Closed once the sources have stopped reading (an early close looks like an unplugged cable).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(transports);
+    drop(tty);
+    n
 }
 
 #[cfg(feature = "bluetooth")]

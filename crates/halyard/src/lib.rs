@@ -19,6 +19,7 @@ pub mod sinks;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 
 /// This machine's host name (for mDNS, syslog and the MQTT client id), empty if unknown.
 pub fn hostname() -> String {

@@ -23,16 +23,19 @@ pub struct BleDecoder {
     network: Option<Network>,
     telemetry: Arc<Telemetry>,
     told: HashSet<(u8, [u8; 6])>,
+    /// Why the advert being handled could not be used (for the per-address counters).
+    failed: std::cell::Cell<Option<&'static str>>,
 }
 
 impl BleDecoder {
     /// With the configured keys and network.
     pub fn new(keys: KeyRing, network: Option<Network>, telemetry: Arc<Telemetry>) -> Self {
-        BleDecoder { keys, network, telemetry, told: HashSet::new() }
+        BleDecoder { keys, network, telemetry, told: HashSet::new(), failed: Default::default() }
     }
 
-    fn error(&self, kind: &str) {
+    fn error(&self, kind: &'static str) {
         self.telemetry.inc("halyard_decode_errors_total", &[("source", "ble"), ("kind", kind)]);
+        self.failed.set(Some(kind));
     }
 
     /// Say something about a device once (not on every advert, several per second).
@@ -47,14 +50,21 @@ impl BleDecoder {
             [0xE1, 0x02, rest @ ..] => rest,
             _ => data,
         };
-        match body.first() {
+        self.failed.set(None);
+        let update = match body.first() {
             Some(&PRODUCT_ADVERTISEMENT) => self.instant_readout(at, mac, body),
             Some(0x01 | 0x02) => self.venetworking(at, mac, body),
             _ => {
                 self.error("unknown_record");
                 None
             }
+        };
+        let id = Identity::Mac(mac);
+        match self.failed.take() {
+            Some(kind) => self.telemetry.heard_error(&id, kind),
+            None => self.telemetry.heard_ok(&id),
         }
+        update
     }
 
     fn instant_readout(&mut self, at: Millis, mac: [u8; 6], body: &[u8]) -> Option<Update> {
@@ -113,8 +123,11 @@ impl BleDecoder {
             return None;
         };
         let event = network.handle(body);
-        let telemetry = &self.telemetry;
-        let error = |kind: &str| telemetry.inc("halyard_decode_errors_total", &[("source", "ble"), ("kind", kind)]);
+        let (telemetry, failed) = (&self.telemetry, &self.failed);
+        let error = |kind: &'static str| {
+            telemetry.inc("halyard_decode_errors_total", &[("source", "ble"), ("kind", kind)]);
+            failed.set(Some(kind));
+        };
         match event {
             Ok(Event::OverflowAuthenticated { .. }) => None,
             Ok(Event::ProductAdvertisement(_)) => None,

@@ -55,6 +55,7 @@ impl MasterBusDecoder {
             Decoded::Message { observation: Some(Observation::Reading(r)), .. } => {
                 let at = (timestamp_ns / 1_000_000) as Millis;
                 let device = r.device();
+                t.heard_ok(&Identity::MasterBus(device.0));
                 let mut u = Update::new(at, Identity::MasterBus(device.0), kind(r.node.type_code()), "masterbus");
                 u.product = self
                     .listener

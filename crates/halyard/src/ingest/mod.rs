@@ -90,7 +90,25 @@ impl Ingest {
     }
 }
 
-/// Milliseconds since the epoch, now.
+/// The demo's clock, once it plays its simulated day in real time (see [`simulate`]).
+static SIMULATED: std::sync::OnceLock<crate::sim::devices::Clock> = std::sync::OnceLock::new();
+
+/// Milliseconds since the epoch, now: the time sources stamp what they receive with. In
+/// `halyard demo` it is the simulated boat's time, so what the demo records lands on the
+/// simulated day in the store and on the dashboard, not on today's date squeezed into minutes.
 pub fn now_ms() -> Millis {
+    if let Some(clock) = SIMULATED.get() {
+        return clock.now();
+    }
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Whether [`now_ms`] follows the demo's clock.
+pub fn simulated() -> bool {
+    SIMULATED.get().is_some()
+}
+
+/// From now on, [`now_ms`] follows `clock` (once per process: the demo's live day).
+pub fn simulate(clock: crate::sim::devices::Clock) {
+    let _ = SIMULATED.set(clock);
 }

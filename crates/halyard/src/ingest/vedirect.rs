@@ -49,6 +49,11 @@ impl VeDirectDecoder {
         self.framer.push_all(bytes, |e| events.push(self::owned(&e)));
         for e in events {
             self.telemetry.inc("halyard_frames_total", &[("source", &self.port)]);
+            match &e {
+                Owned::BadBlock(kind) => self.telemetry.heard_error(&self.identity(), kind),
+                Owned::Hex(Err(())) => self.telemetry.heard_error(&self.identity(), "hex_checksum"),
+                _ => self.telemetry.heard_ok(&self.identity()),
+            }
             match e {
                 Owned::Block(fields) => self.block(at, &fields, out),
                 Owned::BadBlock(kind) => self.error(kind),

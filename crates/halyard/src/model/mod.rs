@@ -63,6 +63,13 @@ pub struct Change {
     pub state: BTreeMap<String, Current>,
 }
 
+impl Current {
+    /// A value reported (and published) at `at`.
+    pub fn new(unit: impl Into<String>, value: Option<Reading>, at: Millis) -> Self {
+        Current { unit: unit.into(), value, at, published: at }
+    }
+}
+
 impl Change {
     /// Whether there is anything to publish.
     pub fn is_empty(&self) -> bool {

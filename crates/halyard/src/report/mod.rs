@@ -59,7 +59,8 @@ const OVERNIGHT_DAYS: i64 = 7;
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 86_400_000;
 
-/// The devices the report reads.
+/// The devices the report reads: the configured roles; without any `solar` role, every device
+/// that records a yield counter and PV power.
 #[derive(Debug, Default)]
 pub struct Roles {
     /// Solar devices with their PV-power metric and group.
@@ -88,6 +89,19 @@ impl Roles {
                 }
                 Some("dump_load") if has(&d.name, "power") => roles.dump_loads.push(d.name.clone()),
                 _ => {}
+            }
+        }
+        // No device configured as solar: every device that records a yield counter and PV
+        // power is a solar charger (what an unconfigured `halyard run` finds).
+        if !devices.iter().any(|d| d.role.as_deref() == Some("solar")) {
+            let mut names: Vec<&str> = series.iter().map(|(d, _, _)| d.as_str()).collect();
+            names.dedup();
+            for d in names {
+                if let Some(metric) = ["solar_power", "panel_power"].into_iter().find(|m| has(d, m)) {
+                    if has(d, "yield_today") {
+                        roles.solar.push((d.to_owned(), metric, None));
+                    }
+                }
             }
         }
         Ok(roles)
@@ -407,8 +421,9 @@ pub struct Args {
     json: bool,
 }
 
-/// Noon UTC of a date lands inside that local day for every offset of ±12 h.
-fn noon(date: &str) -> Result<i64> {
+/// A time inside the local day of `date` (YYYY-MM-DD): noon UTC lands inside that local day
+/// for every offset of ±12 h.
+pub fn noon(date: &str) -> Result<i64> {
     Ok(crate::sim::parse_date(date)? * DAY + 12 * HOUR)
 }
 
@@ -442,17 +457,8 @@ pub fn command(args: Args) -> Result<()> {
         Some(d) => noon(d)?,
         None => crate::ingest::now_ms(),
     };
-    // Past the raw retention, the day's times are gone from the store: the report kept when the
-    // day ended has them.
-    let kept = if day_ms < crate::ingest::now_ms() - i64::from(config.store.raw_days) * DAY {
-        store.load_report(&cal.date(day_ms))?.and_then(|j| serde_json::from_str(&j).ok())
-    } else {
-        None
-    };
-    let report = match kept {
-        Some(r) => r,
-        None => daily(&config.device, store.as_mut(), &cal, day_ms)?,
-    };
+    let now = crate::ingest::now_ms();
+    let (report, _) = for_day(&config.device, store.as_mut(), &cal, config.store.raw_days, now, day_ms)?;
     if args.json {
         println!("{report}");
     } else if let Json::Object(m) = &report {
@@ -470,8 +476,27 @@ pub fn command(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The report of the day containing `day_ms`, and whether it is the one kept when the day
+/// ended: past the raw retention (`raw_days` before `now`) the day's times are gone from the
+/// store, and the kept report still has them.
+pub fn for_day(
+    devices: &[crate::config::Device],
+    store: &mut dyn Backend,
+    cal: &Calendar,
+    raw_days: u32,
+    now: i64,
+    day_ms: i64,
+) -> Result<(Json, bool)> {
+    if day_ms < now - i64::from(raw_days) * DAY {
+        if let Some(kept) = store.load_report(&cal.date(day_ms))?.and_then(|j| serde_json::from_str(&j).ok()) {
+            return Ok((kept, true));
+        }
+    }
+    Ok((daily(devices, store, cal, day_ms)?, false))
+}
+
 /// The first day any series has a day rollup.
-fn first_day(store: &mut dyn Backend) -> Result<i64> {
+pub fn first_day(store: &mut dyn Backend) -> Result<i64> {
     let mut first = i64::MAX;
     for (d, m, _) in store.series()? {
         if let Some((t, _)) = store.rollups(Resolution::Day, &d, &m, 0, i64::MAX)?.first() {

@@ -3,7 +3,9 @@
 //!
 //! Per day: the network yield and each MPPT's yield and share (as in the daily report), the
 //! battery's net energy (the integral of `battery_power`: in minus out), the dump-load energy and
-//! the lowest battery voltage.
+//! the lowest battery voltage; and the consumption: the network yield less the battery's net
+//! energy (what the solar chargers delivered and the bank did not keep, or what the bank gave on
+//! top; other chargers such as shore power or an alternator are not counted).
 
 use std::collections::BTreeMap;
 
@@ -76,6 +78,9 @@ pub fn summary(
         let total: f64 = y.yields.values().sum();
         let e = days.entry(*n).or_default();
         e.insert("network_yield_wh".into(), json!(round(total, 1)));
+        if let Some(net) = e.get("battery_net_wh").and_then(Json::as_f64) {
+            e.insert("consumption_wh".into(), json!(round(total - net, 1)));
+        }
         e.insert(
             "yield_wh".into(),
             json!(y.yields.iter().map(|(d, v)| (d.clone(), json!(round(*v, 1)))).collect::<Map<_, _>>()),

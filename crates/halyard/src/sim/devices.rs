@@ -31,6 +31,13 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The record time it is now: `t0` at `origin`, then `speed` times faster than real time.
+    pub fn now(&self) -> Millis {
+        let since = tokio::time::Instant::now().saturating_duration_since(self.origin).as_secs_f64();
+        let before = self.origin.saturating_duration_since(tokio::time::Instant::now()).as_secs_f64();
+        self.t0 + ((since - before) * 1000.0 * self.speed.unwrap_or(1.0)) as Millis
+    }
+
     /// Wait until `at` is due.
     pub async fn wait(&self, at: Millis) {
         if let Some(speed) = self.speed {

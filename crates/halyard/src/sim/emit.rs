@@ -9,7 +9,7 @@ use halyard_proto::masterbus::{self, Node};
 use halyard_proto::victron::instant_readout;
 use halyard_proto::victron::smart_networking::{encode_data, encode_overflow, Serial};
 
-use super::boat::{Boat, Link, Sample};
+use super::boat::{Boat, Link, Sample, Stage, ABSORPTION_V, FLOAT_V};
 use crate::ingest::recording::Record;
 
 /// A SmartShunt reporting over Bluetooth (the house bank's, and the dump load's meter).
@@ -183,7 +183,21 @@ impl Emitter {
                             clear.extend_from_slice(&0x200Cu16.to_le_bytes());
                             clear.push(1);
                             clear.push(s.stage.code());
+                            // And the voltage it has the network charge to (VE_REG_LINK_VSET,
+                            // victron.md §3.3), while charging.
+                            let target = match s.stage {
+                                Stage::Off => None,
+                                Stage::Bulk | Stage::Absorption => Some(ABSORPTION_V),
+                                Stage::Float => Some(FLOAT_V),
+                            };
                             self.data(at, c.mac, key, id, serial, overflow, &clear, out);
+                            if let Some(v) = target {
+                                let mut clear = vec![0x0F];
+                                clear.extend_from_slice(&0x2001u16.to_le_bytes());
+                                clear.push(2);
+                                clear.extend_from_slice(&(scaled(v, 0.01) as u16).to_le_bytes());
+                                self.data(at, c.mac, key, id, serial, overflow, &clear, out);
+                            }
                         }
                     }
                 }

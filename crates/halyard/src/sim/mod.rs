@@ -44,6 +44,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Seconds between the devices' reports (and physics steps).
     pub period_s: u32,
+    /// Seconds between reports on every day but the last (0: `period_s`): the demo records a
+    /// week of history coarsely and plays its last day finely.
+    pub history_period_s: u32,
     /// Weather forced on some days (day index from 0).
     pub forced: Vec<(u32, DayType)>,
     /// Chargers that fail or degrade.
@@ -89,6 +92,7 @@ impl Default for Scenario {
             days: 1,
             seed: 1,
             period_s: 10,
+            history_period_s: 0,
             forced: Vec::new(),
             health: Vec::new(),
             extra_loads: Vec::new(),
@@ -227,11 +231,21 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
     boat.extra_loads = scn.extra_loads.iter().map(|(d, w)| (scn.first_day + i64::from(*d), *w)).collect();
     let mut emitter = Emitter::new(Some((NETWORK_KEY, NETWORK_ID)), shunt());
     emitter.dump_meter = Some(dump_meter());
-    let step = i64::from(scn.period_s.max(1)) * 1000;
+    let last_day = midnight(scn.first_day + i64::from(scn.days.max(1)) - 1)?;
+    // The period of the step that starts at `t` (the history's divides a day, so its steps end
+    // exactly at the last day's midnight).
+    let period = |t: i64| -> u32 {
+        if scn.history_period_s > 0 && t < last_day && 86_400 % scn.history_period_s == 0 {
+            scn.history_period_s
+        } else {
+            scn.period_s.max(1)
+        }
+    };
     let mut days = Vec::new();
     let mut current: Option<truth::Day> = None;
     let mut records = Vec::new();
-    let mut at = start + step;
+    let mut dt = period(start);
+    let mut at = start + i64::from(dt) * 1000;
     let mut overnight = truth::Overnight::default();
     while at <= end {
         let day = boat.local_day(at - 1);
@@ -240,7 +254,7 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
                 c.health = f;
             }
         }
-        let s = boat.step(at, f64::from(scn.period_s.max(1)));
+        let s = boat.step(at, f64::from(dt));
         if current.as_ref().is_none_or(|d| d.day != day) {
             if let Some(d) = current.take() {
                 days.push(d);
@@ -249,13 +263,14 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
             current = Some(truth::Day::new(day, boat.weather().name(), groups.clone()));
         }
         if let Some(d) = current.as_mut() {
-            d.add(&s, f64::from(scn.period_s.max(1)));
-            overnight.add(&s, f64::from(scn.period_s.max(1)), d);
+            d.add(&s, f64::from(dt));
+            overnight.add(&s, f64::from(dt), d);
         }
         records.clear();
         emitter.emit(&boat, &s, &mut records);
         on_step(&s, &records)?;
-        at += step;
+        dt = period(at);
+        at += i64::from(dt) * 1000;
     }
     days.extend(current);
     Ok(days)

@@ -36,6 +36,8 @@ pub trait Backend: Send {
     ) -> Result<Vec<(i64, Aggregate)>>;
     /// Every series: (device, metric, unit).
     fn series(&mut self) -> Result<Vec<(String, String, String)>>;
+    /// The starts of every local day with a day rollup, in order.
+    fn days(&mut self) -> Result<Vec<i64>>;
     /// Keep a day's report as it was when the day ended (its times need raw samples, which
     /// retention deletes).
     fn save_report(&mut self, date: &str, json: &str) -> Result<()>;

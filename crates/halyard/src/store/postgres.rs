@@ -209,6 +209,12 @@ impl super::Backend for Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
+    fn days(&mut self) -> Result<Vec<i64>> {
+        let rows =
+            self.client.query("SELECT DISTINCT bucket FROM rollups WHERE resolution = '1d' ORDER BY bucket", &[])?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     fn save_report(&mut self, date: &str, json: &str) -> Result<()> {
         self.client.execute(
             "INSERT INTO reports (date, json) VALUES ($1, $2) ON CONFLICT (date) DO UPDATE SET json = EXCLUDED.json",

@@ -64,6 +64,11 @@ impl Calendar {
         Calendar { tz: TimeZone::UTC, day: Default::default() }
     }
 
+    /// The time zone's IANA name (`Europe/Paris`), `UTC` when the system's has none.
+    pub fn timezone_name(&self) -> String {
+        self.tz.iana_name().unwrap_or("UTC").to_owned()
+    }
+
     /// Start of the local day containing `ms`, as ms since the epoch.
     pub fn day_start(&self, ms: i64) -> i64 {
         let z = Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH).to_zoned_datetime(self.tz.clone());

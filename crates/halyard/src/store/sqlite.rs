@@ -238,6 +238,13 @@ impl super::Backend for Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn days(&mut self) -> Result<Vec<i64>> {
+        let mut st =
+            self.conn.prepare_cached("SELECT DISTINCT bucket FROM rollups WHERE resolution = '1d' ORDER BY bucket")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn save_report(&mut self, date: &str, json: &str) -> Result<()> {
         self.conn.execute("INSERT OR REPLACE INTO reports (date, json) VALUES (?1, ?2)", params![date, json])?;
         Ok(())

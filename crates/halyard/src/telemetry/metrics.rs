@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use crate::model::Identity;
+
 /// A metric's Prometheus type and help text.
 struct Family {
     name: &'static str,
@@ -53,6 +55,52 @@ const FAMILIES: &[Family] = &[
 #[derive(Debug, Default)]
 pub struct Telemetry {
     values: Mutex<BTreeMap<(&'static str, String), f64>>,
+    heard: Mutex<BTreeMap<Identity, Heard>>,
+}
+
+/// At most this many identities are counted one by one (a marina full of other boats'
+/// Victron devices must not grow the table without end); the rest only in the totals.
+const MAX_HEARD: usize = 512;
+
+/// What one identity on the wire (a Bluetooth address, a serial, a MasterBus device) sent,
+/// for the dashboard's devices page. Not exported to Prometheus: one series per neighbour's
+/// device would be unbounded there.
+#[derive(Debug, Clone, Default)]
+pub struct Heard {
+    /// Frames or adverts received from it.
+    pub frames: u64,
+    /// Those that could not be used, by kind.
+    pub errors: BTreeMap<&'static str, u64>,
+    /// Whether the latest one decoded (`Err(kind)` when it did not).
+    pub last: Option<Result<(), &'static str>>,
+}
+
+/// The inverse of [`label_text`].
+fn parse_labels(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.push((key.trim_start_matches(',').to_owned(), value));
+        rest = &after[end..];
+    }
+    out
 }
 
 fn label_text(labels: &[(&str, &str)]) -> String {
@@ -68,6 +116,43 @@ fn label_text(labels: &[(&str, &str)]) -> String {
 }
 
 impl Telemetry {
+    fn heard_entry(&self, id: &Identity, f: impl FnOnce(&mut Heard)) {
+        let mut m = self.heard.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = m.get_mut(id) {
+            f(h);
+        } else if m.len() < MAX_HEARD {
+            f(m.entry(id.clone()).or_default());
+        }
+    }
+
+    /// A frame from `id` that decoded.
+    pub fn heard_ok(&self, id: &Identity) {
+        self.heard_entry(id, |h| {
+            h.frames += 1;
+            h.last = Some(Ok(()));
+        });
+    }
+
+    /// A frame from `id` that could not be used.
+    pub fn heard_error(&self, id: &Identity, kind: &'static str) {
+        self.heard_entry(id, |h| {
+            h.frames += 1;
+            *h.errors.entry(kind).or_default() += 1;
+            h.last = Some(Err(kind));
+        });
+    }
+
+    /// Everything heard, by identity.
+    pub fn heard(&self) -> BTreeMap<Identity, Heard> {
+        self.heard.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Every label set of a family with its value, labels as (name, value) pairs.
+    pub fn family(&self, name: &'static str) -> Vec<(Vec<(String, String)>, f64)> {
+        let m = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().filter(|((n, _), _)| *n == name).map(|((_, labels), v)| (parse_labels(labels), *v)).collect()
+    }
+
     /// Add 1.
     pub fn inc(&self, name: &'static str, labels: &[(&str, &str)]) {
         self.add(name, labels, 1.0);
@@ -118,6 +203,26 @@ impl Telemetry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_sets_read_back_and_heard_identities() {
+        let t = Telemetry::default();
+        t.inc("halyard_decode_errors_total", &[("source", "tty\"a\\b"), ("kind", "checksum")]);
+        let f = t.family("halyard_decode_errors_total");
+        assert_eq!(
+            f[0].0,
+            vec![("source".to_owned(), "tty\"a\\b".to_owned()), ("kind".to_owned(), "checksum".to_owned())]
+        );
+        let mac = Identity::Mac([1, 2, 3, 4, 5, 6]);
+        t.heard_error(&mac, "key_mismatch");
+        t.heard_ok(&mac);
+        let h = &t.heard()[&mac];
+        assert_eq!((h.frames, h.errors["key_mismatch"], h.last), (2, 1, Some(Ok(()))));
+        for i in 0..600u32 {
+            t.heard_ok(&Identity::MasterBus(i));
+        }
+        assert_eq!(t.heard().len(), MAX_HEARD, "bounded");
+    }
 
     #[test]
     fn renders_prometheus_text() {

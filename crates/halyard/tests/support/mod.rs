@@ -255,7 +255,14 @@ pub fn halyard() -> Command {
 
 impl Halyard {
     pub fn start(args: &[&str]) -> Halyard {
-        let mut child = halyard().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut cmd = halyard();
+        cmd.args(args);
+        Halyard::spawn(cmd)
+    }
+
+    /// Start a prepared command (extra environment), its output collected as the log.
+    pub fn spawn(mut cmd: Command) -> Halyard {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         for stream in
             [Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stdout.take().unwrap())]

@@ -12,8 +12,12 @@ use tokio_serial::SerialPortBuilderExt;
 
 use super::Spec;
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now (the simulated boat's time in `halyard demo`, as
+/// [`crate::ingest::now_ms`]).
 pub fn now_ns() -> u64 {
+    if crate::ingest::simulated() {
+        return crate::ingest::now_ms().max(0) as u64 * 1_000_000;
+    }
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 

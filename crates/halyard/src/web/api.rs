@@ -1,0 +1,227 @@
+//! The JSON endpoints. Store reads run on the blocking pool, one at a time on the web's own
+//! connection (SQLite in WAL mode lets them run beside the recorder's writes).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonBody;
+use serde_json::{json, Map, Value as Json};
+
+use super::{query_param, Web};
+use crate::model::Identity;
+use crate::store::Backend;
+
+const DAY: i64 = 86_400_000;
+
+/// An error answer: a status and a sentence.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, JsonBody(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::warn!("web: {e:#}");
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+    }
+}
+
+type Answer = Result<JsonBody<Json>, ApiError>;
+
+/// Run `f` with the store on the blocking pool.
+async fn with_store<T: Send + 'static>(
+    web: &Arc<Web>,
+    f: impl FnOnce(&Web, &mut dyn Backend) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    if web.store.is_none() {
+        return Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, "history is off ([store] enabled = false)".into()));
+    }
+    let web = web.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = web.store.as_ref().expect("checked above");
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        f(&web, store.as_mut())
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(ApiError::from)
+}
+
+/// `?date=YYYY-MM-DD` as a time inside that local day; today without one.
+fn day_of(web: &Web, uri: &Uri) -> Result<i64, ApiError> {
+    match query_param(uri.query(), "date") {
+        Some(d) => crate::report::noon(&d).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e:#}"))),
+        None => Ok(web.hub.now()),
+    }
+}
+
+/// `/api/status`: the clock, the time zone, the recorded days.
+pub async fn status(State(web): State<Arc<Web>>) -> Answer {
+    let now = web.hub.now();
+    let days = if web.store.is_some() {
+        with_store(&web, |w, s| {
+            let cal = w.calendar();
+            Ok(s.days()?.into_iter().map(|d| cal.date(d)).collect::<Vec<_>>())
+        })
+        .await?
+    } else {
+        Vec::new()
+    };
+    Ok(JsonBody(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "timezone": web.timezone,
+        "now_ms": now,
+        "today": web.calendar().date(now),
+        "days": days,
+        "store": web.store.is_some(),
+    })))
+}
+
+/// `/api/day/solar?date=`.
+pub async fn solar_day(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let day = day_of(&web, &uri)?;
+    Ok(JsonBody(with_store(&web, move |w, s| super::day::solar(&w.devices, s, &w.calendar(), day)).await?))
+}
+
+/// `/api/day/battery?date=`.
+pub async fn battery_day(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let day = day_of(&web, &uri)?;
+    Ok(JsonBody(with_store(&web, move |w, s| super::day::battery(&w.devices, s, &w.calendar(), day)).await?))
+}
+
+/// `/api/history?days=N|all`: the season summary of the last N days (90 by default), each day
+/// with its start (Unix seconds) for the charts.
+pub async fn history(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let now = web.hub.now();
+    let days = query_param(uri.query(), "days").unwrap_or_else(|| "90".into());
+    let span = match days.as_str() {
+        "all" => None,
+        n => Some(
+            n.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=3660).contains(n))
+                .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, format!("days `{n}`: a number of days or `all`")))?,
+        ),
+    };
+    let summary = with_store(&web, move |w, s| {
+        let from = match span {
+            Some(n) => now - (n - 1) * DAY,
+            None => match crate::report::first_day(s) {
+                Ok(t) => t,
+                Err(_) => now,
+            },
+        };
+        let cal = w.calendar();
+        let mut j = crate::report::season::summary(&w.devices, s, &cal, from, now)?;
+        for d in j["days"].as_array_mut().into_iter().flatten() {
+            let start = d["date"].as_str().and_then(|t| crate::report::noon(t).ok()).map(|t| cal.day_start(t));
+            d["t"] = json!(start.map(|t| t / 1000));
+        }
+        Ok(j)
+    })
+    .await?;
+    Ok(JsonBody(summary))
+}
+
+/// `/api/report?date=`: the day's answers, and whether they are the ones kept when it ended.
+pub async fn report(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let day = day_of(&web, &uri)?;
+    let now = web.hub.now();
+    let (report, kept) =
+        with_store(&web, move |w, s| crate::report::for_day(&w.devices, s, &w.calendar(), w.raw_days, now, day))
+            .await?;
+    Ok(JsonBody(json!({ "report": report, "kept": kept })))
+}
+
+/// `/api/devices`: every device (last seen, updates, frames, decode errors, key status), every
+/// source's counters, and Bluetooth addresses heard but not decoded.
+pub async fn devices(State(web): State<Arc<Web>>) -> Answer {
+    let mut heard = web.telemetry.heard();
+    let mut list = Vec::new();
+    for (info, last_seen, updates) in web.hub.devices() {
+        let mut frames = 0;
+        let mut errors: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut last_result = None;
+        for id in &info.identities {
+            if let Some(h) = heard.remove(id) {
+                frames += h.frames;
+                for (k, n) in &h.errors {
+                    *errors.entry(k).or_default() += n;
+                }
+                last_result = last_result.or(h.last);
+            }
+        }
+        let key = if info.via.contains(&"instant_readout") || matches!(last_result, Some(Err(_))) {
+            match last_result {
+                Some(Err("key_mismatch")) => "mismatch",
+                Some(Err("no_key")) => "missing",
+                _ => "ok",
+            }
+        } else if info.via.contains(&"venetworking") {
+            "network"
+        } else {
+            "none"
+        };
+        list.push(json!({
+            "name": info.name,
+            "kind": info.kind,
+            "product": info.product,
+            "role": info.role,
+            "group": info.group,
+            "via": info.via,
+            "identities": info.identities.iter().filter(|i| !matches!(i, Identity::Derived(_))).map(ToString::to_string).collect::<Vec<_>>(),
+            "last_seen": last_seen,
+            "updates": updates,
+            "frames": frames,
+            "errors": errors,
+            "key": key,
+        }));
+    }
+    // What is left and failed was heard but never decoded: other boats' Victrons without a key.
+    let unknown: Vec<Json> = heard
+        .iter()
+        .filter(|(_, h)| !h.errors.is_empty())
+        .map(|(id, h)| json!({ "identity": id.to_string(), "frames": h.frames, "errors": h.errors }))
+        .collect();
+    let mut sources: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
+    let t = &web.telemetry;
+    for (labels, v) in t.family("halyard_frames_total") {
+        source(&mut sources, &labels).insert("frames".into(), json!(v));
+    }
+    for (labels, v) in t.family("halyard_source_up") {
+        source(&mut sources, &labels).insert("up".into(), json!(v > 0.0));
+    }
+    for (labels, v) in t.family("halyard_source_reconnects_total") {
+        source(&mut sources, &labels).insert("reconnects".into(), json!(v));
+    }
+    for (labels, v) in t.family("halyard_decode_errors_total") {
+        let kind = labels.iter().find(|(k, _)| k == "kind").map_or("other", |(_, v)| v.as_str()).to_owned();
+        if let Some(errors) = source(&mut sources, &labels).get_mut("errors").and_then(Json::as_object_mut) {
+            errors.insert(kind, json!(v));
+        }
+    }
+    Ok(JsonBody(json!({ "devices": list, "sources": sources.into_values().collect::<Vec<_>>(), "unknown": unknown })))
+}
+
+/// The row of a source (by its `source` label) in the sources table.
+fn source<'a>(
+    sources: &'a mut BTreeMap<String, Map<String, Json>>,
+    labels: &[(String, String)],
+) -> &'a mut Map<String, Json> {
+    let name = labels.iter().find(|(k, _)| k == "source").map(|(_, v)| v.clone()).unwrap_or_default();
+    sources.entry(name.clone()).or_insert_with(|| {
+        let mut m = Map::new();
+        m.insert("source".into(), name.into());
+        m.insert("frames".into(), 0.into());
+        m.insert("up".into(), Json::Null);
+        m.insert("reconnects".into(), 0.into());
+        m.insert("errors".into(), json!({}));
+        m
+    })
+}

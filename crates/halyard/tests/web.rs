@@ -1,0 +1,257 @@
+//! The dashboard end to end: `halyard demo` records days into its store and plays its last day
+//! live; headless Chromium (Debian's, driven by playwright-core from `web/node_modules`) opens
+//! every page (web/tests/dashboard.mjs); here the chart data it read is compared with the
+//! store, read with SQL of its own, and the pages are searched for the demo's keys. Also the
+//! token when the dashboard listens beyond loopback, and the embedded assets over plain HTTP.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+use support::{free_port, halyard, Halyard, Scratch};
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
+}
+
+/// An HTTP/1.1 exchange on loopback: (status, headers, body).
+fn http(port: u16, request: &str) -> (u16, String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}
+
+fn get(port: u16, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
+    http(port, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"))
+}
+
+fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// The 1-minute means of a series on a local day, straight from the SQLite file.
+fn minute_means(db: &rusqlite::Connection, device: &str, metrics: &[&str], from_s: i64, to_s: i64) -> Vec<(i64, f64)> {
+    for metric in metrics {
+        let mut st = db
+            .prepare(
+                "SELECT r.bucket / 1000, r.sum / r.count FROM rollups r JOIN series s ON s.id = r.series
+                 WHERE r.resolution = '1m' AND r.count > 0 AND s.device = ?1 AND s.metric = ?2
+                   AND r.bucket >= ?3 AND r.bucket < ?4
+                 ORDER BY r.bucket",
+            )
+            .unwrap();
+        let rows: Vec<(i64, f64)> = st
+            .query_map(rusqlite::params![device, metric, from_s * 1000, to_s * 1000], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        if !rows.is_empty() {
+            return rows;
+        }
+    }
+    Vec::new()
+}
+
+/// Every point of a chart series matches the store's minute mean (to the 0.1 W the API rounds
+/// to), and every minute the store has is on the chart.
+fn assert_matches_store(chart: &Json, index: usize, expected: &[(i64, f64)], what: &str) {
+    let time: Vec<i64> = chart["time"].as_array().unwrap().iter().map(|t| t.as_i64().unwrap()).collect();
+    let values = chart["series"][index]["values"].as_array().unwrap();
+    assert_eq!(time.len(), values.len(), "{what}");
+    let on_chart: std::collections::BTreeMap<i64, f64> =
+        time.iter().zip(values).filter_map(|(t, v)| v.as_f64().map(|v| (*t, v))).collect();
+    assert!(expected.len() > 600, "{what}: {} minutes in the store", expected.len());
+    assert_eq!(on_chart.len(), expected.len(), "{what}: minutes on the chart and in the store");
+    for (t, v) in expected {
+        let shown = on_chart.get(t).unwrap_or_else(|| panic!("{what}: minute {t} missing"));
+        assert!((shown - v).abs() <= 0.051 + v.abs() * 1e-9, "{what} at {t}: chart {shown}, store {v}");
+    }
+}
+
+fn need(program: &str, why: &str) {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap().status.success();
+    assert!(found, "{program} is needed for {why} (scripts/test.sh installs it)");
+}
+
+#[test]
+fn dashboard_in_headless_chromium_against_the_demo() {
+    need("node", "the browser test");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
+    assert!(
+        web_dir().join("node_modules/playwright-core").exists(),
+        "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
+    );
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("web");
+    let (web, broker) = (free_port(), free_port());
+    let mut cmd = halyard();
+    cmd.args(["demo", "--days", "3", "--speed", "400", "--web", &format!("127.0.0.1:{web}")])
+        .args(["--broker", &format!("127.0.0.1:{broker}")])
+        .env("XDG_STATE_HOME", &scratch.0)
+        .env_remove("STATE_DIRECTORY");
+    let mut demo = Halyard::spawn(cmd);
+    // The history is stored and the live day has begun.
+    let ready = wait_for(Duration::from_secs(120), || {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", web)) else { return false };
+        let _ = s.write_all(b"GET /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.contains("\"days\":[\"2026-06-19\",\"2026-06-20\",\"2026-06-21\"]")
+    });
+    assert!(ready, "the demo did not start\n{}", demo.log());
+    let (_, _, status) = get(web, "/api/status", "");
+    let status: Json = serde_json::from_slice(&status).unwrap();
+    assert_eq!(status["days"], serde_json::json!(["2026-06-19", "2026-06-20", "2026-06-21"]), "{status}");
+    assert_eq!(status["today"], "2026-06-21", "the dashboard lives on the demo's simulated day: {status}");
+
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = Command::new("node")
+        .arg(web_dir().join("tests/dashboard.mjs"))
+        .args([&format!("http://127.0.0.1:{web}"), shots.to_str().unwrap(), "2026-06-19"])
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "browser test failed:\n{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    eprintln!("page weight and first render: {}", String::from_utf8_lossy(&out.stdout).trim());
+    assert!(demo.is_running(), "the demo stopped early\n{}", demo.log());
+
+    // What the charts showed is what the store holds.
+    let results: Json = serde_json::from_slice(&std::fs::read(shots.join("results.json")).unwrap()).unwrap();
+    let db = rusqlite::Connection::open_with_flags(
+        scratch.path("halyard/demo/halyard.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let solar = &results["charts"]["solar"]["power"];
+    let time = solar["time"].as_array().unwrap();
+    let (from, to) = (time[0].as_i64().unwrap(), time.last().unwrap().as_i64().unwrap() + 60);
+    assert_eq!(to - from, 86_400, "2026-06-19 in Paris is 24 hours");
+    for (i, s) in solar["series"].as_array().unwrap().iter().enumerate().skip(1) {
+        let device = s["label"].as_str().unwrap();
+        let expected = minute_means(&db, device, &["solar_power", "panel_power"], from, to);
+        assert_matches_store(solar, i, &expected, &format!("solar power of {device}"));
+    }
+    let battery = &results["charts"]["battery"]["power"];
+    let expected = minute_means(&db, "house-bank", &["battery_power"], from, to);
+    assert_matches_store(battery, 0, &expected, "battery power");
+    // The network line is the devices' sum where all of them reported that minute.
+    let net = solar["series"][0]["values"].as_array().unwrap();
+    let parts: Vec<&Vec<Json>> =
+        solar["series"].as_array().unwrap()[1..].iter().map(|s| s["values"].as_array().unwrap()).collect();
+    let mut compared = 0;
+    for (i, n) in net.iter().enumerate() {
+        let values: Vec<f64> = parts.iter().filter_map(|p| p[i].as_f64()).collect();
+        if values.len() == parts.len() {
+            let sum: f64 = values.iter().sum();
+            assert!((n.as_f64().unwrap() - sum).abs() < 0.3, "network at minute {i}: {n} against {sum}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared} minutes compared");
+    // The day picker moved to the next day, whose data differ.
+    let next = &results["charts"]["solar_next"];
+    assert_eq!(next["date"], "2026-06-20");
+    assert_ne!(next["network_sum"], next["first_sum"]);
+
+    // No key of the demo boat reaches a page or an answer.
+    let config = halyard::sim::config_text();
+    let keys: Vec<&str> =
+        config.lines().filter_map(|l| l.strip_prefix("key = \"")).map(|k| k.trim_end_matches('"')).collect();
+    assert!(keys.len() >= 6, "{keys:?}");
+    let mut pages = String::new();
+    for entry in std::fs::read_dir(&shots).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "html" || e == "json") {
+            pages.push_str(&std::fs::read_to_string(&p).unwrap().to_lowercase());
+        }
+    }
+    for path in ["/api/devices", "/api/status", "/api/report?date=2026-06-19"] {
+        pages.push_str(&String::from_utf8_lossy(&get(web, path, "").2).to_lowercase());
+    }
+    for k in keys {
+        assert!(!pages.contains(&k.to_lowercase()), "a key reached the dashboard");
+    }
+    for name in ["overview", "solar", "battery", "history", "report", "devices", "overview-phone"] {
+        assert!(shots.join(format!("{name}.png")).exists(), "no screenshot of {name}");
+    }
+    let log = demo.stop();
+    assert!(!log.contains("ERROR") || log.contains("metrics: cannot listen"), "{log}");
+}
+
+#[test]
+fn beyond_loopback_the_dashboard_asks_for_its_token() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("web-token");
+    let (web, broker) = (free_port(), free_port());
+    let token = "tok3n-Of-the-boat";
+    let config = scratch.path("halyard.toml");
+    let base = format!(
+        "data_dir = \"{}\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"0.0.0.0:{web}\"\n",
+        scratch.0.display()
+    );
+    // Without a token the configuration is refused, with a reason.
+    std::fs::write(&config, &base).unwrap();
+    let out = halyard().args(["run", "--check", "-c", config.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set `token`"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    std::fs::write(&config, format!("{base}token = \"{token}\"\n")).unwrap();
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
+    assert_eq!(get(web, "/api/status", "").0, 401);
+    assert_eq!(get(web, "/", "").0, 401);
+    assert_eq!(get(web, "/api/status", "Authorization: Bearer wrong\r\n").0, 401);
+    let (code, _, body) = get(web, "/api/status", &format!("Authorization: Bearer {token}\r\n"));
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    // ?token= once: a cookie, and the address without the token.
+    let (code, head, _) = get(web, &format!("/?token={token}"), "");
+    assert_eq!(code, 303, "{head}");
+    assert!(head.to_lowercase().contains("location: /\r\n"), "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(head.contains("HttpOnly"), "{head}");
+    let (code, head, page) = get(web, "/", &format!("Cookie: {cookie}\r\nAccept-Encoding: gzip, br\r\n"));
+    assert_eq!(code, 200);
+    assert!(head.to_lowercase().contains("content-encoding: gzip"), "{head}");
+    let mut html = Vec::new();
+    flate2::read::GzDecoder::new(&page[..]).read_to_end(&mut html).unwrap();
+    assert_eq!(html, std::fs::read(web_dir().join("src/index.html")).unwrap(), "the embedded page is the source");
+    // Revalidation by ETag.
+    let etag = head.lines().find_map(|l| l.to_lowercase().strip_prefix("etag: ").map(str::to_owned)).unwrap();
+    let (code, _, body) = get(web, "/", &format!("Cookie: {cookie}\r\nIf-None-Match: {etag}\r\n"));
+    assert_eq!((code, body.len()), (304, 0));
+    // The history is on, still empty: no recorded day, and a bad date is a clear 400.
+    let (_, _, status) = get(web, "/api/status", &format!("Cookie: {cookie}\r\n"));
+    let status: Json = serde_json::from_slice(&status).unwrap();
+    assert_eq!(status["days"], serde_json::json!([]));
+    let (code, _, body) = get(web, "/api/day/solar?date=yesterday", &format!("Cookie: {cookie}\r\n"));
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
+    let log = run.stop();
+    assert!(!log.contains(token), "the token reached the log");
+}

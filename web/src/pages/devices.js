@@ -1,0 +1,35 @@
+// Devices: everything Halyard has heard, when, how much and how well (frames, decode errors by
+// kind), and whether its key works; never the key itself. Data: /api/devices.
+
+import { get, esc, num, age } from "../api.js";
+
+const KEY = { ok: ["ok", "key works"], mismatch: ["bad", "wrong key"], missing: ["bad", "no key configured"], network: ["ok", "network key works"], none: ["muted", "no key needed"] };
+
+export async function render(root, route, ctx) {
+  const d = await get("/api/devices");
+  const now = ctx.serverNow;
+  const errors = (e) => Object.entries(e || {}).map(([k, n]) => `${esc(k)} ${num(n)}`).join(", ") || "0";
+  const devices = d.devices
+    .map((x) => {
+      const [cls, text] = KEY[x.key] || ["muted", x.key];
+      return `<tr data-device="${esc(x.name)}"><td><b>${esc(x.name)}</b><div class="muted">${esc(x.product || x.kind)}</div></td>
+        <td>${esc(x.role || "")}${x.group ? ` · ${esc(x.group)}` : ""}</td><td>${x.via.map(esc).join(", ")}<div class="muted">${x.identities.map(esc).join(", ")}</div></td>
+        <td>${x.last_seen ? age(x.last_seen, now) : "never"}</td><td class="num">${num(x.updates)}</td><td class="num">${num(x.frames)}</td><td>${errors(x.errors)}</td>
+        <td class="${cls}">${text}</td></tr>`;
+    })
+    .join("");
+  const sources = d.sources
+    .map((s) => `<tr><td>${esc(s.source)}</td><td class="${s.up === false ? "bad" : "ok"}">${s.up === null ? "" : s.up ? "up" : "down"}</td><td class="num">${num(s.frames)}</td><td>${errors(s.errors)}</td><td class="num">${num(s.reconnects)}</td></tr>`)
+    .join("");
+  const unknown = d.unknown
+    .map((u) => `<tr><td>${esc(u.identity)}</td><td class="num">${num(u.frames)}</td><td>${errors(u.errors)}</td></tr>`)
+    .join("");
+  root.innerHTML = `<h1>Devices</h1>
+    <div class="card scroll"><table id="devices"><thead><tr><th>device</th><th>role</th><th>heard via</th><th>last seen</th><th class="num">updates</th><th class="num">frames</th><th>decode errors</th><th>key</th></tr></thead><tbody>${devices}</tbody></table></div>
+    <div class="grid" style="margin-top:1rem">
+      <div class="card scroll"><h2>Sources</h2><table><thead><tr><th>source</th><th></th><th class="num">frames</th><th>errors</th><th class="num">reopened</th></tr></thead><tbody>${sources}</tbody></table></div>
+      ${unknown ? `<div class="card scroll"><h2>In range, not decoded</h2><table><thead><tr><th>address</th><th class="num">adverts</th><th>why</th></tr></thead><tbody>${unknown}</tbody></table></div>` : ""}
+    </div>`;
+  const timer = setInterval(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 10000);
+  return { dispose: () => clearInterval(timer) };
+}
