@@ -107,6 +107,15 @@ fn everything_emitted_decodes_back_to_the_true_values() {
                         close("VE.Smart panel_power", Some(p), s.pv_watts[i], 0.005 + 1e-9);
                         close("VE.Smart charger_voltage", value(u, "charger_voltage"), s.battery_volts, 0.005 + 1e-9);
                         *checked.entry("venetworking").or_default() += 1;
+                    } else if let Some(v) = value(u, "network_target_voltage") {
+                        // The master's charge target: absorption while charging, float after.
+                        let want = match s.stage.code() {
+                            5 => sim::boat::FLOAT_V,
+                            3 | 4 => sim::boat::ABSORPTION_V,
+                            other => panic!("a target while in state {other}"),
+                        };
+                        close("VE.Smart network target voltage", Some(v), want, 0.005 + 1e-9);
+                        *checked.entry("venetworking target").or_default() += 1;
                     } else {
                         let total: f64 = s.pv_watts[..2].iter().sum();
                         close("VE.Smart network power", value(u, "network_panel_power"), total, 0.005 + 1e-9);
@@ -154,6 +163,7 @@ fn everything_emitted_decodes_back_to_the_true_values() {
         "instant_readout dump meter",
         "venetworking",
         "venetworking network",
+        "venetworking target",
         "vedirect",
         "masterbus shunt",
         "masterbus combi",
