@@ -8,6 +8,7 @@
 //! * [`vedirect`] — the VE.Direct serial text protocol and HEX register protocol.
 //! * [`masterbus`] — Mastervolt MasterBus (CAN): values, self-description and device discovery.
 //! * [`can`] — the framings CAN arrives in: pcapng/pcap, candump logs, SLCAN, CAN-Ethernet gateways.
+//! * [`nmea`] — NMEA 0183: GPS, wind, heading, depth and AIS sentences.
 //!
 //! Every decoder takes bytes (and, where state is needed, a plain state machine that the caller
 //! feeds) and returns typed values or a structured error. Nothing here reads a clock, a socket or a
@@ -26,6 +27,7 @@ mod bits;
 pub mod can;
 pub mod hex;
 pub mod masterbus;
+pub mod nmea;
 mod value;
 pub mod vedirect;
 pub mod victron;

@@ -1,5 +1,6 @@
 //! Property tests: arbitrary bytes never panic any decoder; encoders and decoders round-trip.
 
+use halyard_proto::nmea::{self, ais, Checksum, LineFramer, Sentence};
 use halyard_proto::vedirect::hex::{self as vhex, Frame, Message};
 use halyard_proto::vedirect::text::{encode_block, BlockStatus, Event, TextFramer};
 use halyard_proto::vedirect::{history, labels, registers};
@@ -207,6 +208,74 @@ mod masterbus_and_can {
             while !rest.is_empty() { let (n, _) = e.feed(rest); rest = &rest[n..]; }
             if let Ok(c) = halyard_proto::can::capture::Capture::new(&bytes) { for _ in c {} }
             let _ = candump::parse_line(&String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+/// A sentence with its checksum.
+fn nmea_line(body: &str) -> String {
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{sum:02X}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nmea_any_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut f = LineFramer::new();
+        f.push_all(&data, |line| {
+            if let Ok(line) = line {
+                assert!(line.len() <= nmea::MAX_LINE && !line.contains(&0));
+                if let Ok(p) = nmea::parse(line) {
+                    if let Sentence::Xdr(x) = p.sentence { x.measurements().for_each(drop); }
+                    if let Sentence::Vdm(v) = p.sentence { let _ = ais::position_report(v.payload); }
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn nmea_printable_garbage_after_a_tag_never_panics(tag in "(GP|II|WI|SD|P)(RMC|GGA|GLL|GSA|VTG|ZDA|MWV|VWR|VWT|MWD|MDA|XDR|HDG|HDM|HDT|DBT|DPT|VHW|MTW)", body in "[ -~]{0,80}") {
+        let _ = nmea::parse(nmea_line(&format!("{tag},{body}")).as_bytes());
+        let _ = nmea::parse(format!("!AIVDM,{body}").as_bytes());
+    }
+
+    #[test]
+    fn nmea_rmc_round_trips(lat in -89.99f64..89.99, lon in -179.99f64..179.99, ms in 0u32..86_400_000,
+                            day in 1u8..=28, month in 1u8..=12, yy in 0u8..=79, sog in 0f64..60.0, cog in 0f64..359.9) {
+        let (lat_d, lon_d) = (lat.abs().trunc(), lon.abs().trunc());
+        let (lat_m, lon_m) = ((lat.abs() - lat_d) * 60.0, (lon.abs() - lon_d) * 60.0);
+        let t = ms / 10 * 10;
+        let body = format!(
+            "GPRMC,{:02}{:02}{:02}.{:02},A,{:02}{:07.4},{},{:03}{:07.4},{},{:.1},{:.1},{:02}{:02}{:02},,,A",
+            t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000 / 10,
+            lat_d, lat_m, if lat < 0.0 { "S" } else { "N" }, lon_d, lon_m, if lon < 0.0 { "W" } else { "E" },
+            sog, cog, day, month, yy
+        );
+        let line = nmea_line(&body);
+        let p = nmea::parse(line.as_bytes()).unwrap();
+        prop_assert_eq!(p.frame.checksum, Checksum::Valid);
+        let Sentence::Rmc(r) = p.sentence else { panic!("{line}") };
+        let pos = r.position.unwrap();
+        // ddmm.mmmm keeps 1e-4 minutes: 1.7e-6 degrees.
+        prop_assert!((pos.lat - lat).abs() < 2e-6 && (pos.lon - lon).abs() < 2e-6, "{line} {pos:?}");
+        prop_assert_eq!(r.time.unwrap().0, t);
+        let d = r.date.unwrap();
+        prop_assert_eq!((d.day, d.month, d.year), (day, month, 2000 + u16::from(yy)));
+        prop_assert!((r.sog_kn.unwrap() - sog).abs() <= 0.05 + 1e-9 && (r.cog_true.unwrap() - cog).abs() <= 0.05 + 1e-9);
+    }
+
+    #[test]
+    fn nmea_a_changed_byte_never_passes_the_checksum(index in 1usize..30, byte in 0x20u8..0x7F) {
+        let line = nmea_line("IIMWV,338,R,13.41,N,A");
+        let mut bytes = line.into_bytes();
+        let i = index % bytes.len();
+        prop_assume!(i > 0 && bytes[i] != byte);
+        bytes[i] = byte;
+        if let Ok(p) = nmea::parse(&bytes) {
+            // Only by losing its `*` can the line parse, and then as unchecked.
+            prop_assert_eq!(p.frame.checksum, Checksum::Absent, "{}", String::from_utf8_lossy(&bytes));
         }
     }
 }
