@@ -13,8 +13,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # mosquitto-clients are the independent broker and subscriber of the gateway's integration tests;
 # openssl makes the certificates of the TLS test; postgresql runs the store tests against a real
 # PostgreSQL (the tests start a cluster of their own on a loopback port); chromium is the browser
-# of the dashboard's end-to-end test (driven by playwright-core from npm).
-packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium)
+# of the dashboard's end-to-end test (driven by playwright-core from npm); gpsd and gpsd-clients
+# (gpsfake) play real NMEA logs into gpsd for the NMEA source's test.
+packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients)
 # Node.js and npm fetch the dashboard's front-end packages (web/package-lock.json); any recent
 # Node.js will do, Debian's when there is none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -46,6 +46,8 @@ pub struct Config {
     pub vedirect: Vec<VeDirectPort>,
     /// MasterBus (CAN) sources.
     pub masterbus: Vec<MasterBusSource>,
+    /// NMEA 0183 sources (GPS, wind, depth, AIS).
+    pub nmea: Vec<NmeaSource>,
     /// Other nodes' raw topics to read back into the model.
     pub mqtt_in: MqttIn,
     /// Known devices.
@@ -327,6 +329,15 @@ pub struct MasterBusSource {
     pub poll: Vec<String>,
 }
 
+/// `[[nmea]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NmeaSource {
+    /// `serial:/dev/ttyUSB1[@4800]`, `tcp:HOST:PORT`, `udp:ADDRESS:PORT`, `gpsd[:HOST[:PORT]]`.
+    #[serde(deserialize_with = "nmea_spec")]
+    pub source: crate::sources::nmea::Spec,
+}
+
 /// `[mqtt_in]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -431,6 +442,11 @@ fn registers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
 fn can_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::can::Spec, D::Error> {
     let text = String::deserialize(d)?;
     text.parse().map_err(serde::de::Error::custom)
+}
+
+fn nmea_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::nmea::Spec, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::sources::nmea::Spec::parse(&text).map_err(serde::de::Error::custom)
 }
 
 fn device_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

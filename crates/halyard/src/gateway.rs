@@ -245,6 +245,9 @@ fn describe(c: &Config) -> String {
     for m in &c.masterbus {
         out.push(format!("masterbus: {} ({})", m.source, if m.active { "active" } else { "listen-only" }));
     }
+    for n in &c.nmea {
+        out.push(format!("nmea: {}", n.source));
+    }
     for d in &c.device {
         let key = if d.key.is_some() { ", key set" } else { "" };
         out.push(format!(
@@ -380,6 +383,14 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             for port in std::mem::take(&mut config.vedirect) {
                 tasks.push(tokio::spawn(crate::sources::vedirect::run(
                     port,
+                    input_tx.clone(),
+                    telemetry.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+            for source in std::mem::take(&mut config.nmea) {
+                tasks.push(tokio::spawn(crate::sources::nmea::run(
+                    source.source,
                     input_tx.clone(),
                     telemetry.clone(),
                     stop_rx.clone(),

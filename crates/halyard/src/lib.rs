@@ -12,6 +12,7 @@ pub mod json;
 pub mod keys;
 pub mod masterbus;
 pub mod model;
+pub mod nav;
 pub mod progress;
 pub mod report;
 pub mod sim;

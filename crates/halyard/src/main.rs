@@ -26,6 +26,10 @@ enum Command {
     Demo(gateway::DemoArgs),
     /// The daily answers from the history: solar start/stop, charging, full, yields, consumption …
     Report(halyard::report::Args),
+    /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
+    Nav(halyard::nav::Args),
+    /// The track as KML (one line per day, the places stayed) or GPX.
+    Export(halyard::nav::export::Args),
     /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
     Sim(halyard::sim::Args),
     /// The gateway: read the configured devices, publish to MQTT (DESIGN.md §4.4 for the file).
@@ -70,6 +74,8 @@ fn main() -> ExitCode {
         Command::Run(args) => gateway::run(args),
         Command::Demo(args) => gateway::demo(args),
         Command::Report(args) => halyard::report::command(args),
+        Command::Nav(args) => halyard::nav::command(args),
+        Command::Export(args) => halyard::nav::export::command(args),
         Command::Sim(args) => {
             cli_logging();
             halyard::sim::command(args)

@@ -38,6 +38,20 @@ impl Date {
         era * 146_097 + doe - 719_468
     }
 
+    /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
+    pub fn from_days(days: i64) -> Option<Date> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Some(Date { year: u16::try_from(year).ok()?, month, day })
+    }
+
     /// Milliseconds since the Unix epoch at `time` on this date.
     pub fn at(&self, time: TimeOfDay) -> i64 {
         self.days_since_epoch() * 86_400_000 + i64::from(time.0)
@@ -196,6 +210,10 @@ mod tests {
         assert_eq!(date_parts("", "", "").ok().flatten(), None, "never invent a date");
         let d = date_parts("23", "06", "2023").ok().flatten().unwrap();
         assert_eq!(d.days_since_epoch(), 19_531);
+        assert_eq!(Date::from_days(19_531), Some(d));
+        for n in [0, 59, 60, 365, 11_016, 20_000, 30_000] {
+            assert_eq!(Date::from_days(n).unwrap().days_since_epoch(), n);
+        }
         assert_eq!(Date { year: 1970, month: 1, day: 1 }.at(TimeOfDay(1000)), 1000);
     }
 }

@@ -5,6 +5,8 @@
 pub mod ble;
 pub mod masterbus;
 pub mod mqtt_in;
+pub mod nav;
+pub mod nmea;
 pub mod recording;
 pub mod vedirect;
 
@@ -40,6 +42,22 @@ pub enum Input {
         /// The port's short name.
         port: Arc<str>,
     },
+    /// NMEA 0183 bytes.
+    Nmea {
+        /// Received at.
+        at: Millis,
+        /// The source's name (`ttyUSB1`, `tcp:192.168.1.10:10110`, `gpsd`, a log's file name).
+        source: Arc<str>,
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// How its sentences are timed.
+        clock: nmea::Clock,
+    },
+    /// An NMEA source reconnected: drop any half-received line.
+    NmeaReopened {
+        /// The source's name.
+        source: Arc<str>,
+    },
     /// Updates a source decoded itself (MasterBus: its active client needs the decoder's state).
     Decoded(Update),
     /// A message on a subscribed raw topic.
@@ -59,13 +77,23 @@ pub struct Ingest {
     pub ble: ble::BleDecoder,
     vedirect: HashMap<Arc<str>, vedirect::VeDirectDecoder>,
     mqtt_in: mqtt_in::MqttInDecoder,
+    nmea: HashMap<Arc<str>, nmea::NmeaDecoder>,
+    /// The navigation state all NMEA sources feed.
+    nav: nav::Nav,
     telemetry: Arc<Telemetry>,
 }
 
 impl Ingest {
     /// With the BLE decoder built from the configuration.
     pub fn new(ble: ble::BleDecoder, telemetry: Arc<Telemetry>) -> Self {
-        Ingest { ble, vedirect: HashMap::new(), mqtt_in: mqtt_in::MqttInDecoder::new(telemetry.clone()), telemetry }
+        Ingest {
+            ble,
+            vedirect: HashMap::new(),
+            mqtt_in: mqtt_in::MqttInDecoder::new(telemetry.clone()),
+            nmea: HashMap::new(),
+            nav: nav::Nav::new(),
+            telemetry,
+        }
     }
 
     /// Decode one input.
@@ -81,6 +109,18 @@ impl Ingest {
             }
             Input::VeDirectReopened { port } => {
                 if let Some(d) = self.vedirect.get_mut(&port) {
+                    d.reset();
+                }
+            }
+            Input::Nmea { at, source, bytes, clock } => {
+                let telemetry = &self.telemetry;
+                self.nmea
+                    .entry(source.clone())
+                    .or_insert_with(|| nmea::NmeaDecoder::new(&source, clock, telemetry.clone()))
+                    .feed(at, &bytes, &mut self.nav, out);
+            }
+            Input::NmeaReopened { source } => {
+                if let Some(d) = self.nmea.get_mut(&source) {
                     d.reset();
                 }
             }

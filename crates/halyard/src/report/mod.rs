@@ -207,6 +207,9 @@ pub fn daily(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &C
         out.insert("dump_load_wh".into(), json!(round(dump, 1)));
     }
     gaps(&mut out, &heard_at, start, end);
+    if let Some(nav) = crate::nav::answers(store, start, end)? {
+        out.insert("nav".into(), nav);
+    }
     Ok(Json::Object(out))
 }
 

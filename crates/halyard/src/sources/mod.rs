@@ -6,5 +6,6 @@ pub mod backoff;
 pub mod ble;
 pub mod can;
 pub mod masterbus;
+pub mod nmea;
 pub mod replay;
 pub mod vedirect;

@@ -98,6 +98,16 @@ pub async fn run(
     result.map(|()| stats)
 }
 
+/// An NMEA 0183 log: its first line that is not a `#` comment starts with `$` or `!` (after
+/// at most a logger's time stamp).
+pub fn is_nmea_log(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| *b == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty() && l[0] != b'#')
+        .is_some_and(|l| l.iter().take(40).any(|b| *b == b'$' || *b == b'!') && l.contains(&b','))
+}
+
 async fn replay_files(
     paths: &[PathBuf],
     max_speed: bool,
@@ -173,6 +183,18 @@ async fn replay_files(
                 }
             }
             progress.advance(bytes.len() as u64, 0);
+        } else if is_nmea_log(&bytes) {
+            // An NMEA log: its own clock (RMC/ZDA dates), as fast as it can be read.
+            let source: Arc<str> = name.clone().into();
+            let clock = crate::ingest::nmea::Clock::Log(crate::ingest::nmea::first_date(&bytes));
+            for chunk in bytes.chunks(64 * 1024) {
+                stats.records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                progress.advance(chunk.len() as u64, 0);
+                let input = Input::Nmea { at: now_ms(), source: source.clone(), bytes: chunk.to_vec(), clock };
+                if tx.send(input).await.is_err() {
+                    return Ok(());
+                }
+            }
         } else {
             // A VE.Direct dump: 19,200 baud 8N1 is 1,920 bytes/s.
             let port: Arc<str> = name.clone().into();

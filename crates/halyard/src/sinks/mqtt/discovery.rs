@@ -31,6 +31,10 @@ pub fn classes(metric: &str, unit: &str, numeric: bool) -> (Option<&'static str>
         "kWh" | "Wh" => Some("energy"),
         "°C" => Some("temperature"),
         "s" | "min" | "h" => Some("duration"),
+        "kn" if metric.contains("wind") || metric.starts_with("gust") => Some("wind_speed"),
+        "kn" => Some("speed"),
+        "hPa" => Some("atmospheric_pressure"),
+        "m" => Some("distance"),
         "%" if metric == "soc" || metric.contains("state_of_charge") => Some("battery"),
         _ => None,
     };

@@ -1,0 +1,417 @@
+//! The boat's navigation state from NMEA sentences of every source (a GPS on one port, the wind
+//! instruments on another): position, fix, speed and course, heading, apparent and true wind,
+//! depth, water and weather, as metrics of the device `nav` (topics `halyard/nav/…`).
+//!
+//! - **True wind** is taken as sent (MWV T, VWT, MWD) and otherwise computed from the apparent
+//!   wind, the boat's speed (through the water, else over ground) and its heading (true, else
+//!   magnetic + variation, else the course over ground): the vector difference of the apparent
+//!   wind and the boat's motion.
+//! - **Gust**: the highest 3-second mean of the true wind speed; `gust_hour` is the highest of
+//!   the last hour, updated with every true-wind reading.
+//! - **Track**: the position is published at most every 5 s, and then only when the boat moved
+//!   10 m or a minute passed: a 15 m trail under way, a point a minute at anchor.
+//! - **Fix loss**: a position sentence that says "no fix" (RMC/GLL status V, GGA quality 0)
+//!   starts one, and so does a silence of position sentences longer than 10 s; it ends with the
+//!   next valid position, which publishes `fix_loss` = its duration in seconds (so each loss is
+//!   one stored sample: end time and duration).
+
+use std::collections::{HashSet, VecDeque};
+
+use halyard_proto::nmea::{ais, Position, Sentence, WindReference};
+
+use crate::model::{Identity, Metric, Millis, Update};
+
+/// Sent true wind is preferred over computed for this long after it was last heard.
+const SENT_TRUE_WIND_MS: Millis = 10_000;
+/// A longer silence of position sentences is a fix loss.
+const POSITION_SILENCE_MS: Millis = 10_000;
+/// The gust's averaging window.
+const GUST_WINDOW_MS: Millis = 3_000;
+const HOUR: Millis = 3_600_000;
+/// Track downsampling.
+const TRACK_MIN_MS: Millis = 5_000;
+const TRACK_MAX_MS: Millis = 60_000;
+const TRACK_MIN_M: f64 = 10.0;
+/// AIS vessels count as in range this long after their last report.
+const AIS_RANGE_MS: Millis = 600_000;
+
+/// Great-circle distance in metres (haversine on a sphere of the mean Earth radius: metres
+/// of error over a day's track, which is all a downsampler and a stay detector need).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let (dla, dlo) = ((b.0 - a.0).to_radians(), (b.1 - a.1).to_radians());
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+/// An angle in −180…180°.
+fn signed_angle(a: f64) -> f64 {
+    let a = a.rem_euclid(360.0);
+    if a > 180.0 {
+        a - 360.0
+    } else {
+        a
+    }
+}
+
+/// True wind (speed kn, angle off the bow −180…180°) from the apparent wind and the boat's
+/// speed through the water: subtract the boat's own motion from the apparent wind vector.
+pub fn true_wind(apparent_kn: f64, apparent_angle: f64, boat_kn: f64) -> (f64, f64) {
+    let a = apparent_angle.to_radians();
+    let (x, y) = (apparent_kn * a.cos() - boat_kn, apparent_kn * a.sin());
+    let speed = x.hypot(y);
+    let angle = if speed < 1e-9 { 0.0 } else { y.atan2(x).to_degrees() };
+    (speed, signed_angle(angle))
+}
+
+/// The state.
+#[derive(Debug, Default)]
+pub struct Nav {
+    heading_true: Option<(Millis, f64)>,
+    heading_magnetic: Option<(Millis, f64)>,
+    variation: Option<f64>,
+    stw: Option<(Millis, f64)>,
+    sog: Option<(Millis, f64)>,
+    cog: Option<(Millis, f64)>,
+    true_wind_sent_at: Option<Millis>,
+    /// True wind speeds of the last 3 s, and the 3-second means of the last hour.
+    wind: VecDeque<(Millis, f64)>,
+    means: VecDeque<(Millis, f64)>,
+    last_position_sentence: Option<Millis>,
+    published_position: Option<(Millis, f64, f64)>,
+    fix_lost_since: Option<Millis>,
+    ais: VecDeque<(Millis, u32)>,
+    ais_seen: HashSet<u32>,
+}
+
+/// A value this recent is current.
+fn recent(v: Option<(Millis, f64)>, at: Millis) -> Option<f64> {
+    v.filter(|(t, _)| at - t <= 30_000).map(|(_, v)| v)
+}
+
+impl Nav {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn heading(&self, at: Millis) -> Option<f64> {
+        recent(self.heading_true, at)
+            .or_else(|| Some(recent(self.heading_magnetic, at)? + self.variation?))
+            .or_else(|| recent(self.cog, at))
+    }
+
+    /// What one sentence changes; `None` when nothing to publish.
+    pub fn observe(&mut self, at: Millis, sentence: &Sentence<'_>) -> Option<Update> {
+        let mut m: Vec<Metric> = Vec::new();
+        match sentence {
+            Sentence::Rmc(r) => {
+                if let Some(v) = r.variation {
+                    self.variation = Some(v);
+                }
+                if r.valid {
+                    if let Some(s) = r.sog_kn {
+                        self.sog = Some((at, s));
+                        m.push(Metric::number("speed_over_ground", "kn", s));
+                    }
+                    if let Some(c) = r.cog_true {
+                        self.cog = Some((at, c));
+                        m.push(Metric::number("course_over_ground", "°", c));
+                    }
+                }
+                self.position(at, r.valid && r.position.is_some(), r.position, &mut m);
+            }
+            Sentence::Gga(g) => {
+                let fix = g.quality.is_some_and(|q| q > 0) && g.position.is_some();
+                if let Some(n) = g.satellites {
+                    m.push(Metric::number("satellites", "", f64::from(n)));
+                }
+                if let Some(h) = g.hdop {
+                    m.push(Metric::number("hdop", "", h));
+                }
+                self.position(at, fix, g.position, &mut m);
+            }
+            Sentence::Gll(g) => self.position(at, g.valid && g.position.is_some(), g.position, &mut m),
+            Sentence::Vtg(v) => {
+                if let Some(s) = v.sog_kn {
+                    self.sog = Some((at, s));
+                    m.push(Metric::number("speed_over_ground", "kn", s));
+                }
+                if let Some(c) = v.cog_true {
+                    self.cog = Some((at, c));
+                    m.push(Metric::number("course_over_ground", "°", c));
+                }
+            }
+            Sentence::Mwv(w) if w.valid => match w.reference {
+                WindReference::Apparent => self.apparent(at, w.angle, w.speed_kn, &mut m),
+                WindReference::True => self.true_sent(at, w.angle.map(signed_angle), w.speed_kn, None, &mut m),
+            },
+            Sentence::Vwr(w) => self.apparent(at, w.angle, w.speed_kn, &mut m),
+            Sentence::Vwt(w) => self.true_sent(at, w.angle, w.speed_kn, None, &mut m),
+            Sentence::Mwd(w) => self.true_sent(at, None, w.speed_kn, w.direction_true, &mut m),
+            Sentence::Mda(d) => {
+                if let Some(p) = d.pressure_bar {
+                    m.push(Metric::number("pressure", "hPa", p * 1000.0));
+                }
+                if let Some(t) = d.air_c {
+                    m.push(Metric::number("air_temperature", "°C", t));
+                }
+                if let Some(t) = d.water_c {
+                    m.push(Metric::number("water_temperature", "°C", t));
+                }
+                if let Some(h) = d.humidity {
+                    m.push(Metric::number("humidity", "%", h));
+                }
+            }
+            Sentence::Xdr(x) => {
+                for t in x.measurements() {
+                    let Some(v) = t.value else { continue };
+                    let name = t.name.to_ascii_uppercase();
+                    match (t.kind, t.unit) {
+                        ("P", "B") => m.push(Metric::number("pressure", "hPa", v * 1000.0)),
+                        ("P", "P") => m.push(Metric::number("pressure", "hPa", v / 100.0)),
+                        ("C", "C") if name.contains("AIR") || name.contains("ENV") || name.is_empty() => {
+                            m.push(Metric::number("air_temperature", "°C", v))
+                        }
+                        ("H", _) => m.push(Metric::number("humidity", "%", v)),
+                        ("A", "D") if name.contains("HEEL") || name.contains("ROLL") => {
+                            m.push(Metric::number("heel", "°", v))
+                        }
+                        ("A", "D") if name.contains("PITCH") => m.push(Metric::number("pitch", "°", v)),
+                        _ => {}
+                    }
+                }
+            }
+            Sentence::Hdg(h) => {
+                if let Some(v) = h.variation {
+                    self.variation = Some(v);
+                }
+                if let Some(mag) = h.heading {
+                    let mag = mag + h.deviation.unwrap_or(0.0);
+                    self.heading_magnetic = Some((at, mag));
+                    m.push(Metric::number("heading_magnetic", "°", mag));
+                    if let Some(var) = self.variation {
+                        let t = (mag + var).rem_euclid(360.0);
+                        self.heading_true = Some((at, t));
+                        m.push(Metric::number("heading", "°", t));
+                    }
+                }
+            }
+            Sentence::Hdm(Some(h)) => {
+                self.heading_magnetic = Some((at, *h));
+                m.push(Metric::number("heading_magnetic", "°", *h));
+            }
+            Sentence::Hdt(Some(h)) => {
+                self.heading_true = Some((at, *h));
+                m.push(Metric::number("heading", "°", *h));
+            }
+            Sentence::Dbt(d) => m.extend(d.depth_m.map(|v| Metric::number("depth", "m", v))),
+            Sentence::Dpt(d) => m.extend(d.depth_m.map(|v| Metric::number("depth", "m", v))),
+            Sentence::Vhw(v) => {
+                if let Some(s) = v.stw_kn {
+                    self.stw = Some((at, s));
+                    m.push(Metric::number("speed_through_water", "kn", s));
+                }
+                if self.heading_true.is_none_or(|(t, _)| at - t > 5_000) {
+                    if let Some(h) = v.heading_true {
+                        self.heading_true = Some((at, h));
+                        m.push(Metric::number("heading", "°", h));
+                    }
+                }
+            }
+            Sentence::Mtw(Some(t)) => m.push(Metric::number("water_temperature", "°C", *t)),
+            Sentence::Vdm(v) => {
+                if v.fragments == 1 {
+                    if let Some(r) = ais::position_report(v.payload) {
+                        self.ais.push_back((at, r.mmsi));
+                    }
+                }
+                while self.ais.front().is_some_and(|(t, _)| at - t > AIS_RANGE_MS) {
+                    self.ais.pop_front();
+                }
+                self.ais_seen.clear();
+                self.ais_seen.extend(self.ais.iter().map(|(_, id)| *id));
+                m.push(Metric::number("ais_vessels", "", self.ais_seen.len() as f64));
+            }
+            _ => {}
+        }
+        if m.is_empty() {
+            return None;
+        }
+        let mut u = Update::new(at, Identity::Derived("nav".into()), "navigation", "nmea");
+        u.metrics = m;
+        Some(u)
+    }
+
+    fn position(&mut self, at: Millis, fix: bool, p: Option<Position>, m: &mut Vec<Metric>) {
+        let silent = self.last_position_sentence.is_some_and(|t| at - t > POSITION_SILENCE_MS);
+        if silent && self.fix_lost_since.is_none() {
+            self.fix_lost_since = self.last_position_sentence;
+        }
+        self.last_position_sentence = Some(at);
+        m.push(Metric::number("fix", "", if fix { 1.0 } else { 0.0 }));
+        if !fix {
+            self.fix_lost_since.get_or_insert(at);
+            return;
+        }
+        if let Some(since) = self.fix_lost_since.take() {
+            m.push(Metric::number("fix_loss", "s", (at - since) as f64 / 1000.0));
+        }
+        let Some(p) = p else { return };
+        let due = match self.published_position {
+            None => true,
+            Some((t, lat, lon)) => {
+                let dt = at - t;
+                dt >= TRACK_MAX_MS || (dt >= TRACK_MIN_MS && distance_m((lat, lon), (p.lat, p.lon)) >= TRACK_MIN_M)
+            }
+        };
+        if due {
+            self.published_position = Some((at, p.lat, p.lon));
+            m.push(Metric::number("latitude", "°", p.lat));
+            m.push(Metric::number("longitude", "°", p.lon));
+        }
+    }
+
+    fn apparent(&mut self, at: Millis, angle: Option<f64>, speed: Option<f64>, m: &mut Vec<Metric>) {
+        let (Some(angle), Some(speed)) = (angle.map(signed_angle), speed) else { return };
+        m.push(Metric::number("apparent_wind_angle", "°", angle));
+        m.push(Metric::number("apparent_wind_speed", "kn", speed));
+        if self.true_wind_sent_at.is_some_and(|t| at - t <= SENT_TRUE_WIND_MS) {
+            return;
+        }
+        let Some(boat) = recent(self.stw, at).or_else(|| recent(self.sog, at)) else { return };
+        let (tws, twa) = true_wind(speed, angle, boat);
+        let direction = self.heading(at).map(|h| (h + twa).rem_euclid(360.0));
+        self.true_wind(at, Some(twa), Some(tws), direction, m);
+    }
+
+    fn true_sent(
+        &mut self,
+        at: Millis,
+        angle: Option<f64>,
+        speed: Option<f64>,
+        direction: Option<f64>,
+        m: &mut Vec<Metric>,
+    ) {
+        self.true_wind_sent_at = Some(at);
+        let direction = direction.or_else(|| Some((self.heading(at)? + angle?).rem_euclid(360.0)));
+        self.true_wind(at, angle, speed, direction, m);
+    }
+
+    fn true_wind(
+        &mut self,
+        at: Millis,
+        angle: Option<f64>,
+        speed: Option<f64>,
+        direction: Option<f64>,
+        m: &mut Vec<Metric>,
+    ) {
+        m.extend(angle.map(|a| Metric::number("true_wind_angle", "°", a)));
+        m.extend(direction.map(|d| Metric::number("true_wind_direction", "°", d)));
+        let Some(speed) = speed else { return };
+        m.push(Metric::number("true_wind_speed", "kn", speed));
+        // Several sentences may carry the same reading (MWV T and MWD): one sample per instant.
+        if self.wind.back().is_some_and(|(t, _)| *t == at) {
+            return;
+        }
+        self.wind.push_back((at, speed));
+        while self.wind.front().is_some_and(|(t, _)| at - t >= GUST_WINDOW_MS) {
+            self.wind.pop_front();
+        }
+        let mean = self.wind.iter().map(|(_, v)| v).sum::<f64>() / self.wind.len() as f64;
+        self.means.push_back((at, mean));
+        while self.means.front().is_some_and(|(t, _)| at - t > HOUR) {
+            self.means.pop_front();
+        }
+        let gust = self.means.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+        m.push(Metric::number("gust_hour", "kn", gust));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halyard_proto::nmea;
+
+    fn feed(nav: &mut Nav, at: Millis, line: &str) -> Vec<(String, f64)> {
+        let p = nmea::parse(line.as_bytes()).unwrap();
+        nav.observe(at, &p.sentence)
+            .map(|u| {
+                u.metrics.iter().map(|m| (m.name.to_string(), m.value.as_ref().unwrap().as_f64().unwrap())).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn get(v: &[(String, f64)], name: &str) -> Option<f64> {
+        v.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Checked against the wind triangle by hand: 10 kn apparent from dead ahead while making
+    /// 6 kn is 4 kn of true wind from ahead; 10 kn on the beam at 6 kn is √136 = 11.66 kn from
+    /// 120.96° (abaft the beam).
+    #[test]
+    fn true_wind_from_apparent() {
+        let (s, a) = true_wind(10.0, 0.0, 6.0);
+        assert!((s - 4.0).abs() < 1e-9 && a.abs() < 1e-9);
+        let (s, a) = true_wind(10.0, 90.0, 6.0);
+        assert!((s - 136f64.sqrt()).abs() < 1e-9, "{s}");
+        assert!((a - 120.963_756_5).abs() < 1e-6, "{a}");
+        let (_, a) = true_wind(10.0, -90.0, 6.0);
+        assert!((a + 120.963_756_5).abs() < 1e-6, "port side stays negative: {a}");
+        let (s, _) = true_wind(5.0, 180.0, 5.0);
+        assert!((s - 10.0).abs() < 1e-9, "running before 10 kn of wind at 5 kn");
+    }
+
+    #[test]
+    fn computed_true_wind_gives_way_to_sent_true_wind() {
+        let mut nav = Nav::new();
+        feed(&mut nav, 0, "$IIVHW,,T,,M,06.0,N,,K");
+        feed(&mut nav, 0, "$IIHDT,010.0,T");
+        let m = feed(&mut nav, 1_000, "$IIMWV,090,R,10.0,N,A");
+        assert!((get(&m, "true_wind_speed").unwrap() - 136f64.sqrt()).abs() < 1e-9);
+        assert!((get(&m, "true_wind_direction").unwrap() - 130.963_756_5).abs() < 1e-6);
+        let m = feed(&mut nav, 2_000, "$IIMWV,100,T,12.0,N,A");
+        assert_eq!((get(&m, "true_wind_speed"), get(&m, "true_wind_direction")), (Some(12.0), Some(110.0)));
+        let m = feed(&mut nav, 3_000, "$IIMWV,090,R,10.0,N,A");
+        assert_eq!(get(&m, "true_wind_speed"), None, "the instrument's own true wind wins");
+    }
+
+    #[test]
+    fn gust_is_the_highest_three_second_mean_of_the_hour() {
+        let mut nav = Nav::new();
+        let mut last = Vec::new();
+        // 10 kn, one reading a second, with a 2-second puff of 25 kn at t = 100 s.
+        for s in 0..200i64 {
+            let kn = if (100..102).contains(&s) { 25.0 } else { 10.0 };
+            last = feed(&mut nav, s * 1000, &format!("$WIMWV,045,T,{kn},N,A"));
+        }
+        // The best 3-s window holds 25, 25, 10: 20 kn (not the 25 kn peak).
+        assert!((get(&last, "gust_hour").unwrap() - 20.0).abs() < 1e-9, "{last:?}");
+        let m = feed(&mut nav, 103_000 + HOUR + 1_000, "$WIMWV,045,T,8,N,A");
+        assert_eq!(get(&m, "gust_hour"), Some(10.0), "an hour later the puff is forgotten");
+    }
+
+    #[test]
+    fn fix_losses_and_track_downsampling() {
+        let mut nav = Nav::new();
+        let rmc = |ok: bool, lat_min: f64| {
+            format!("$GPRMC,120000,{},43{lat_min:07.4},N,00522.44,E,5.0,90.0,230626,,,A", if ok { "A" } else { "V" })
+        };
+        let m = feed(&mut nav, 0, &rmc(true, 17.0));
+        assert!(get(&m, "latitude").is_some(), "the first position is published");
+        let m = feed(&mut nav, 1_000, &rmc(true, 17.001));
+        assert!(get(&m, "latitude").is_none(), "1 s and 2 m later: not yet");
+        let m = feed(&mut nav, 6_000, &rmc(true, 17.02));
+        assert!(get(&m, "latitude").is_some(), "6 s and 37 m later");
+        let m = feed(&mut nav, 7_000, &rmc(false, 17.02));
+        assert_eq!(get(&m, "fix"), Some(0.0));
+        let m = feed(&mut nav, 19_000, &rmc(true, 17.03));
+        assert_eq!(get(&m, "fix_loss"), Some(12.0));
+        // Silence: no position sentence for 30 s.
+        let m = feed(&mut nav, 49_000, &rmc(true, 17.04));
+        assert_eq!(get(&m, "fix_loss"), Some(30.0));
+        assert!(distance_m((43.0, 5.0), (43.0, 5.0)) < 1e-9);
+        // One minute of latitude is one nautical mile.
+        assert!((distance_m((43.0, 5.0), (43.0 + 1.0 / 60.0, 5.0)) - 1853.2).abs() < 1.0);
+    }
+}

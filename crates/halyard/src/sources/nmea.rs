@@ -1,0 +1,258 @@
+//! NMEA 0183 sources: a serial port (4800 baud by the standard, 38,400 for AIS receivers and
+//! multiplexers; `@BAUD` picks), a TCP server to connect to (a Wi-Fi multiplexer, a chartplotter,
+//! Signal K's port 10110), a UDP port to listen on (broadcasting multiplexers) and gpsd (its
+//! JSON protocol on port 2947, asked with `?WATCH` for the raw NMEA it reads). Bytes in,
+//! timestamped, reconnected with backoff; the sentences are ingest's business.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio_serial::SerialPortBuilderExt;
+
+use super::backoff::Backoff;
+use crate::burst::BurstLog;
+use crate::ingest::{now_ms, Input};
+use crate::telemetry::Telemetry;
+
+/// Where NMEA comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// `serial:/dev/ttyUSB1[@4800]`.
+    Serial {
+        /// Device path.
+        path: String,
+        /// Baud rate.
+        baud: u32,
+    },
+    /// `tcp:host:port`: connect and read.
+    Tcp(String),
+    /// `udp:address:port`: listen.
+    Udp(String),
+    /// `gpsd[:host[:port]]`.
+    Gpsd(String),
+}
+
+impl Spec {
+    /// Parse `serial:…`, `tcp:…`, `udp:…` or `gpsd[:…]`.
+    pub fn parse(text: &str) -> Result<Spec, String> {
+        let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+        match kind {
+            "serial" => {
+                let (path, baud) = match rest.rsplit_once('@') {
+                    Some((p, b)) => (p, b.parse::<u32>().map_err(|_| format!("`{b}` is not a baud rate"))?),
+                    None => (rest, 4800),
+                };
+                if path.is_empty() {
+                    return Err("serial: needs a device, e.g. serial:/dev/ttyUSB1@4800".into());
+                }
+                Ok(Spec::Serial { path: path.to_owned(), baud })
+            }
+            "tcp" | "udp" if rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) => {
+                Ok(if kind == "tcp" { Spec::Tcp(rest.to_owned()) } else { Spec::Udp(rest.to_owned()) })
+            }
+            "tcp" | "udp" => Err(format!("{kind}: needs host:port, e.g. {kind}:192.168.1.10:10110")),
+            "gpsd" => Ok(Spec::Gpsd(match rest {
+                "" => "127.0.0.1:2947".to_owned(),
+                h if h.contains(':') => h.to_owned(),
+                h => format!("{h}:2947"),
+            })),
+            _ => Err(format!("`{text}`: serial:DEVICE[@BAUD], tcp:HOST:PORT, udp:ADDRESS:PORT or gpsd[:HOST[:PORT]]")),
+        }
+    }
+
+    /// The source's short name for counters and logs.
+    pub fn name(&self) -> String {
+        match self {
+            Spec::Serial { path, .. } => crate::model::registry::port_name(path),
+            Spec::Tcp(a) => format!("tcp:{a}"),
+            Spec::Udp(a) => format!("udp:{a}"),
+            Spec::Gpsd(a) => format!("gpsd:{a}"),
+        }
+    }
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Spec::Serial { path, baud } => write!(f, "serial:{path}@{baud}"),
+            other => f.write_str(&other.name()),
+        }
+    }
+}
+
+/// Read one opened stream until it ends, fails or `stop`.
+async fn pump(
+    mut r: impl AsyncRead + Unpin,
+    name: &Arc<str>,
+    tx: &mpsc::Sender<Input>,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            r = r.read(&mut buf) => match r {
+                Ok(0) => return Some("end of stream".into()),
+                Ok(n) => {
+                    backoff.reset();
+                    let input = Input::Nmea { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec(), clock: crate::ingest::nmea::Clock::Arrival };
+                    if tx.send(input).await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => return Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// gpsd: ask for the raw NMEA of its devices, pass the sentences on (its JSON replies are
+/// dropped here).
+async fn gpsd(
+    stream: tokio::net::TcpStream,
+    name: &Arc<str>,
+    tx: &mpsc::Sender<Input>,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<String> {
+    let (r, mut w) = stream.into_split();
+    if let Err(e) = w.write_all(b"?WATCH={\"enable\":true,\"nmea\":true};\n").await {
+        return Some(e.to_string());
+    }
+    let mut lines = tokio::io::BufReader::new(r).lines();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            l = lines.next_line() => match l {
+                Ok(None) => return Some("gpsd closed the connection".into()),
+                Ok(Some(line)) => {
+                    backoff.reset();
+                    if line.starts_with('{') {
+                        continue;
+                    }
+                    let mut bytes = line.into_bytes();
+                    bytes.push(b'\n');
+                    if tx.send(Input::Nmea { at: now_ms(), source: name.clone(), bytes, clock: crate::ingest::nmea::Clock::Arrival }).await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => return Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Run one source until `stop` turns true.
+pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+    let name: Arc<str> = spec.name().into();
+    let labels = [("source", &*name)];
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
+    let mut errors = BurstLog::new("nmea", Duration::from_secs(60));
+    let mut first = true;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let opened: Result<(), String> = async {
+            let reason = match &spec {
+                Spec::Serial { path, baud } => {
+                    let port = tokio_serial::new(path, *baud).open_native_async().map_err(|e| e.to_string())?;
+                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
+                    pump(port, &name, &tx, &mut stop, &mut backoff).await
+                }
+                Spec::Tcp(addr) => {
+                    let s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
+                    pump(s, &name, &tx, &mut stop, &mut backoff).await
+                }
+                Spec::Gpsd(addr) => {
+                    let s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
+                    gpsd(s, &name, &tx, &mut stop, &mut backoff).await
+                }
+                Spec::Udp(addr) => {
+                    let socket = tokio::net::UdpSocket::bind(addr).await.map_err(|e| e.to_string())?;
+                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
+                    let mut buf = vec![0u8; 65_536];
+                    loop {
+                        tokio::select! {
+                            _ = stop.changed() => break None,
+                            r = socket.recv(&mut buf) => match r {
+                                // One datagram holds whole sentences: end it as a line.
+                                Ok(n) => {
+                                    let mut bytes = buf[..n].to_vec();
+                                    bytes.push(b'\n');
+                                    if tx.send(Input::Nmea { at: now_ms(), source: name.clone(), bytes, clock: crate::ingest::nmea::Clock::Arrival }).await.is_err() {
+                                        break None;
+                                    }
+                                }
+                                Err(e) => break Some(e.to_string()),
+                            },
+                        }
+                    }
+                }
+            };
+            telemetry.set("halyard_source_up", &labels, 0.0);
+            match reason {
+                None => Ok(()),
+                Some(r) => Err(format!("lost ({r}); reconnecting")),
+            }
+        }
+        .await;
+        match opened {
+            Ok(()) => break,
+            Err(e) => {
+                telemetry.set("halyard_source_up", &labels, 0.0);
+                errors.report(Instant::now(), || format!("nmea {spec}: {e}"));
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+    telemetry.set("halyard_source_up", &labels, 0.0);
+}
+
+async fn opened(
+    telemetry: &Telemetry,
+    labels: &[(&str, &str)],
+    first: &mut bool,
+    spec: &Spec,
+    tx: &mpsc::Sender<Input>,
+    name: &Arc<str>,
+) {
+    if !*first {
+        telemetry.inc("halyard_source_reconnects_total", labels);
+    }
+    *first = false;
+    telemetry.set("halyard_source_up", labels, 1.0);
+    tracing::info!("nmea: reading {spec}");
+    let _ = tx.send(Input::NmeaReopened { source: name.clone() }).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs() {
+        assert_eq!(Spec::parse("serial:/dev/ttyUSB1"), Ok(Spec::Serial { path: "/dev/ttyUSB1".into(), baud: 4800 }));
+        assert_eq!(
+            Spec::parse("serial:/dev/ttyUSB1@38400"),
+            Ok(Spec::Serial { path: "/dev/ttyUSB1".into(), baud: 38_400 })
+        );
+        assert_eq!(Spec::parse("tcp:10.0.0.1:10110"), Ok(Spec::Tcp("10.0.0.1:10110".into())));
+        assert_eq!(Spec::parse("udp:0.0.0.0:10110"), Ok(Spec::Udp("0.0.0.0:10110".into())));
+        assert_eq!(Spec::parse("gpsd"), Ok(Spec::Gpsd("127.0.0.1:2947".into())));
+        assert_eq!(Spec::parse("gpsd:pi.local"), Ok(Spec::Gpsd("pi.local:2947".into())));
+        assert!(Spec::parse("tcp:nohost").is_err());
+        assert!(Spec::parse("serial:/dev/x@fast").is_err());
+        assert!(Spec::parse("carrier-pigeon").is_err());
+        assert_eq!(Spec::parse("serial:/dev/ttyUSB1").unwrap().name(), "ttyUSB1");
+    }
+}

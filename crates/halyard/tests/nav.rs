@@ -1,0 +1,213 @@
+//! NMEA 0183 end to end: real logs through a pseudo-terminal (a serial GPS), through gpsd's
+//! `gpsfake` (Debian `gpsd-clients`), and replayed into the store for the answers (fix loss on
+//! the log that has real fix loss, the KML export). Expected values are read from the logs here
+//! with plain string handling, not with Halyard's parser.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{free_port, halyard, http_get, Halyard, Mosquitto, Scratch, Subscriber, Tty};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../halyard-proto/tests/fixtures/nmea").join(name)
+}
+
+/// `ddmm.mmmm` + hemisphere → degrees.
+fn degrees(v: &str, hemisphere: &str, degree_digits: usize) -> f64 {
+    let d: f64 = v[..degree_digits].parse().unwrap();
+    let m: f64 = v[degree_digits..].parse().unwrap();
+    let x = d + m / 60.0;
+    if hemisphere == "S" || hemisphere == "W" {
+        -x
+    } else {
+        x
+    }
+}
+
+/// The first valid position of a log: (lat, lon) from a GLL with status A, an RMC with A or a
+/// GGA with a fix, whichever comes first.
+fn first_position(log: &str) -> (f64, f64) {
+    for line in log.lines() {
+        let f: Vec<&str> = line.split('*').next().unwrap().split(',').collect();
+        let tag = f[0].get(3..).unwrap_or("");
+        let at = match tag {
+            "GLL" if f.get(6) == Some(&"A") => 1,
+            "RMC" if f.get(2) == Some(&"A") => 3,
+            "GGA" if f.get(6).is_some_and(|q| !q.is_empty() && *q != "0") => 2,
+            _ => continue,
+        };
+        return (degrees(f[at], f[at + 1], 2), degrees(f[at + 2], f[at + 3], 3));
+    }
+    panic!("no position");
+}
+
+fn config(scratch: &Scratch, mqtt_port: u16, metrics: u16, nmea: &str) -> PathBuf {
+    let path = scratch.path("halyard.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{mqtt_port}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"\"\n[[nmea]]\nsource = \"{nmea}\"\n",
+            scratch.0.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn latitude_published(sub: &Subscriber) -> Option<f64> {
+    sub.payloads("halyard/nav/latitude").first().map(|p| p.parse().unwrap())
+}
+
+#[test]
+fn a_gps_on_a_pseudo_terminal_with_garbage_on_the_line() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("nmea-pty");
+    let broker = Mosquitto::start(&scratch.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let link = scratch.path("ttyGPS");
+    let mut tty = Tty::open(&link);
+    let metrics = free_port();
+    let cfg = config(&scratch, broker.port, metrics, &format!("serial:{}@4800", link.display()));
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "nmea: reading"), "{}", run.log());
+    // plaka.log: positions from GLL only, apparent and true wind, no date anywhere.
+    let log = std::fs::read_to_string(fixture("plaka.head.log")).unwrap();
+    let head: String = log.lines().take(400).map(|l| format!("{l}\r\n")).collect();
+    tty.master.write_all(b"\x01\x02garbage that is no sentence\r\n$GPGLL,6007.7,N,02457.0,E,,A*00\r\n").unwrap();
+    for chunk in head.as_bytes().chunks(480) {
+        // 4,800 baud: 480 bytes a second; ten times faster here.
+        tty.master.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ok = sub.wait(Duration::from_secs(20), |m| {
+        ["halyard/nav/latitude", "halyard/nav/apparent_wind_speed", "halyard/nav/true_wind_speed", "halyard/nav/depth"]
+            .iter()
+            .all(|t| m.iter().any(|r| r.topic == *t))
+    });
+    assert!(ok, "{:?}\n{}", sub.all().iter().map(|r| &r.topic).collect::<Vec<_>>(), run.log());
+    let (lat, lon) = first_position(&head);
+    assert!((latitude_published(&sub).unwrap() - lat).abs() < 1e-6);
+    let lon_pub: f64 = sub.payloads("halyard/nav/longitude")[0].parse().unwrap();
+    assert!((lon_pub - lon).abs() < 1e-6);
+    // The garbage and the bad checksum are counted, by kind, for this port.
+    let m = http_get(metrics, "/metrics");
+    assert!(m.contains("halyard_decode_errors_total{source=\"ttyGPS\",kind=\"not_a_sentence\"} 1"), "{m}");
+    assert!(m.contains("halyard_decode_errors_total{source=\"ttyGPS\",kind=\"checksum\"} 1"), "{m}");
+    assert!(m.contains("halyard_source_up{source=\"ttyGPS\"} 1"), "{m}");
+    run.stop();
+}
+
+#[test]
+fn a_chartplotter_through_gpsd_gpsfake() {
+    let _serial = support::one_at_a_time();
+    assert!(
+        Command::new("sh").args(["-c", "command -v gpsfake"]).status().unwrap().success(),
+        "gpsfake (Debian gpsd-clients, with gpsd) is installed by scripts/test.sh"
+    );
+    let scratch = Scratch::new("nmea-gpsd");
+    let broker = Mosquitto::start(&scratch.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let gpsd_port = free_port();
+    let log = fixture("bundg_zeus_9.log");
+    // gpsfake runs its own gpsd on a loopback port and plays the log into it through a
+    // pseudo-terminal, a sentence every 2 ms, once.
+    let mut gpsfake = Command::new("gpsfake")
+        .args(["-q", "-1", "-P", &gpsd_port.to_string(), "-c", "0.002", "-S"])
+        .arg(&log)
+        .current_dir(&scratch.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cfg = config(&scratch, broker.port, free_port(), &format!("gpsd:127.0.0.1:{gpsd_port}"));
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    let ok = sub.wait(Duration::from_secs(60), |m| {
+        ["halyard/nav/latitude", "halyard/nav/true_wind_speed", "halyard/nav/depth", "halyard/nav/heading"]
+            .iter()
+            .all(|t| m.iter().any(|r| r.topic == *t))
+    });
+    let _ = gpsfake.kill();
+    let _ = gpsfake.wait();
+    assert!(ok, "{:?}\n{}", sub.all().iter().map(|r| &r.topic).collect::<Vec<_>>(), run.log());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let (lat, _) = first_position(&text);
+    // gpsd may start the log anywhere in its first cycle: the position is one of the log's.
+    let published = latitude_published(&sub).unwrap();
+    assert!((published - lat).abs() < 0.01, "{published} vs {lat}");
+    assert!(run.log().contains("nmea: reading gpsd:127.0.0.1"), "{}", run.log());
+    run.stop();
+}
+
+/// The u-blox log with real fix loss, replayed into the store: the loss found by `halyard nav`
+/// is where the log's RMC status turns V and back to A; the KML holds the recorded track.
+#[test]
+fn fix_loss_and_the_season_track_from_a_real_log() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("nmea-replay");
+    let broker = free_port();
+    let cfg = scratch.path("halyard.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n[metrics]\nlisten = \"\"\n",
+            scratch.0.display()
+        ),
+    )
+    .unwrap();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nmea/going.to.groix.2.nmea");
+    let log = if shared.exists() { shared } else { fixture("going.to.groix.head.nmea") };
+    let out = halyard().args(["replay", "--max-speed", "-c", cfg.to_str().unwrap()]).arg(&log).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The expected losses: RMC status V from its first V to the next A.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut expected = Vec::new();
+    let mut lost: Option<String> = None;
+    for line in text.lines().filter(|l| l.starts_with("$GPRMC") && l.len() > 20) {
+        let f: Vec<&str> = line.split(',').collect();
+        let time = format!("{}:{}:{}", &f[1][0..2], &f[1][2..4], &f[1][4..6]);
+        match (f[2], &lost) {
+            ("V", None) => lost = Some(time),
+            ("A", Some(from)) => {
+                expected.push((from.clone(), time));
+                lost = None;
+            }
+            _ => {}
+        }
+    }
+    assert!(!expected.is_empty());
+    let nav = halyard().args(["nav", "--json", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(nav.status.success(), "{}", String::from_utf8_lossy(&nav.stderr));
+    let nav: serde_json::Value = serde_json::from_slice(&nav.stdout).unwrap();
+    assert_eq!(nav["date"], "2023-06-23");
+    let found: Vec<(String, String)> = nav["day"]["fix_losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["from"].as_str().unwrap()[11..19].to_owned(), l["to"].as_str().unwrap()[11..19].to_owned()))
+        .collect();
+    // Every RMC-reported loss is found (GGA/GLL may start it a sentence earlier, or a silence
+    // may add one): each expected end is a found end.
+    for (from, to) in &expected {
+        assert!(found.iter().any(|(_, t)| t == to), "loss {from}–{to} not found in {found:?}");
+    }
+    assert!(nav["day"]["max_gust_kn"].as_f64().unwrap() > 0.0, "{nav}");
+    // The KML: one line for the day, every recorded point on it.
+    let kml = halyard().args(["export", "kml", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    let kml = String::from_utf8(kml.stdout).unwrap();
+    assert_eq!(kml.matches("<LineString>").count(), 1, "{}", &kml[..kml.len().min(2000)]);
+    assert!(kml.contains("<name>2023-06-23</name>"));
+    let coordinates = kml.split("<coordinates>").nth(1).unwrap().split("</coordinates>").next().unwrap();
+    assert_eq!(coordinates.split_whitespace().count() as u64, nav["day"]["track_points"].as_u64().unwrap());
+    let gpx = halyard().args(["export", "gpx", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    let gpx = String::from_utf8(gpx.stdout).unwrap();
+    assert_eq!(gpx.matches("<trkpt").count() as u64, nav["day"]["track_points"].as_u64().unwrap());
+    // The daily report carries the same answers.
+    let report =
+        halyard().args(["report", "--json", "--date", "2023-06-23", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["nav"]["fix_losses"], nav["day"]["fix_losses"]);
+}
