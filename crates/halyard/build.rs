@@ -1,4 +1,5 @@
-//! Embeds the web dashboard (`web/src/` and uPlot from `web/node_modules/`) into the binary.
+//! Embeds the web dashboard (`web/src/`, uPlot and Leaflet from `web/node_modules/`) into the
+//! binary.
 //!
 //! Third-party front-end code comes from npm through `web/package.json` and its lock file
 //! (DESIGN.md §3): when `web/node_modules` is missing, this runs `npm ci` there. Every asset is
@@ -14,6 +15,8 @@ use std::process::Command;
 const VENDORED: &[(&str, &str)] = &[
     ("uplot/dist/uPlot.iife.min.js", "vendor/uPlot.iife.min.js"),
     ("uplot/dist/uPlot.min.css", "vendor/uPlot.min.css"),
+    ("leaflet/dist/leaflet.js", "vendor/leaflet.js"),
+    ("leaflet/dist/leaflet.css", "vendor/leaflet.css"),
 ];
 
 fn main() {

@@ -9,8 +9,9 @@ import * as battery from "./pages/battery.js";
 import * as history from "./pages/history.js";
 import * as report from "./pages/report.js";
 import * as devices from "./pages/devices.js";
+import * as map from "./pages/map.js";
 
-const PAGES = { overview, solar, battery, history, report, devices };
+const PAGES = { overview, solar, battery, history, report, map, devices };
 
 /** What every page may read: the server's status and the live device table. */
 export const ctx = {

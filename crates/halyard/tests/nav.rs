@@ -148,12 +148,12 @@ fn a_chartplotter_through_gpsd_gpsfake() {
 fn fix_loss_and_the_season_track_from_a_real_log() {
     let _serial = support::one_at_a_time();
     let scratch = Scratch::new("nmea-replay");
-    let broker = free_port();
+    let (broker, web) = (free_port(), free_port());
     let cfg = scratch.path("halyard.toml");
     std::fs::write(
         &cfg,
         format!(
-            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n[metrics]\nlisten = \"\"\n",
+            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n",
             scratch.0.display()
         ),
     )
@@ -210,4 +210,23 @@ fn fix_loss_and_the_season_track_from_a_real_log() {
         halyard().args(["report", "--json", "--date", "2023-06-23", "-c", cfg.to_str().unwrap()]).output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
     assert_eq!(report["nav"]["fix_losses"], nav["day"]["fix_losses"]);
+
+    // The map page parses the KML export and draws it: the same points, the same fix losses.
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/tests/map.mjs"))
+        .args([&format!("http://127.0.0.1:{web}"), shots.to_str().unwrap(), "2023-06-23"])
+        .output()
+        .expect("node (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "map page: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let map: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(map["season"]["lines"][0]["points"], nav["day"]["track_points"], "{map}");
+    assert_eq!(map["season"]["drawn"], 1);
+    let losses = map["day"]["losses"].as_array().unwrap();
+    assert_eq!(losses.len(), nav["day"]["fix_losses"].as_array().unwrap().len(), "{map}");
+    assert_eq!(map["day"]["gust"], format!("{:.1} kn", nav["day"]["max_gust_kn"].as_f64().unwrap()));
+    run.stop();
 }

@@ -59,12 +59,18 @@ export async function render(root, route, ctx) {
         <td class="num">${num(p.trend_percent_per_30_days, 1)} %</td><td>${flags.map((f) => `<span class="flag">${f}</span>`).join(" ")}</td></tr>`;
     })
     .join("");
+  const nav = r.nav
+    ? `<dt>Max gust (3 s)</dt><dd data-answer="max_gust_kn"><a href="#/map/${date}">${num(r.nav.max_gust_kn, 1)} kn</a> at ${hhmm(r.nav.max_gust_at)}</dd>
+       <dt>Max apparent wind</dt><dd><a href="#/map/${date}">${num(r.nav.max_apparent_wind_kn, 1)} kn</a></dd>
+       <dt>Distance sailed</dt><dd><a href="#/map/${date}">${num(r.nav.distance_nm, 1)} nm</a></dd>
+       <dt>GPS fix lost</dt><dd data-answer="fix_losses"><a href="#/map/${date}">${r.nav.fix_losses.length ? r.nav.fix_losses.map((l) => `${hhmm(l.from)}–${hhmm(l.to)}`).join(", ") : "never"}</a></dd>`
+    : "";
   const gaps = (r.data_gaps || []).map((g) => `<li><a href="${link("battery", date, g.from)}">${hhmm(g.from)}–${hhmm(g.to)}</a></li>`).join("");
   const ny = r.network_yield_days;
   root.innerHTML = `<h1>Report · ${esc(date)} ${pickerHtml(date, ctx.status.days)}</h1>
     ${kept ? '<p class="muted">The report kept when this day ended (its raw samples are past retention).</p>' : ""}
     <div class="grid">
-      <div class="card"><h2>The day's answers</h2><dl class="answers">${answers}</dl></div>
+      <div class="card"><h2>The day's answers</h2><dl class="answers">${answers}${nav}</dl></div>
       <div class="card"><h2>Season</h2><dl class="answers">
         ${ny ? `<dt>Network yield, ${ny.days} day${ny.days === 1 ? "" : "s"}</dt><dd><a href="#/history">median ${energy(ny.median_wh)} (${energy(ny.min_wh)}–${energy(ny.max_wh)})</a></dd>` : ""}
         ${"lifetime_yield_kwh" in r ? `<dt>Lifetime yield</dt><dd><a href="#/history?days=all">${num(r.lifetime_yield_kwh, 1)} kWh</a></dd>` : ""}

@@ -225,3 +225,55 @@ fn source<'a>(
         m
     })
 }
+
+/// `/api/nav?date=`: the day's navigation answers, the last hour's gusts and the places of the
+/// whole store (for the map page).
+pub async fn nav(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let day = day_of(&web, &uri)?;
+    let now = web.hub.now();
+    let answer = with_store(&web, move |w, s| {
+        let cal = w.calendar();
+        let (start, end) = (cal.day_start(day), cal.next_day(cal.day_start(day)));
+        let hour_end = now.min(end);
+        let places = {
+            let track = crate::nav::track(s, 0, i64::MAX)?;
+            let stays = crate::nav::stays::stays(&track, crate::nav::stays::RADIUS_M, crate::nav::stays::MIN_STAY_MS);
+            crate::nav::stays::places(&stays, crate::nav::stays::RADIUS_M)
+        };
+        Ok(json!({
+            "date": cal.date(start),
+            "day": crate::nav::answers(s, start, end)?,
+            "last_hour": crate::nav::answers(s, hour_end - 3_600_000, hour_end)?,
+            "places": places.iter().take(10).map(crate::nav::stays::Place::to_json).collect::<Vec<_>>(),
+        }))
+    })
+    .await?;
+    Ok(JsonBody(answer))
+}
+
+/// `/api/export/kml` or `/gpx`, `?from=&to=` (dates; without them, everything).
+pub async fn export(
+    State(web): State<Arc<Web>>,
+    axum::extract::Path(format): axum::extract::Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let content_type = match format.as_str() {
+        "kml" => "application/vnd.google-earth.kml+xml",
+        "gpx" => "application/gpx+xml",
+        other => return Err(ApiError(StatusCode::NOT_FOUND, format!("no export `{other}`: kml or gpx"))),
+    };
+    let date = |name: &str| -> Result<Option<i64>, ApiError> {
+        query_param(uri.query(), name)
+            .map(|d| crate::report::noon(&d).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e:#}"))))
+            .transpose()
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    let text = with_store(&web, move |w, s| {
+        let cal = w.calendar();
+        let from = from.map_or(0, |d| cal.day_start(d));
+        let to = to.map_or(i64::MAX, |d| cal.next_day(cal.day_start(d)));
+        crate::nav::export::render(&format, s, &cal, from, to)
+    })
+    .await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response())
+}

@@ -1,0 +1,124 @@
+// Map: the season's track (or one day's) drawn from Halyard's own KML export, parsed here in the
+// browser, the places where the boat stayed, where it is now, and the wind and GPS answers.
+// Leaflet from npm, loaded only on this page; no tile server (the boat is offshore): a lat/lon
+// graticule and a scale instead of a chart.
+
+import { get, esc, num, hhmm, duration } from "../api.js";
+import { chosenDay, pickerHtml, wirePicker } from "../picker.js";
+
+let leaflet = null;
+
+/** Load Leaflet's script and stylesheet once. */
+function loadLeaflet() {
+  leaflet ??= new Promise((resolve, reject) => {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = "/assets/vendor/leaflet.css";
+    document.head.append(css);
+    const js = document.createElement("script");
+    js.src = "/assets/vendor/leaflet.js";
+    js.onload = () => resolve(window.L);
+    js.onerror = () => reject(new Error("Leaflet did not load"));
+    document.head.append(js);
+  });
+  return leaflet;
+}
+
+/** Lines and points of a KML document: [{ name, points: [[lat, lon]…] }], [{ name, text, at }]. */
+export function parseKml(text) {
+  const doc = new DOMParser().parseFromString(text, "application/xml");
+  if (doc.querySelector("parsererror")) throw new Error("the KML export does not parse");
+  const lines = [], points = [];
+  for (const p of doc.getElementsByTagName("Placemark")) {
+    const name = p.getElementsByTagName("name")[0]?.textContent ?? "";
+    const coords = (el) => el.getElementsByTagName("coordinates")[0].textContent.trim().split(/\s+/).map((c) => {
+      const [lon, lat] = c.split(",").map(Number);
+      return [lat, lon];
+    });
+    const line = p.getElementsByTagName("LineString")[0];
+    const point = p.getElementsByTagName("Point")[0];
+    if (line) lines.push({ name, points: coords(line) });
+    if (point) points.push({ name, text: p.getElementsByTagName("description")[0]?.textContent ?? "", at: coords(point)[0] });
+  }
+  return { lines, points };
+}
+
+/** Graticule lines for the visible bounds, about six a side. */
+function graticule(L, map, layer) {
+  layer.clearLayers();
+  const b = map.getBounds();
+  const span = Math.max(b.getNorth() - b.getSouth(), b.getEast() - b.getWest());
+  const step = [1 / 60, 2 / 60, 5 / 60, 10 / 60, 0.5, 1, 2, 5, 10, 30].find((s) => span / s <= 8) ?? 30;
+  const style = { color: "#7fd1f7", weight: 0.6, opacity: 0.35, interactive: false };
+  for (let lat = Math.floor(b.getSouth() / step) * step; lat <= b.getNorth(); lat += step) {
+    L.polyline([[lat, b.getWest() - span], [lat, b.getEast() + span]], style).addTo(layer);
+  }
+  for (let lon = Math.floor(b.getWest() / step) * step; lon <= b.getEast(); lon += step) {
+    L.polyline([[b.getSouth() - span, lon], [b.getNorth() + span, lon]], style).addTo(layer);
+  }
+}
+
+const COLOURS = ["#f4c542", "#ef7d6b", "#7fd1f7", "#b48ef0", "#5cc8a8", "#f49ac1"];
+
+export async function render(root, route, ctx) {
+  const season = !route.date;
+  const date = chosenDay(route, ctx.status);
+  const [L, kmlText, nav] = await Promise.all([
+    loadLeaflet(),
+    fetch(season ? "/api/export/kml" : `/api/export/kml?from=${date}&to=${date}`).then((r) => r.text()),
+    get(`/api/nav?date=${encodeURIComponent(date)}`),
+  ]);
+  const kml = parseKml(kmlText);
+  const day = nav.day || {};
+  const losses = (day.fix_losses || []).map((l) => `<li>${hhmm(l.from)}–${hhmm(l.to)} (${duration(l.seconds)})</li>`).join("");
+  const places = nav.places.map((p, i) => `<li><a href="#" data-place="${i}">${num(p.hours, 1)} h</a> at ${num(p.lat, 4)}, ${num(p.lon, 4)} (${p.stays.length} stay${p.stays.length === 1 ? "" : "s"})</li>`).join("");
+  root.innerHTML = `<h1>Map · ${season ? "the season" : esc(date)} ${season ? `<a class="picker" href="#/map/${esc(date)}">one day</a>` : `${pickerHtml(date, ctx.status.days)} <a class="picker" href="#/map">the season</a>`}</h1>
+    <div class="grid">
+      <div class="card" style="grid-column: 1 / -1; padding: 0; overflow: hidden"><div id="map" style="height: min(70vh, 560px)"></div></div>
+      <div class="card"><h2>Wind · ${esc(nav.date)}</h2>
+        <div class="row"><span>max gust (3 s)</span><span id="gust-day">${num(day.max_gust_kn, 1)} kn</span></div>
+        <div class="row"><span>max gust, last hour</span><span id="gust-hour">${num(nav.last_hour?.max_gust_kn, 1)} kn</span></div>
+        <div class="row"><span>max apparent wind</span><span>${num(day.max_apparent_wind_kn, 1)} kn</span></div>
+        <div class="row"><span>distance</span><span>${num(day.distance_nm, 1)} nm</span></div></div>
+      <div class="card"><h2>GPS fix lost</h2>${losses ? `<ul id="fix-losses">${losses}</ul>` : '<p class="muted">never</p>'}</div>
+      <div class="card"><h2>Where we spent our time</h2>${places ? `<ol>${places}</ol>` : '<p class="muted">no stay of 20 minutes yet</p>'}</div>
+    </div>`;
+  if (!season) wirePicker(root, "map");
+  const map = L.map(root.querySelector("#map"), { zoomControl: true, attributionControl: false, preferCanvas: true });
+  map.getContainer().style.background = "#0b2233";
+  L.control.scale({ imperial: false, metric: true }).addTo(map);
+  const grid = L.layerGroup().addTo(map);
+  const track = L.featureGroup().addTo(map);
+  kml.lines.forEach((l, i) => L.polyline(l.points, { color: COLOURS[i % COLOURS.length], weight: 3 }).bindTooltip(l.name).addTo(track));
+  const stays = kml.points.map((p) => L.circleMarker(p.at, { radius: 8, color: "#fff", weight: 2, fillColor: "#ef7d6b", fillOpacity: 0.9 }).bindPopup(`<b>${esc(p.name)}</b><br>${esc(p.text)}`).addTo(track));
+  const boat = L.circleMarker([0, 0], { radius: 7, color: "#000", weight: 2, fillColor: "#f4c542", fillOpacity: 1 });
+  const place = (v) => (v === null || v === undefined ? null : Number(v));
+  const moveBoat = () => {
+    const n = ctx.devices.get("nav")?.values;
+    const lat = place(n?.latitude?.v), lon = place(n?.longitude?.v);
+    if (lat !== null && lon !== null) boat.setLatLng([lat, lon]).addTo(map);
+  };
+  if (track.getLayers().length) map.fitBounds(track.getBounds(), { padding: [20, 20] });
+  else map.setView([0, 0], 2);
+  moveBoat();
+  const redraw = () => graticule(L, map, grid);
+  map.on("moveend", redraw);
+  redraw();
+  for (const a of root.querySelectorAll("[data-place]")) {
+    a.addEventListener("click", (e) => {
+      e.preventDefault();
+      const p = nav.places[Number(a.dataset.place)];
+      map.setView([p.lat, p.lon], 15);
+    });
+  }
+  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length };
+  const listener = () => moveBoat();
+  ctx.listeners.add(listener);
+  return {
+    dispose: () => {
+      ctx.listeners.delete(listener);
+      map.remove();
+      delete window.halyard.map;
+    },
+  };
+}
