@@ -93,6 +93,19 @@ fn a_gps_on_a_pseudo_terminal_with_garbage_on_the_line() {
     assert!((latitude_published(&sub).unwrap() - lat).abs() < 1e-6);
     let lon_pub: f64 = sub.payloads("halyard/nav/longitude")[0].parse().unwrap();
     assert!((lon_pub - lon).abs() < 1e-6);
+    // rob's Pacific log: sentences with runs of NUL bytes inside, which still pass the checksum.
+    let rob = std::fs::read(fixture("rob.excerpt.nmea")).unwrap();
+    assert!(rob.contains(&0));
+    for chunk in rob.chunks(480) {
+        tty.master.write_all(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (rob_lat, _) = first_position(&String::from_utf8_lossy(&rob).replace('\0', ""));
+    let ok = sub.wait(Duration::from_secs(20), |m| {
+        m.iter()
+            .any(|r| r.topic == "halyard/nav/latitude" && (r.payload.parse::<f64>().unwrap() - rob_lat).abs() < 0.01)
+    });
+    assert!(ok, "rob's position (lat {rob_lat}) not published: {:?}", sub.payloads("halyard/nav/latitude"));
     // The garbage and the bad checksum are counted, by kind, for this port.
     let m = http_get(metrics, "/metrics");
     assert!(m.contains("halyard_decode_errors_total{source=\"ttyGPS\",kind=\"not_a_sentence\"} 1"), "{m}");
@@ -113,11 +126,13 @@ fn a_chartplotter_through_gpsd_gpsfake() {
     let sub = Subscriber::start(broker.port, None);
     let gpsd_port = free_port();
     let log = fixture("bundg_zeus_9.log");
-    // gpsfake runs its own gpsd on a loopback port and plays the log into it through a
-    // pseudo-terminal, a sentence every 2 ms, once.
+    // gpsfake runs its own gpsd on a loopback port and plays each log into it through a
+    // pseudo-terminal of its own, a sentence every 2 ms, once: a B&G chartplotter and a GoFree
+    // export with AIS.
     let mut gpsfake = Command::new("gpsfake")
         .args(["-q", "-1", "-P", &gpsd_port.to_string(), "-c", "0.002", "-S"])
         .arg(&log)
+        .arg(fixture("gofree-merrimac.log"))
         .current_dir(&scratch.0)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -129,17 +144,60 @@ fn a_chartplotter_through_gpsd_gpsfake() {
         ["halyard/nav/latitude", "halyard/nav/true_wind_speed", "halyard/nav/depth", "halyard/nav/heading"]
             .iter()
             .all(|t| m.iter().any(|r| r.topic == *t))
+            && m.iter().any(|r| r.topic == "halyard/nav/ais_vessels" && r.payload != "0")
     });
     let _ = gpsfake.kill();
     let _ = gpsfake.wait();
     assert!(ok, "{:?}\n{}", sub.all().iter().map(|r| &r.topic).collect::<Vec<_>>(), run.log());
-    let text = std::fs::read_to_string(&log).unwrap();
-    let (lat, _) = first_position(&text);
-    // gpsd may start the log anywhere in its first cycle: the position is one of the log's.
-    let published = latitude_published(&sub).unwrap();
-    assert!((published - lat).abs() < 0.01, "{published} vs {lat}");
+    // Both boats' positions: gpsd may start a log anywhere in its first cycle, so near the
+    // first position of each log.
+    let logs: Vec<(f64, f64)> = [log.clone(), fixture("gofree-merrimac.log")]
+        .iter()
+        .map(|p| first_position(&std::fs::read_to_string(p).unwrap()))
+        .collect();
+    for p in sub.payloads("halyard/nav/latitude") {
+        let lat: f64 = p.parse().unwrap();
+        assert!(logs.iter().any(|(l, _)| (lat - l).abs() < 0.05), "{lat} is in neither log: {logs:?}");
+    }
     assert!(run.log().contains("nmea: reading gpsd:127.0.0.1"), "{}", run.log());
     run.stop();
+}
+
+/// Each of the five real logs replayed as a file: every line decoded or counted, the kinds of
+/// error each log is known for and no other.
+#[test]
+fn the_five_logs_replayed() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("nmea-five");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nmea");
+    let logs = [
+        ("bundg_zeus_9.log", "bundg_zeus_9.log", 0),
+        ("gofree-merrimac.log", "gofree-merrimac.log", 0),
+        ("plaka.log", "plaka.head.log", 1), // the excerpt is cut mid-line
+        ("rob_2021-03-05_pacific_replay.nmea", "rob.excerpt.nmea", 0),
+        ("going.to.groix.2.nmea", "going.to.groix.head.nmea", 1), // one bad checksum in the whole log
+    ];
+    for (whole, excerpt, most_errors) in logs {
+        let path = if shared.join(whole).exists() { shared.join(whole) } else { fixture(excerpt) };
+        let cfg = scratch.path(&format!("{whole}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "data_dir = \"{}\"\n[store]\nenabled = false\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n[metrics]\nlisten = \"\"\n",
+                scratch.path(whole).display(),
+                free_port()
+            ),
+        )
+        .unwrap();
+        let out = halyard().args(["replay", "--max-speed", "-c", cfg.to_str().unwrap()]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{whole}: {}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["devices"], 1, "{whole}: the nav device {summary}");
+        assert!(summary["updates"].as_u64().unwrap() > 100, "{whole}: {summary}");
+        let errors = summary["decode_errors"].as_f64().unwrap() as u64;
+        assert!(errors <= most_errors, "{whole}: {summary}");
+        assert_eq!(summary["mqtt_dropped"], 0.0);
+    }
 }
 
 /// The u-blox log with real fix loss, replayed into the store: the loss found by `halyard nav`

@@ -9,7 +9,8 @@
 //! - **Gust**: the highest 3-second mean of the true wind speed; `gust_hour` is the highest of
 //!   the last hour, updated with every true-wind reading.
 //! - **Track**: the position is published at most every 5 s, and then only when the boat moved
-//!   10 m or a minute passed: a 15 m trail under way, a point a minute at anchor.
+//!   10 m or a minute passed: a 15 m trail under way, a point a minute at anchor; at once when
+//!   the fix comes back or the position jumps more than a kilometre.
 //! - **Fix loss**: a position sentence that says "no fix" (RMC/GLL status V, GGA quality 0)
 //!   starts one, and so does a silence of position sentences longer than 10 s; it ends with the
 //!   next valid position, which publishes `fix_loss` = its duration in seconds (so each loss is
@@ -32,6 +33,8 @@ const HOUR: Millis = 3_600_000;
 const TRACK_MIN_MS: Millis = 5_000;
 const TRACK_MAX_MS: Millis = 60_000;
 const TRACK_MIN_M: f64 = 10.0;
+/// A position this far from the last one is published at once (another GPS took over).
+const TRACK_JUMP_M: f64 = 1_000.0;
 /// AIS vessels count as in range this long after their last report.
 const AIS_RANGE_MS: Millis = 600_000;
 
@@ -254,15 +257,18 @@ impl Nav {
             self.fix_lost_since.get_or_insert(at);
             return;
         }
-        if let Some(since) = self.fix_lost_since.take() {
+        let regained = self.fix_lost_since.take().map(|since| {
             m.push(Metric::number("fix_loss", "s", (at - since) as f64 / 1000.0));
-        }
+        });
         let Some(p) = p else { return };
         let due = match self.published_position {
             None => true,
             Some((t, lat, lon)) => {
-                let dt = at - t;
-                dt >= TRACK_MAX_MS || (dt >= TRACK_MIN_MS && distance_m((lat, lon), (p.lat, p.lon)) >= TRACK_MIN_M)
+                let (dt, moved) = (at - t, distance_m((lat, lon), (p.lat, p.lon)));
+                regained.is_some()
+                    || dt >= TRACK_MAX_MS
+                    || (dt >= TRACK_MIN_MS && moved >= TRACK_MIN_M)
+                    || moved >= TRACK_JUMP_M
             }
         };
         if due {
@@ -407,9 +413,12 @@ mod tests {
         assert_eq!(get(&m, "fix"), Some(0.0));
         let m = feed(&mut nav, 19_000, &rmc(true, 17.03));
         assert_eq!(get(&m, "fix_loss"), Some(12.0));
-        // Silence: no position sentence for 30 s.
+        assert!(get(&m, "latitude").is_some(), "a regained fix is published at once");
+        let m = feed(&mut nav, 20_000, &rmc(true, 27.0));
+        assert!(get(&m, "latitude").is_some(), "a 18 km jump is published at once");
+        // Silence: no position sentence for 29 s.
         let m = feed(&mut nav, 49_000, &rmc(true, 17.04));
-        assert_eq!(get(&m, "fix_loss"), Some(30.0));
+        assert_eq!(get(&m, "fix_loss"), Some(29.0));
         assert!(distance_m((43.0, 5.0), (43.0, 5.0)) < 1e-9);
         // One minute of latitude is one nautical mile.
         assert!((distance_m((43.0, 5.0), (43.0 + 1.0 / 60.0, 5.0)) - 1853.2).abs() < 1.0);
