@@ -9,6 +9,7 @@
 //! * [`masterbus`] — Mastervolt MasterBus (CAN): values, self-description and device discovery.
 //! * [`can`] — the framings CAN arrives in: pcapng/pcap, candump logs, SLCAN, CAN-Ethernet gateways.
 //! * [`nmea`] — NMEA 0183: GPS, wind, heading, depth and AIS sentences.
+//! * [`meshtastic`] — the Meshtastic radios' stream framing (serial, TCP 4403).
 //!
 //! Every decoder takes bytes (and, where state is needed, a plain state machine that the caller
 //! feeds) and returns typed values or a structured error. Nothing here reads a clock, a socket or a
@@ -27,6 +28,7 @@ mod bits;
 pub mod can;
 pub mod hex;
 pub mod masterbus;
+pub mod meshtastic;
 pub mod nmea;
 mod value;
 pub mod vedirect;

@@ -1,5 +1,6 @@
 //! Property tests: arbitrary bytes never panic any decoder; encoders and decoders round-trip.
 
+use halyard_proto::meshtastic::{encode_frame, Event as MeshEvent, StreamFramer};
 use halyard_proto::nmea::{self, ais, Checksum, LineFramer, Sentence};
 use halyard_proto::vedirect::hex::{self as vhex, Frame, Message};
 use halyard_proto::vedirect::text::{encode_block, BlockStatus, Event, TextFramer};
@@ -277,5 +278,38 @@ proptest! {
             // Only by losing its `*` can the line parse, and then as unchecked.
             prop_assert_eq!(p.frame.checksum, Checksum::Absent, "{}", String::from_utf8_lossy(&bytes));
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn meshtastic_any_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        StreamFramer::new().push_all(&data, |e| {
+            if let MeshEvent::Frame(p) = e { assert!(p.len() <= 512); }
+        });
+    }
+
+    #[test]
+    fn meshtastic_frames_survive_log_text_and_any_chunking(
+        frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..512), 1..6),
+        text in "[ -~]{0,60}",
+        chunk in 1usize..64,
+    ) {
+        let mut stream = Vec::new();
+        for f in &frames {
+            stream.extend_from_slice(text.as_bytes());
+            stream.push(b'\n');
+            let mut buf = [0u8; 516];
+            let n = encode_frame(f, &mut buf).unwrap();
+            stream.extend_from_slice(&buf[..n]);
+        }
+        let mut got = Vec::new();
+        let mut framer = StreamFramer::new();
+        for c in stream.chunks(chunk) {
+            framer.push_all(c, |e| if let MeshEvent::Frame(p) = e { got.push(p.to_vec()) });
+        }
+        prop_assert_eq!(got, frames);
     }
 }

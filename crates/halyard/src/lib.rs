@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod json;
 pub mod keys;
 pub mod masterbus;
+pub mod mesh;
 pub mod model;
 pub mod nav;
 pub mod progress;
