@@ -48,6 +48,8 @@ pub struct Config {
     pub masterbus: Vec<MasterBusSource>,
     /// NMEA 0183 sources (GPS, wind, depth, AIS).
     pub nmea: Vec<NmeaSource>,
+    /// Meshtastic radios (stream API). A gateway's MQTT topics go in `[mqtt_in] topics`.
+    pub meshtastic: Vec<MeshtasticSource>,
     /// Other nodes' raw topics to read back into the model.
     pub mqtt_in: MqttIn,
     /// Known devices.
@@ -338,6 +340,15 @@ pub struct NmeaSource {
     pub source: crate::sources::nmea::Spec,
 }
 
+/// `[[meshtastic]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshtasticSource {
+    /// `serial:/dev/ttyACM0` or `tcp:HOST[:4403]`.
+    #[serde(deserialize_with = "mesh_spec")]
+    pub source: crate::sources::mesh::Spec,
+}
+
 /// `[mqtt_in]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -374,6 +385,9 @@ pub struct Device {
     /// VE.Direct port, for devices whose serial is not known yet.
     #[serde(default)]
     pub port: Option<String>,
+    /// Meshtastic node id (`!0dd1e901`): name a radio (`dinghy`: topics `halyard/mesh/dinghy/…`).
+    #[serde(default, deserialize_with = "mesh_node")]
+    pub meshtastic: Option<u32>,
     /// Instant Readout key (or in the keys file under the address).
     #[serde(default)]
     pub key: Option<Key>,
@@ -442,6 +456,18 @@ fn registers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
 fn can_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::can::Spec, D::Error> {
     let text = String::deserialize(d)?;
     text.parse().map_err(serde::de::Error::custom)
+}
+
+fn mesh_node<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::mesh::parse_node_id(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}`: a Meshtastic node id is !xxxxxxxx (8 hex digits)")))
+}
+
+fn mesh_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::mesh::Spec, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::sources::mesh::Spec::parse(&text).map_err(serde::de::Error::custom)
 }
 
 fn nmea_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::nmea::Spec, D::Error> {

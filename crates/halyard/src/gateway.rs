@@ -248,6 +248,9 @@ fn describe(c: &Config) -> String {
     for n in &c.nmea {
         out.push(format!("nmea: {}", n.source));
     }
+    for m in &c.meshtastic {
+        out.push(format!("meshtastic: {}", m.source.name()));
+    }
     for d in &c.device {
         let key = if d.key.is_some() { ", key set" } else { "" };
         out.push(format!(
@@ -383,6 +386,14 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             for port in std::mem::take(&mut config.vedirect) {
                 tasks.push(tokio::spawn(crate::sources::vedirect::run(
                     port,
+                    input_tx.clone(),
+                    telemetry.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+            for source in std::mem::take(&mut config.meshtastic) {
+                tasks.push(tokio::spawn(crate::sources::mesh::run(
+                    source.source,
                     input_tx.clone(),
                     telemetry.clone(),
                     stop_rx.clone(),

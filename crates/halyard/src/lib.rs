@@ -7,6 +7,7 @@ pub mod burst;
 pub mod config;
 pub mod decode;
 pub mod gateway;
+pub mod geo;
 pub mod ingest;
 pub mod json;
 pub mod keys;

@@ -107,3 +107,97 @@ fn a_real_firmware_debug_log_is_only_text() {
     assert_eq!(frames, 0);
     assert!(lines > 100, "{lines}");
 }
+
+mod support;
+
+/// A radio on TCP port 4403 (a peer on loopback playing the official-package stream): Halyard
+/// asks for the configuration, then publishes the node table under `halyard/mesh/<node>/…`,
+/// the configured dinghy under its name, with distance and bearings from our own node; and a
+/// gateway's MQTT envelope, read back from a real Mosquitto.
+#[test]
+fn a_radio_on_tcp_4403_and_a_gateway_on_mqtt() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    use support::{free_port, http_get, Halyard, Mosquitto, Scratch, Subscriber};
+
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("mesh");
+    let broker = Mosquitto::start(&scratch.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let radio = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = radio.local_addr().unwrap().port();
+    let stream = std::fs::read(fixture("stream_fromradio.bin")).unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = radio.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        // The client speaks first: a framed ToRadio asking for the configuration.
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).unwrap();
+        assert_eq!(&head[..2], &[0x94, 0xC3]);
+        let mut body = vec![0u8; usize::from(head[2]) << 8 | usize::from(head[3])];
+        s.read_exact(&mut body).unwrap();
+        let asked = proto::ToRadio::decode(body.as_slice()).unwrap();
+        assert!(matches!(asked.variant, Some(proto::to_radio::Variant::WantConfigId(_))), "{asked:?}");
+        s.write_all(&stream).unwrap();
+        // Stay connected while the test reads.
+        std::thread::sleep(Duration::from_secs(15));
+    });
+    let cfg = scratch.path("halyard.toml");
+    let metrics = free_port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{}\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"msh/#\"]\n[[meshtastic]]\nsource = \"tcp:127.0.0.1:{port}\"\n[[device]]\nname = \"dinghy\"\nmeshtastic = \"!0dd1e901\"\n",
+            scratch.0.display(),
+            broker.port,
+            metrics
+        ),
+    )
+    .unwrap();
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    let ok = sub.wait(Duration::from_secs(30), |m| {
+        m.iter().any(|r| r.topic == "halyard/mesh/dinghy/distance")
+            && m.iter().any(|r| r.topic == "halyard/mesh/4e11f00d/hops_away")
+    });
+    assert!(ok, "{:?}\n{}", sub.all().iter().map(|r| &r.topic).collect::<Vec<_>>(), run.log());
+    // The dinghy's last position, and its distance and bearing from our node (59.98 N 23.435 E).
+    let last = |t: &str| -> f64 { sub.payloads(t).last().unwrap().parse().unwrap() };
+    let (lat, lon) = (last("halyard/mesh/dinghy/latitude"), last("halyard/mesh/dinghy/longitude"));
+    assert!((lat - 59.982_559).abs() < 1e-6 && (lon - 23.454_100_8).abs() < 1e-6, "{lat} {lon}");
+    let (d, b) = halyard::geo::inverse((59.98, 23.435), (lat, lon)).unwrap();
+    assert!((last("halyard/mesh/dinghy/distance") - d).abs() < 0.01);
+    assert!((last("halyard/mesh/dinghy/bearing") - b).abs() < 0.01);
+    // Magnetic: true minus the WMM declination there (about 10° E in 2026).
+    let m = last("halyard/mesh/dinghy/bearing_magnetic");
+    let decl = (b - m + 540.0).rem_euclid(360.0) - 180.0;
+    assert!((7.0..12.0).contains(&decl), "declination {decl}");
+    assert_eq!(sub.payloads("halyard/mesh/dinghy/long_name").last().map(String::as_str), Some("Lille Oe dinghy"));
+    assert_eq!(last("halyard/mesh/4e11f00d/hops_away"), 2.0, "hop_start 3 − hop_limit 1");
+    // A gateway's protobuf envelope on MQTT: the crew member's node.
+    let e: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(fixture("mqtt_envelopes.jsonl")).unwrap().lines().next().unwrap())
+            .unwrap();
+    let hex = e["payload_hex"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let file = scratch.path("envelope.bin");
+    std::fs::write(&file, bytes).unwrap();
+    let sent = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", e["topic"].as_str().unwrap(), "-f"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // Read by the gateway from the broker and decoded: counted, and no error.
+    let mut m = String::new();
+    for _ in 0..50 {
+        m = http_get(metrics, "/metrics");
+        if m.contains("halyard_frames_total{source=\"meshtastic_mqtt\"} 1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(m.contains("halyard_frames_total{source=\"meshtastic_mqtt\"} 1"), "{m}");
+    assert!(!m.contains("meshtastic_mqtt\",kind="), "{m}");
+    run.stop();
+    peer.join().unwrap();
+}

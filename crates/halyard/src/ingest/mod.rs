@@ -4,6 +4,7 @@
 
 pub mod ble;
 pub mod masterbus;
+pub mod mesh;
 pub mod mqtt_in;
 pub mod nav;
 pub mod nmea;
@@ -58,6 +59,15 @@ pub enum Input {
         /// The source's name.
         source: Arc<str>,
     },
+    /// Meshtastic stream API bytes (serial, TCP 4403).
+    Mesh {
+        /// Received at.
+        at: Millis,
+        /// The source's name.
+        source: Arc<str>,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// Updates a source decoded itself (MasterBus: its active client needs the decoder's state).
     Decoded(Update),
     /// A message on a subscribed raw topic.
@@ -80,6 +90,8 @@ pub struct Ingest {
     nmea: HashMap<Arc<str>, nmea::NmeaDecoder>,
     /// The navigation state all NMEA sources feed.
     nav: nav::Nav,
+    /// The Meshtastic node table's decoder.
+    mesh: mesh::MeshIngest,
     telemetry: Arc<Telemetry>,
 }
 
@@ -92,6 +104,7 @@ impl Ingest {
             mqtt_in: mqtt_in::MqttInDecoder::new(telemetry.clone()),
             nmea: HashMap::new(),
             nav: nav::Nav::new(),
+            mesh: mesh::MeshIngest::new(telemetry.clone()),
             telemetry,
         }
     }
@@ -125,7 +138,16 @@ impl Ingest {
                 }
             }
             Input::Decoded(u) => out.push(u),
-            Input::Mqtt { at, topic, payload } => out.extend(self.mqtt_in.message(at, &topic, &payload)),
+            Input::Mesh { at, source, bytes } => {
+                let boat = self.nav.position();
+                self.mesh.stream(at, &source, &bytes, boat, out);
+            }
+            Input::Mqtt { at, topic, payload } => {
+                let boat = self.nav.position();
+                if !self.mesh.mqtt(at, &topic, &payload, boat, out) {
+                    out.extend(self.mqtt_in.message(at, &topic, &payload));
+                }
+            }
         }
     }
 }

@@ -98,6 +98,11 @@ impl Nav {
         Self::default()
     }
 
+    /// The boat's last published position.
+    pub fn position(&self) -> Option<(f64, f64)> {
+        self.published_position.map(|(_, lat, lon)| (lat, lon))
+    }
+
     fn heading(&self, at: Millis) -> Option<f64> {
         recent(self.heading_true, at)
             .or_else(|| Some(recent(self.heading_magnetic, at)? + self.variation?))
@@ -122,7 +127,7 @@ impl Nav {
                         m.push(Metric::number("course_over_ground", "°", c));
                     }
                 }
-                self.position(at, r.valid && r.position.is_some(), r.position, &mut m);
+                self.position_sentence(at, r.valid && r.position.is_some(), r.position, &mut m);
             }
             Sentence::Gga(g) => {
                 let fix = g.quality.is_some_and(|q| q > 0) && g.position.is_some();
@@ -132,9 +137,9 @@ impl Nav {
                 if let Some(h) = g.hdop {
                     m.push(Metric::number("hdop", "", h));
                 }
-                self.position(at, fix, g.position, &mut m);
+                self.position_sentence(at, fix, g.position, &mut m);
             }
-            Sentence::Gll(g) => self.position(at, g.valid && g.position.is_some(), g.position, &mut m),
+            Sentence::Gll(g) => self.position_sentence(at, g.valid && g.position.is_some(), g.position, &mut m),
             Sentence::Vtg(v) => {
                 if let Some(s) = v.sog_kn {
                     self.sog = Some((at, s));
@@ -246,7 +251,7 @@ impl Nav {
         Some(u)
     }
 
-    fn position(&mut self, at: Millis, fix: bool, p: Option<Position>, m: &mut Vec<Metric>) {
+    fn position_sentence(&mut self, at: Millis, fix: bool, p: Option<Position>, m: &mut Vec<Metric>) {
         let silent = self.last_position_sentence.is_some_and(|t| at - t > POSITION_SILENCE_MS);
         if silent && self.fix_lost_since.is_none() {
             self.fix_lost_since = self.last_position_sentence;

@@ -77,6 +77,12 @@ pub struct Heard {
     pub said: Said,
 }
 
+/// A node number from `!a1b2c3d4` (or without the `!`).
+pub fn parse_node_id(text: &str) -> Option<u32> {
+    let hex = text.strip_prefix('!').unwrap_or(text);
+    (hex.len() == 8).then(|| u32::from_str_radix(hex, 16).ok()).flatten()
+}
+
 /// `!a1b2c3d4` of a node number.
 pub fn node_id(num: u32) -> String {
     format!("!{num:08x}")

@@ -47,6 +47,7 @@ struct Entry {
     serial: Option<String>,
     masterbus: Option<u32>,
     port: Option<String>,
+    meshtastic: Option<u32>,
 }
 
 /// The configured devices.
@@ -82,6 +83,7 @@ impl Registry {
                 serial: d.serial.clone(),
                 masterbus: d.masterbus,
                 port: d.port.as_ref().map(|p| port_name(p)),
+                meshtastic: d.meshtastic,
             })
             .collect();
         Registry { entries }
@@ -93,6 +95,7 @@ impl Registry {
             Identity::Serial(s) => e.serial.as_deref().is_some_and(|c| serials_match(c, s)),
             Identity::MasterBus(d) => e.masterbus == Some(*d),
             Identity::Port(p) => e.port.as_deref() == Some(p.as_str()),
+            Identity::Mesh(n) => e.meshtastic == Some(*n),
             Identity::Derived(_) => false,
         })
     }
@@ -101,7 +104,8 @@ impl Registry {
     pub fn resolve(&self, identity: &Identity, kind: &str) -> DeviceInfo {
         match self.find(identity) {
             Some(e) => DeviceInfo {
-                name: e.name.clone(),
+                // A mesh node's topics are under `halyard/mesh/` whatever its name.
+                name: if matches!(identity, Identity::Mesh(_)) { format!("mesh/{}", e.name) } else { e.name.clone() },
                 role: e.role.clone(),
                 group: e.group.clone(),
                 kind: kind.to_owned(),
@@ -113,6 +117,8 @@ impl Registry {
             None => DeviceInfo {
                 name: match identity {
                     Identity::Derived(n) => n.clone(),
+                    // The mesh's nodes under `halyard/mesh/<node>/…` (DESIGN.md §4.2).
+                    Identity::Mesh(n) => format!("mesh/{n:08x}"),
                     other => format!("{kind}-{}", other.topic_text()),
                 },
                 role: None,

@@ -24,6 +24,8 @@ pub enum Identity {
     MasterBus(u32),
     /// A VE.Direct port that has not told its serial number yet (e.g. `ttyUSB0`).
     Port(String),
+    /// A Meshtastic node number (`!0dd1e901`).
+    Mesh(u32),
     /// A value the model computes, e.g. `solar/network`.
     Derived(String),
 }
@@ -35,6 +37,7 @@ impl Identity {
             Identity::Mac(m) => m.iter().map(|b| format!("{b:02x}")).collect(),
             Identity::Serial(s) | Identity::Port(s) | Identity::Derived(s) => s.clone(),
             Identity::MasterBus(d) => format!("0x{d:05X}"),
+            Identity::Mesh(n) => format!("{n:08x}"),
         }
     }
 
@@ -57,6 +60,7 @@ impl fmt::Display for Identity {
             Identity::MasterBus(d) => write!(f, "MasterBus 0x{d:05X}"),
             Identity::Port(p) => write!(f, "VE.Direct port {p}"),
             Identity::Derived(n) => f.write_str(n),
+            Identity::Mesh(n) => write!(f, "Meshtastic !{n:08x}"),
         }
     }
 }

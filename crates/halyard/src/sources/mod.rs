@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod ble;
 pub mod can;
 pub mod masterbus;
+pub mod mesh;
 pub mod nmea;
 pub mod replay;
 pub mod vedirect;

@@ -1,0 +1,159 @@
+//! A Meshtastic radio over its stream API: USB serial (115,200 baud) or TCP port 4403 (a radio
+//! on Wi-Fi). After connecting Halyard asks for the node database (`want_config_id`) and then
+//! reads; a heartbeat every five minutes keeps a serial link awake. Nothing else is ever sent:
+//! no configuration, no messages.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use halyard_proto::meshtastic::encode_frame;
+use prost::Message;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio_serial::SerialPortBuilderExt;
+
+use super::backoff::Backoff;
+use crate::burst::BurstLog;
+use crate::ingest::{now_ms, Input};
+use crate::mesh::proto::{to_radio, Heartbeat, ToRadio};
+use crate::telemetry::Telemetry;
+
+/// The stream API's TCP port.
+pub const TCP_PORT: u16 = 4403;
+const HEARTBEAT: Duration = Duration::from_secs(300);
+
+/// Where the radio is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// `serial:/dev/ttyACM0`.
+    Serial(String),
+    /// `tcp:host[:4403]`.
+    Tcp(String),
+}
+
+impl Spec {
+    /// Parse `serial:DEVICE` or `tcp:HOST[:PORT]`.
+    pub fn parse(text: &str) -> Result<Spec, String> {
+        match text.split_once(':') {
+            Some(("serial", p)) if !p.is_empty() => Ok(Spec::Serial(p.to_owned())),
+            Some(("tcp", h)) if !h.is_empty() => {
+                Ok(Spec::Tcp(if h.contains(':') { h.to_owned() } else { format!("{h}:{TCP_PORT}") }))
+            }
+            _ => Err(format!("`{text}`: serial:DEVICE or tcp:HOST[:PORT] (port {TCP_PORT} by default)")),
+        }
+    }
+
+    /// The source's name for counters and logs.
+    pub fn name(&self) -> String {
+        match self {
+            Spec::Serial(p) => format!("meshtastic:{}", crate::model::registry::port_name(p)),
+            Spec::Tcp(a) => format!("meshtastic:{a}"),
+        }
+    }
+}
+
+/// A framed `ToRadio`.
+pub fn frame(message: &ToRadio) -> Vec<u8> {
+    let payload = message.encode_to_vec();
+    let mut out = vec![0u8; payload.len() + 4];
+    let n = encode_frame(&payload, &mut out).expect("ToRadio messages Halyard sends are small");
+    out.truncate(n);
+    out
+}
+
+async fn session(
+    mut io: impl AsyncRead + AsyncWrite + Unpin,
+    name: &Arc<str>,
+    tx: &mpsc::Sender<Input>,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<String> {
+    // A config id of our own: the radio ends its dump with it.
+    let id = (now_ms() as u32) | 1;
+    if let Err(e) = io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::WantConfigId(id)) })).await {
+        return Some(e.to_string());
+    }
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            _ = heartbeat.tick() => {
+                if let Err(e) = io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::Heartbeat(Heartbeat {})) })).await {
+                    return Some(e.to_string());
+                }
+            }
+            r = io.read(&mut buf) => match r {
+                Ok(0) => return Some("end of stream".into()),
+                Ok(n) => {
+                    backoff.reset();
+                    if tx.send(Input::Mesh { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec() }).await.is_err() {
+                        return None;
+                    }
+                }
+                Err(e) => return Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Run one radio until `stop` turns true.
+pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+    let name: Arc<str> = spec.name().into();
+    let labels = [("source", &*name)];
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut errors = BurstLog::new("meshtastic", Duration::from_secs(60));
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let result = match &spec {
+            Spec::Tcp(addr) => match tokio::net::TcpStream::connect(addr).await {
+                Ok(s) => {
+                    telemetry.set("halyard_source_up", &labels, 1.0);
+                    tracing::info!("meshtastic: connected to {addr}");
+                    session(s, &name, &tx, &mut stop, &mut backoff).await
+                }
+                Err(e) => Some(format!("cannot connect: {e}")),
+            },
+            Spec::Serial(path) => match tokio_serial::new(path, 115_200).open_native_async() {
+                Ok(p) => {
+                    telemetry.set("halyard_source_up", &labels, 1.0);
+                    tracing::info!("meshtastic: reading {path}");
+                    session(p, &name, &tx, &mut stop, &mut backoff).await
+                }
+                Err(e) => Some(format!("cannot open: {e}")),
+            },
+        };
+        telemetry.set("halyard_source_up", &labels, 0.0);
+        match result {
+            None => break,
+            Some(why) => {
+                telemetry.inc("halyard_source_reconnects_total", &labels);
+                errors.report(Instant::now(), || format!("{name}: {why}; retrying"));
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_and_the_config_request() {
+        assert_eq!(Spec::parse("tcp:radio.local"), Ok(Spec::Tcp("radio.local:4403".into())));
+        assert_eq!(Spec::parse("tcp:10.0.0.5:4404"), Ok(Spec::Tcp("10.0.0.5:4404".into())));
+        assert_eq!(Spec::parse("serial:/dev/ttyACM0"), Ok(Spec::Serial("/dev/ttyACM0".into())));
+        assert!(Spec::parse("ble:x").is_err());
+        // ToRadio{want_config_id = 1}: field 3, varint → 0x18 0x01, framed.
+        assert_eq!(
+            frame(&ToRadio { variant: Some(to_radio::Variant::WantConfigId(1)) }),
+            [0x94, 0xC3, 0, 2, 0x18, 0x01]
+        );
+    }
+}
