@@ -272,7 +272,8 @@ proptest! {
         let line = nmea_line("IIMWV,338,R,13.41,N,A");
         let mut bytes = line.into_bytes();
         let i = index % bytes.len();
-        prop_assume!(i > 0 && bytes[i] != byte);
+        // Another case of a checksum digit is the same checksum (`*2c` is `*2C`): not a change.
+        prop_assume!(i > 0 && !bytes[i].eq_ignore_ascii_case(&byte));
         bytes[i] = byte;
         if let Ok(p) = nmea::parse(&bytes) {
             // Only by losing its `*` can the line parse, and then as unchecked.
