@@ -26,6 +26,7 @@ extern crate alloc;
 
 mod bits;
 pub mod can;
+pub mod date;
 pub mod hex;
 pub mod masterbus;
 pub mod meshtastic;

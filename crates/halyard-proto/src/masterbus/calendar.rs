@@ -7,17 +7,9 @@
 //! * Time: seconds since midnight; 67151.0 is 18:39:11. The same visualisation carries durations
 //!   longer than a day ("Remaining" 567600 = 6 days 13:40:00).
 
-/// A calendar date from a MasterBus Date field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    /// The year (e.g. 2022).
-    pub year: u16,
-    /// The month, 1–12.
-    pub month: u8,
-    /// The day of the month, 1–31.
-    pub day: u8,
-}
+pub use crate::date::Date;
 
+/// MasterBus Date fields.
 impl Date {
     /// Decode a Date field's value; `None` when it is not a valid date (negative, not finite,
     /// month 0 or above 12, day 0).

@@ -14,44 +14,10 @@ pub struct Position {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimeOfDay(pub u32);
 
-/// A calendar date (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    /// Year, four digits.
-    pub year: u16,
-    /// 1–12.
-    pub month: u8,
-    /// 1–31.
-    pub day: u8,
-}
+pub use crate::date::Date;
 
+/// Dates with NMEA's times of day.
 impl Date {
-    /// Days since 1970-01-01 (the proleptic Gregorian calendar).
-    pub fn days_since_epoch(&self) -> i64 {
-        // Howard Hinnant's days_from_civil.
-        let (y, m, d) = (i64::from(self.year), i64::from(self.month), i64::from(self.day));
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    /// The date `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
-    pub fn from_days(days: i64) -> Option<Date> {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Some(Date { year: u16::try_from(year).ok()?, month, day })
-    }
-
     /// Milliseconds since the Unix epoch at `time` on this date.
     pub fn at(&self, time: TimeOfDay) -> i64 {
         self.days_since_epoch() * 86_400_000 + i64::from(time.0)
@@ -155,18 +121,6 @@ fn year(yy: u16) -> u16 {
     }
 }
 
-fn valid(year: u16, month: u8, day: u8) -> Option<Date> {
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    (1..=days).contains(&day).then_some(Date { year, month, day })
-}
-
 /// `ddmmyy` (RMC).
 pub(crate) fn date(f: &str) -> Result<Option<Date>, Bad> {
     if f.is_empty() {
@@ -177,7 +131,7 @@ pub(crate) fn date(f: &str) -> Result<Option<Date>, Bad> {
         return Err(Bad);
     }
     let two = |i: usize| (b[i] - b'0') * 10 + (b[i + 1] - b'0');
-    valid(year(u16::from(two(4))), two(2), two(0)).map(Some).ok_or(Bad)
+    Date::new(year(u16::from(two(4))), two(2), two(0)).map(Some).ok_or(Bad)
 }
 
 /// ZDA's day, month and four-digit year: a date only when all three are there.
@@ -188,7 +142,7 @@ pub(crate) fn date_parts(day: &str, month: &str, y: &str) -> Result<Option<Date>
     let d: u8 = day.parse().map_err(|_| Bad)?;
     let m: u8 = month.parse().map_err(|_| Bad)?;
     let y: u16 = y.parse().map_err(|_| Bad)?;
-    valid(y, m, d).map(Some).ok_or(Bad)
+    Date::new(y, m, d).map(Some).ok_or(Bad)
 }
 
 #[cfg(test)]
@@ -210,10 +164,6 @@ mod tests {
         assert_eq!(date_parts("", "", "").ok().flatten(), None, "never invent a date");
         let d = date_parts("23", "06", "2023").ok().flatten().unwrap();
         assert_eq!(d.days_since_epoch(), 19_531);
-        assert_eq!(Date::from_days(19_531), Some(d));
-        for n in [0, 59, 60, 365, 11_016, 20_000, 30_000] {
-            assert_eq!(Date::from_days(n).unwrap().days_since_epoch(), n);
-        }
         assert_eq!(Date { year: 1970, month: 1, day: 1 }.at(TimeOfDay(1000)), 1000);
     }
 }

@@ -118,14 +118,7 @@ impl Nav {
                     self.variation = Some(v);
                 }
                 if r.valid {
-                    if let Some(s) = r.sog_kn {
-                        self.sog = Some((at, s));
-                        m.push(Metric::number("speed_over_ground", "kn", s));
-                    }
-                    if let Some(c) = r.cog_true {
-                        self.cog = Some((at, c));
-                        m.push(Metric::number("course_over_ground", "°", c));
-                    }
+                    self.motion(at, r.sog_kn, r.cog_true, &mut m);
                 }
                 self.position_sentence(at, r.valid && r.position.is_some(), r.position, &mut m);
             }
@@ -140,16 +133,7 @@ impl Nav {
                 self.position_sentence(at, fix, g.position, &mut m);
             }
             Sentence::Gll(g) => self.position_sentence(at, g.valid && g.position.is_some(), g.position, &mut m),
-            Sentence::Vtg(v) => {
-                if let Some(s) = v.sog_kn {
-                    self.sog = Some((at, s));
-                    m.push(Metric::number("speed_over_ground", "kn", s));
-                }
-                if let Some(c) = v.cog_true {
-                    self.cog = Some((at, c));
-                    m.push(Metric::number("course_over_ground", "°", c));
-                }
-            }
+            Sentence::Vtg(v) => self.motion(at, v.sog_kn, v.cog_true, &mut m),
             Sentence::Mwv(w) if w.valid => match w.reference {
                 WindReference::Apparent => self.apparent(at, w.angle, w.speed_kn, &mut m),
                 WindReference::True => self.true_sent(at, w.angle.map(signed_angle), w.speed_kn, None, &mut m),
@@ -249,6 +233,18 @@ impl Nav {
         let mut u = Update::new(at, Identity::Derived("nav".into()), "navigation", "nmea");
         u.metrics = m;
         Some(u)
+    }
+
+    /// Speed and course over ground (RMC, VTG).
+    fn motion(&mut self, at: Millis, sog: Option<f64>, cog: Option<f64>, m: &mut Vec<Metric>) {
+        if let Some(s) = sog {
+            self.sog = Some((at, s));
+            m.push(Metric::number("speed_over_ground", "kn", s));
+        }
+        if let Some(c) = cog {
+            self.cog = Some((at, c));
+            m.push(Metric::number("course_over_ground", "°", c));
+        }
     }
 
     fn position_sentence(&mut self, at: Millis, fix: bool, p: Option<Position>, m: &mut Vec<Metric>) {
