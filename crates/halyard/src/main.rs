@@ -28,6 +28,8 @@ enum Command {
     Report(halyard::report::Args),
     /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
     Nav(halyard::nav::Args),
+    /// Meshtastic: where the dinghy and everyone are (distance, bearing true and magnetic), max and reliable range.
+    Mesh(halyard::mesh::Args),
     /// The track as KML (one line per day, the places stayed) or GPX.
     Export(halyard::nav::export::Args),
     /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => gateway::demo(args),
         Command::Report(args) => halyard::report::command(args),
         Command::Nav(args) => halyard::nav::command(args),
+        Command::Mesh(args) => halyard::mesh::command(args),
         Command::Export(args) => halyard::nav::export::command(args),
         Command::Sim(args) => {
             cli_logging();

@@ -201,3 +201,71 @@ fn a_radio_on_tcp_4403_and_a_gateway_on_mqtt() {
     run.stop();
     peer.join().unwrap();
 }
+
+/// The official-package stream replayed into the store, then `halyard mesh`: the dinghy where
+/// its last position says, from our own radio's position; the farthest direct reception (the
+/// hill node two hops away does not count); the reliable range from the sender's log, checked
+/// against the log's own "received" column.
+#[test]
+fn where_is_the_dinghy_and_how_far_the_radios_reach() {
+    use support::{free_port, halyard, Scratch};
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("mesh-answers");
+    let cfg = scratch.path("halyard.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n[metrics]\nlisten = \"\"\n[[device]]\nname = \"dinghy\"\nmeshtastic = \"!0dd1e901\"\n",
+            scratch.0.display(),
+            free_port()
+        ),
+    )
+    .unwrap();
+    let out = halyard()
+        .args(["replay", "--max-speed", "-c", cfg.to_str().unwrap()])
+        .arg(fixture("stream_fromradio.bin"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = fixture("sender_rangetest_log.csv");
+    let out = halyard()
+        .args(["mesh", "--json", "-c", cfg.to_str().unwrap(), "--sender-log", log.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let us = (m["us"]["lat"].as_f64().unwrap(), m["us"]["lon"].as_f64().unwrap());
+    assert!((us.0 - 59.98).abs() < 1e-6 && (us.1 - 23.435).abs() < 1e-6, "{m}");
+    let d = &m["dinghy"];
+    let (lat, lon) = (d["lat"].as_f64().unwrap(), d["lon"].as_f64().unwrap());
+    assert!((lat - 59.982_559).abs() < 1e-6 && (lon - 23.454_101).abs() < 1e-6, "{d}");
+    let (dist, bearing) = halyard::geo::inverse(us, (lat, lon)).unwrap();
+    assert!((d["distance_m"].as_f64().unwrap() - dist).abs() < 0.1, "{d}");
+    assert!((d["bearing_true"].as_f64().unwrap() - bearing).abs() < 0.1, "{d}");
+    let decl = d["declination"].as_f64().unwrap();
+    assert!((9.0..11.0).contains(&decl) && d["declination_uncertainty"].as_f64().unwrap() > 0.0, "{d}");
+    assert!(d["magnetic_model"].as_str().unwrap().contains("2029-12-31"));
+    // The crew member walked to 7.2 km, heard directly; the hill node (two hops) is farther.
+    let max = &m["max_range"];
+    assert_eq!(max["node"], "c0ffee01", "{m}");
+    let last_crew = halyard::geo::inverse(us, (60.036_060_2, 23.499_821_7)).unwrap().0;
+    assert!((max["distance_m"].as_f64().unwrap() - last_crew).abs() < 0.5, "{max}");
+    // Reliable range: the log's own received flags and positions, banded here.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut bands: std::collections::BTreeMap<i64, (u32, u32)> = Default::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let d = halyard::geo::inverse(us, (f[2].parse().unwrap(), f[3].parse().unwrap())).unwrap().0;
+        let e = bands.entry((d / 1000.0).floor() as i64).or_default();
+        e.0 += 1;
+        e.1 += u32::from(f[5] == "True");
+    }
+    let expected = bands
+        .iter()
+        .filter(|(_, (n, h))| *n >= 2 && f64::from(*h) >= 0.8 * f64::from(*n))
+        .map(|(k, _)| (*k + 1) as f64 * 1000.0)
+        .fold(0.0, f64::max);
+    let rt = m["range_test"].as_array().unwrap().iter().find(|r| r["sender"] == "c0ffee01").unwrap();
+    assert_eq!(rt["reliable_range_m"].as_f64(), Some(expected), "{rt}");
+    assert_eq!(expected, 5000.0, "the scenario's sender is heard reliably to 5 km");
+}

@@ -35,13 +35,15 @@ impl MeshIngest {
         MeshIngest { framers: HashMap::new(), me: None, own: None, telemetry, told_magnetic: false }
     }
 
-    /// Stream API bytes from `source`; `boat` is the boat's GPS position when known.
+    /// Stream API bytes from `source`; `boat` is the boat's GPS position when known; `log` for a
+    /// recorded stream, whose packets are timed by their reception time (`rx_time`, else `at`).
     pub fn stream(
         &mut self,
         at: Millis,
         source: &Arc<str>,
         bytes: &[u8],
         boat: Option<(f64, f64)>,
+        log: bool,
         out: &mut Vec<Update>,
     ) {
         let mut messages = Vec::new();
@@ -60,11 +62,24 @@ impl MeshIngest {
             Event::Log(l) => tracing::trace!("{source}: {}", String::from_utf8_lossy(l)),
         });
         use proto::from_radio::Variant;
+        // A recorded stream's node database may carry no times: give it the stream's first
+        // reception time rather than the time of the replay.
+        let first = messages.iter().find_map(|m| match &m.variant {
+            Some(Variant::Packet(p)) if p.rx_time > 0 => Some(i64::from(p.rx_time) * 1000),
+            _ => None,
+        });
+        let at = if log { first.unwrap_or(at) } else { at };
         for m in messages {
             match m.variant {
                 Some(Variant::MyInfo(i)) => self.me = Some(i.my_node_num),
-                Some(Variant::NodeInfo(n)) => self.node_info(at, &n, boat, out),
-                Some(Variant::Packet(p)) => self.packet(at, &mesh::heard(&p), boat, out),
+                Some(Variant::NodeInfo(n)) => {
+                    let at = if log && n.last_heard > 0 { i64::from(n.last_heard) * 1000 } else { at };
+                    self.node_info(at, &n, boat, out)
+                }
+                Some(Variant::Packet(p)) => {
+                    let at = if log && p.rx_time > 0 { i64::from(p.rx_time) * 1000 } else { at };
+                    self.packet(at, &mesh::heard(&p), boat, out)
+                }
                 _ => {}
             }
         }

@@ -67,6 +67,8 @@ pub enum Input {
         source: Arc<str>,
         /// The bytes.
         bytes: Vec<u8>,
+        /// From a recorded stream: time packets by their reception time (`rx_time`).
+        log: bool,
     },
     /// Updates a source decoded itself (MasterBus: its active client needs the decoder's state).
     Decoded(Update),
@@ -138,9 +140,9 @@ impl Ingest {
                 }
             }
             Input::Decoded(u) => out.push(u),
-            Input::Mesh { at, source, bytes } => {
+            Input::Mesh { at, source, bytes, log } => {
                 let boat = self.nav.position();
-                self.mesh.stream(at, &source, &bytes, boat, out);
+                self.mesh.stream(at, &source, &bytes, boat, log, out);
             }
             Input::Mqtt { at, topic, payload } => {
                 let boat = self.nav.position();

@@ -5,6 +5,7 @@
 //! Hops: a packet travelled `hop_start − hop_limit` hops; `hop_start = 0` means the sender's
 //! firmware predates 2.3 and the count is unknown, not that it came direct (mesh.proto).
 
+pub mod answers;
 pub mod proto;
 
 use prost::Message;
@@ -197,4 +198,86 @@ pub fn heard_json(j: &Json) -> Option<Heard> {
         via_mqtt: false,
         said,
     })
+}
+
+/// `halyard mesh`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Definitions: see the module documentation of halyard::mesh::answers (max range: direct \
+receptions only, hop_start − hop_limit = 0; reliable range: the far edge of the farthest distance band with \
+≥ 80 % of the expected range-test packets heard and at least two expected).")]
+pub struct Args {
+    /// The configuration (store).
+    #[arg(short, long, env = "HALYARD_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// The node to find (a configured name or a node id).
+    #[arg(long, default_value = "dinghy")]
+    node: String,
+    /// The range-test sender's own log (`seq,tx_time,lat,lon,…` CSV) for the reliable range.
+    #[arg(long)]
+    sender_log: Option<std::path::PathBuf>,
+    /// Width of the distance bands, m.
+    #[arg(long, default_value_t = 1000.0)]
+    band: f64,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Print where the node is, where everyone is, the ranges.
+pub fn command(args: Args) -> anyhow::Result<()> {
+    let config = match &args.config {
+        Some(p) => crate::config::Config::load(p)?,
+        None => crate::config::Config::default(),
+    };
+    let mut store = crate::store::open(&config)?;
+    let store = store.as_mut();
+    let nodes = answers::nodes(store)?;
+    anyhow::ensure!(
+        !nodes.is_empty(),
+        "no Meshtastic node recorded (configure [[meshtastic]] or [mqtt_in] msh/ topics)"
+    );
+    // "Now" is the last time anything was heard (a replayed log is in its own past).
+    let mut now = 0;
+    for n in &nodes {
+        for (_, m, _) in store.series()?.into_iter().filter(|(d, _, _)| d == n) {
+            now = now.max(store.samples(n, &m, 0, i64::MAX)?.last().map_or(0, |(t, _)| *t));
+        }
+    }
+    let us = answers::our_position(store)?;
+    let wanted = format!("mesh/{}", args.node.trim_start_matches('!'));
+    let node = answers::where_is(store, &wanted, us, now)?;
+    let mut everyone = Vec::new();
+    for n in &nodes {
+        if let Some(w) = answers::where_is(store, n, us, now)? {
+            everyone.push(w);
+        }
+    }
+    let max = answers::max_range(store)?;
+    let log = args.sender_log.as_ref().map(std::fs::read_to_string).transpose()?;
+    let mut reliable = Vec::new();
+    for n in &nodes {
+        let packets = answers::range_test_packets(store, n, log.as_deref(), us)?;
+        if packets.is_empty() {
+            continue;
+        }
+        let b = answers::bands(&packets, args.band);
+        reliable.push(serde_json::json!({
+            "sender": n.trim_start_matches("mesh/"),
+            "reliable_range_m": answers::reliable_range(&b, args.band),
+            "bands": b.iter().map(|b| serde_json::json!({"from_m": b.from_m, "expected": b.expected, "heard": b.heard})).collect::<Vec<_>>(),
+        }));
+    }
+    let out = serde_json::json!({
+        "us": us.map(|(lat, lon)| serde_json::json!({"lat": lat, "lon": lon})),
+        args.node.as_str(): node,
+        "everyone": everyone,
+        "max_range": max.map(|(n, d, t)| serde_json::json!({"node": n.trim_start_matches("mesh/"), "distance_m": crate::json::round(d, 1), "at": crate::sinks::mqtt::rfc3339(t)})),
+        "range_test": reliable,
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
 }

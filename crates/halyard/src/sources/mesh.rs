@@ -87,7 +87,7 @@ async fn session(
                 Ok(0) => return Some("end of stream".into()),
                 Ok(n) => {
                     backoff.reset();
-                    if tx.send(Input::Mesh { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec() }).await.is_err() {
+                    if tx.send(Input::Mesh { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec(), log: false }).await.is_err() {
                         return None;
                     }
                 }

@@ -98,6 +98,12 @@ pub async fn run(
     result.map(|()| stats)
 }
 
+/// A recorded Meshtastic stream: a `0x94 0xC3` frame header within its first 4 KiB (debug text
+/// may come first).
+pub fn is_mesh_stream(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(4096)].windows(2).any(|w| w == [0x94, 0xC3])
+}
+
 /// An NMEA 0183 log: its first line that is not a `#` comment starts with `$` or `!` (after
 /// at most a logger's time stamp).
 pub fn is_nmea_log(bytes: &[u8]) -> bool {
@@ -183,6 +189,14 @@ async fn replay_files(
                 }
             }
             progress.advance(bytes.len() as u64, 0);
+        } else if is_mesh_stream(&bytes) {
+            // A recorded Meshtastic stream: timed by the packets' reception times.
+            stats.records += 1;
+            progress.advance(bytes.len() as u64, 1);
+            let input = Input::Mesh { at: now_ms(), source: name.clone().into(), bytes, log: true };
+            if tx.send(input).await.is_err() {
+                return Ok(());
+            }
         } else if is_nmea_log(&bytes) {
             // An NMEA log: its own clock (RMC/ZDA dates), as fast as it can be read.
             let source: Arc<str> = name.clone().into();

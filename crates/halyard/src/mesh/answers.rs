@@ -1,0 +1,209 @@
+//! The mesh's answers from the store (DESIGN.md §5): where the dinghy is, where everyone is
+//! (distance and bearing true and magnetic from us), the longest range ever attained and the
+//! longest "somewhat reliable" range.
+//!
+//! Definitions:
+//! - **Our position**: the boat's GPS (`nav`), else our own radio's (the mesh node that has no
+//!   distance from us).
+//! - **Max range ever attained**: the largest distance of a position heard directly — hops
+//!   travelled = hop_start − hop_limit = 0; packets whose hop count is unknown (hop_start = 0,
+//!   firmware before 2.3) are left out rather than guessed.
+//! - **Somewhat reliable range**: range-test packets (`seq N`) of a sender are expected one
+//!   after another from its first to its last heard sequence number; each expected packet is
+//!   placed at the sender's distance then (from the sender's own log when given, else
+//!   interpolated by sequence number between the heard ones); in distance bands (1 km by
+//!   default) the delivery is heard / expected; the range is the far edge of the farthest band
+//!   with at least 80 % delivery and at least two packets expected.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde_json::{json, Value as Json};
+
+use crate::store::Backend;
+
+/// Delivery that counts as reliable.
+pub const RELIABLE: f64 = 0.8;
+/// A distance from the time of a range-test packet is looked for this close in time, ms.
+const NEAR_MS: i64 = 5 * 60_000;
+
+fn last(store: &mut dyn Backend, device: &str, metric: &str) -> Result<Option<(i64, f64)>> {
+    Ok(store.samples(device, metric, 0, i64::MAX)?.last().copied())
+}
+
+/// Every mesh node recorded (device names `mesh/…`).
+pub fn nodes(store: &mut dyn Backend) -> Result<Vec<String>> {
+    let mut n: Vec<String> =
+        store.series()?.into_iter().filter(|(d, _, _)| d.starts_with("mesh/")).map(|(d, _, _)| d).collect();
+    n.dedup();
+    Ok(n)
+}
+
+/// Our position: the boat's GPS, else our own radio's.
+pub fn our_position(store: &mut dyn Backend) -> Result<Option<(f64, f64)>> {
+    if let (Some((_, lat)), Some((_, lon))) = (last(store, "nav", "latitude")?, last(store, "nav", "longitude")?) {
+        return Ok(Some((lat, lon)));
+    }
+    for node in nodes(store)? {
+        let has_distance = !store.samples(&node, "distance", 0, i64::MAX)?.is_empty();
+        if let (false, Some((_, lat)), Some((_, lon))) =
+            (has_distance, last(store, &node, "latitude")?, last(store, &node, "longitude")?)
+        {
+            return Ok(Some((lat, lon)));
+        }
+    }
+    Ok(None)
+}
+
+/// Where one node is, seen from `us` at `now`.
+pub fn where_is(store: &mut dyn Backend, node: &str, us: Option<(f64, f64)>, now: i64) -> Result<Option<Json>> {
+    let (Some((t, lat)), Some((_, lon))) = (last(store, node, "latitude")?, last(store, node, "longitude")?) else {
+        return Ok(None);
+    };
+    let heard = ["snr", "rssi", "latitude", "battery_level", "range_test_seq"]
+        .iter()
+        .filter_map(|m| last(store, node, m).ok().flatten())
+        .map(|(t, _)| t)
+        .max()
+        .unwrap_or(t);
+    let mut out = json!({
+        "node": node.trim_start_matches("mesh/"),
+        "lat": crate::json::round(lat, 6),
+        "lon": crate::json::round(lon, 6),
+        "position_at": crate::sinks::mqtt::rfc3339(t),
+        "position_age_s": (now - t) / 1000,
+        "last_heard": crate::sinks::mqtt::rfc3339(heard),
+    });
+    if let Some(us) = us {
+        if let Some((d, b)) = crate::geo::inverse(us, (lat, lon)) {
+            out["distance_m"] = json!(crate::json::round(d, 1));
+            out["bearing_true"] = json!(crate::json::round(b, 1));
+            match crate::geo::declination(us.0, us.1, now.div_euclid(86_400_000)) {
+                Ok((decl, sigma)) => {
+                    out["bearing_magnetic"] = json!(crate::json::round((b - decl).rem_euclid(360.0), 1));
+                    out["declination"] = json!(crate::json::round(decl, 2));
+                    out["declination_uncertainty"] = json!(crate::json::round(sigma, 2));
+                    out["magnetic_model"] = json!("WMM2020/WMM2025, valid 2020-01-01 to 2029-12-31");
+                }
+                Err(e) => out["bearing_magnetic_error"] = json!(e.to_string()),
+            }
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The farthest direct reception: (node, distance m, when).
+pub fn max_range(store: &mut dyn Backend) -> Result<Option<(String, f64, i64)>> {
+    let mut best: Option<(String, f64, i64)> = None;
+    for node in nodes(store)? {
+        let hops: BTreeMap<i64, f64> = store.samples(&node, "hops_away", 0, i64::MAX)?.into_iter().collect();
+        for (t, d) in store.samples(&node, "distance", 0, i64::MAX)? {
+            if hops.get(&t) == Some(&0.0) && best.as_ref().is_none_or(|(_, b, _)| d > *b) {
+                best = Some((node.clone(), d, t));
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// One band of the reliable-range table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Band {
+    /// Near edge, m.
+    pub from_m: f64,
+    /// Packets expected in it.
+    pub expected: usize,
+    /// Packets heard.
+    pub heard: usize,
+}
+
+/// Delivery by distance band from expected packets (distance, heard).
+pub fn bands(packets: &[(f64, bool)], width_m: f64) -> Vec<Band> {
+    let mut by: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+    for (d, heard) in packets {
+        let e = by.entry((d / width_m).floor() as i64).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*heard);
+    }
+    by.into_iter().map(|(k, (expected, heard))| Band { from_m: k as f64 * width_m, expected, heard }).collect()
+}
+
+/// The far edge of the farthest band with ≥ 80 % delivery and ≥ 2 expected packets.
+pub fn reliable_range(bands: &[Band], width_m: f64) -> Option<f64> {
+    bands
+        .iter()
+        .filter(|b| b.expected >= 2 && b.heard as f64 >= RELIABLE * b.expected as f64)
+        .map(|b| b.from_m + width_m)
+        .reduce(f64::max)
+}
+
+/// The expected range-test packets of a sender, (distance, heard): from its own log
+/// (`seq,tx_time,lat,lon,…`) when given, else interpolated between the heard ones.
+pub fn range_test_packets(
+    store: &mut dyn Backend,
+    node: &str,
+    sender_log: Option<&str>,
+    us: Option<(f64, f64)>,
+) -> Result<Vec<(f64, bool)>> {
+    let seqs = store.samples(node, "range_test_seq", 0, i64::MAX)?;
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let heard: std::collections::BTreeSet<u64> = seqs.iter().map(|(_, s)| *s as u64).collect();
+    if let (Some(log), Some(us)) = (sender_log, us) {
+        let mut out = Vec::new();
+        for line in log.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let (Some(seq), Some(lat), Some(lon)) = (
+                f.first().and_then(|s| s.parse::<u64>().ok()),
+                f.get(2).and_then(|s| s.parse::<f64>().ok()),
+                f.get(3).and_then(|s| s.parse::<f64>().ok()),
+            ) else {
+                continue;
+            };
+            if let Some((d, _)) = crate::geo::inverse(us, (lat, lon)) {
+                out.push((d, heard.contains(&seq)));
+            }
+        }
+        return Ok(out);
+    }
+    // Each heard packet at the distance the node had then; the missing ones in between.
+    let distances = store.samples(node, "distance", 0, i64::MAX)?;
+    let at = |t: i64| -> Option<f64> {
+        let i = distances.partition_point(|(d, _)| *d <= t);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| distances.get(j))
+            .filter(|(d, _)| (d - t).abs() <= NEAR_MS)
+            .min_by_key(|(d, _)| (d - t).abs())
+            .map(|(_, v)| *v)
+    };
+    let known: Vec<(u64, f64)> = seqs.iter().filter_map(|(t, s)| Some((*s as u64, at(*t)?))).collect();
+    let mut out = Vec::new();
+    for w in known.windows(2) {
+        let ((s0, d0), (s1, d1)) = (w[0], w[1]);
+        for s in s0..s1 {
+            let f = (s - s0) as f64 / (s1 - s0).max(1) as f64;
+            out.push((d0 + (d1 - d0) * f, heard.contains(&s)));
+        }
+    }
+    out.extend(known.last().map(|(_, d)| (*d, true)));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_and_the_reliable_edge() {
+        // 400 m steps; lost at 5.2 km and from 6 km on but for 7.2 km.
+        let lost = [13, 15, 16, 17, 19, 20];
+        let packets: Vec<(f64, bool)> = (1..=20).map(|s| (s as f64 * 400.0, !lost.contains(&s))).collect();
+        let b = bands(&packets, 1000.0);
+        assert_eq!(b[5], Band { from_m: 5000.0, expected: 2, heard: 1 });
+        assert_eq!(reliable_range(&b, 1000.0), Some(5000.0));
+        assert_eq!(reliable_range(&bands(&[(100.0, true)], 1000.0), 1000.0), None, "one packet is no statistic");
+    }
+}
