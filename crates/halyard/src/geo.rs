@@ -1,6 +1,8 @@
 //! Distances, bearings and magnetic variation on the WGS 84 ellipsoid, for the mesh answers
 //! (where is the dinghy, where is everyone).
 //!
+//! - [`distance_m`]: a quick great-circle distance for the track's downsampling, the stays and
+//!   the distance sailed, where metres over a day's track are good enough.
 //! - Distance and initial true bearing: Vincenty's inverse formula on WGS 84 (sub-millimetre
 //!   against Karney's geodesics for any two points a radio can hear each other at; it does not
 //!   converge for nearly antipodal points, which get `None`).
@@ -13,6 +15,15 @@ use world_magnetic_model::uom::si::angle::degree;
 use world_magnetic_model::uom::si::f32::{Angle, Length};
 use world_magnetic_model::uom::si::length::meter;
 use world_magnetic_model::GeomagneticField;
+
+/// Great-circle distance in metres (haversine on a sphere of the mean Earth radius: metres
+/// of error over a day's track, which is all a downsampler and a stay detector need).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let (dla, dlo) = ((b.0 - a.0).to_radians(), (b.1 - a.1).to_radians());
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
 
 const A: f64 = 6_378_137.0;
 const F: f64 = 1.0 / 298.257_223_563;
@@ -122,6 +133,11 @@ mod tests {
             assert!(db.abs() < 1e-6, "{c}: {b}");
         }
         assert_eq!(inverse((10.0, 10.0), (10.0, 10.0)), Some((0.0, 0.0)));
+        // The quick one: a minute of latitude is a nautical mile, within the sphere's error.
+        assert!(distance_m((43.0, 5.0), (43.0, 5.0)) < 1e-9);
+        assert!((distance_m((43.0, 5.0), (43.0 + 1.0 / 60.0, 5.0)) - 1853.2).abs() < 1.0);
+        let (d, _) = inverse((43.0, 5.0), (43.1, 5.1)).unwrap();
+        assert!((distance_m((43.0, 5.0), (43.1, 5.1)) - d).abs() / d < 0.005);
     }
 
     /// The cross-check of marine.md §5 (pygeomag 1.1.0 gives the same): plaka 2026-07-01 and

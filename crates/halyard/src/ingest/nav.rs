@@ -20,14 +20,14 @@ use std::collections::{HashSet, VecDeque};
 
 use halyard_proto::nmea::{ais, Position, Sentence, WindReference};
 
+use crate::geo::distance_m;
 use crate::model::{Identity, Metric, Millis, Update};
+use crate::nav::GUST_WINDOW_MS;
 
 /// Sent true wind is preferred over computed for this long after it was last heard.
 const SENT_TRUE_WIND_MS: Millis = 10_000;
 /// A longer silence of position sentences is a fix loss.
 const POSITION_SILENCE_MS: Millis = 10_000;
-/// The gust's averaging window.
-const GUST_WINDOW_MS: Millis = 3_000;
 const HOUR: Millis = 3_600_000;
 /// Track downsampling.
 const TRACK_MIN_MS: Millis = 5_000;
@@ -37,15 +37,6 @@ const TRACK_MIN_M: f64 = 10.0;
 const TRACK_JUMP_M: f64 = 1_000.0;
 /// AIS vessels count as in range this long after their last report.
 const AIS_RANGE_MS: Millis = 600_000;
-
-/// Great-circle distance in metres (haversine on a sphere of the mean Earth radius: metres
-/// of error over a day's track, which is all a downsampler and a stay detector need).
-pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
-    let (dla, dlo) = ((b.0 - a.0).to_radians(), (b.1 - a.1).to_radians());
-    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * h.sqrt().asin()
-}
 
 /// An angle in −180…180°.
 fn signed_angle(a: f64) -> f64 {
@@ -420,8 +411,5 @@ mod tests {
         // Silence: no position sentence for 29 s.
         let m = feed(&mut nav, 49_000, &rmc(true, 17.04));
         assert_eq!(get(&m, "fix_loss"), Some(29.0));
-        assert!(distance_m((43.0, 5.0), (43.0, 5.0)) < 1e-9);
-        // One minute of latitude is one nautical mile.
-        assert!((distance_m((43.0, 5.0), (43.0 + 1.0 / 60.0, 5.0)) - 1853.2).abs() < 1.0);
     }
 }

@@ -115,7 +115,7 @@ pub fn answers(store: &mut dyn Backend, from: i64, to: i64) -> Result<Option<Jso
     let gust = highest_window_mean(&in_range, GUST_WINDOW_MS).filter(|(_, t)| *t >= from && *t <= to);
     let max_apparent = apparent.iter().copied().reduce(|a, b| if b.1 > a.1 { b } else { a });
     let distance_m: f64 =
-        track.windows(2).map(|w| crate::ingest::nav::distance_m((w[0].lat, w[0].lon), (w[1].lat, w[1].lon))).sum();
+        track.windows(2).map(|w| crate::geo::distance_m((w[0].lat, w[0].lon), (w[1].lat, w[1].lon))).sum();
     Ok(Some(json!({
         "max_gust_kn": gust.map(|(v, _)| crate::json::round(v, 1)),
         "max_gust_at": gust.map(|(_, t)| time(t)),

@@ -5,7 +5,7 @@
 use serde_json::{json, Value as Json};
 
 use super::Fix;
-use crate::ingest::nav::distance_m;
+use crate::geo::distance_m;
 
 /// A stay keeps within this distance of its first point, m (an anchorage's swinging circle).
 pub const RADIUS_M: f64 = 200.0;
