@@ -9,7 +9,7 @@
 // graph with a marker; live values change while the demo runs. Saves a screenshot and the HTML
 // of every page, the chart data, the page weight and the time to first render in OUT_DIR.
 
-import { chromium } from "playwright-core";
+import { launch, watch } from "./browser.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -26,19 +26,12 @@ const check = (ok, what) => {
   return ok;
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const results = { pages: {}, charts: {} };
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => !r.url().includes("/api/live") && problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  watch(page, problems);
 
   const ready = async (name) => {
     await page.waitForFunction((p) => {

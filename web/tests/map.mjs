@@ -6,25 +6,18 @@
 // Checks: no console error or failed request; the season's KML is parsed in the page and drawn
 // (lines and points counted from the drawing); the day view lists the fix losses and the gusts.
 
-import { chromium } from "playwright-core";
+import { launch, watch } from "./browser.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const [base, out, day] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
 const problems = [];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const results = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => !r.url().includes("/api/live") && problems.push(`request failed: ${r.url()}`));
-  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  watch(page, problems);
   const ready = () => page.waitForFunction(() => document.getElementById("page")?.dataset.ready === "true" && window.halyard.map, null, { timeout: 20000 });
   await page.goto(`${base}/#/map`, { waitUntil: "load" });
   await ready();
