@@ -14,8 +14,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # openssl makes the certificates of the TLS test; postgresql runs the store tests against a real
 # PostgreSQL (the tests start a cluster of their own on a loopback port); chromium is the browser
 # of the dashboard's end-to-end test (driven by playwright-core from npm); gpsd and gpsd-clients
-# (gpsfake) play real NMEA logs into gpsd for the NMEA source's test.
-packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients)
+# (gpsfake) play real NMEA logs into gpsd for the NMEA source's test; python3-venv holds the
+# official Meshtastic Python package (PyPI) that makes the Meshtastic tests' messages.
+packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients python3-venv)
 # Node.js and npm fetch the dashboard's front-end packages (web/package-lock.json); any recent
 # Node.js will do, Debian's when there is none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
@@ -28,6 +29,14 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "front-end packages (npm ci in web/: uPlot for the dashboard, playwright-core for its test)"
 (cd web && npm ci --no-audit --no-fund)
+
+step "the official Meshtastic Python package (PyPI meshtastic, in target/meshtastic-venv)"
+venv=target/meshtastic-venv
+if ! "$venv/bin/python" -c "import meshtastic.protobuf.mesh_pb2" >/dev/null 2>&1; then
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "meshtastic==2.7.11"
+fi
 
 step "formatting"
 cargo fmt --all -- --check

@@ -10,12 +10,15 @@ export async function get(path) {
 /** The boat's time zone (from /api/status), for every time shown. */
 export const clock = { timezone: "UTC" };
 
-const number = (digits) => new Intl.NumberFormat(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const formats = [number(0), number(1), number(2)];
+const formats = new Map();
+const format = (digits) => {
+  if (!formats.has(digits)) formats.set(digits, new Intl.NumberFormat(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  return formats.get(digits);
+};
 
 /** A number with a fixed number of decimals, or an en dash when unknown. */
 export function num(v, digits = 0) {
-  return v === null || v === undefined || Number.isNaN(v) ? "–" : formats[digits].format(v);
+  return v === null || v === undefined || Number.isNaN(v) ? "–" : format(digits).format(v);
 }
 
 /** Energy: Wh below 10 kWh, kWh above. */

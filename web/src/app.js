@@ -10,8 +10,9 @@ import * as history from "./pages/history.js";
 import * as report from "./pages/report.js";
 import * as devices from "./pages/devices.js";
 import * as map from "./pages/map.js";
+import * as mesh from "./pages/mesh.js";
 
-const PAGES = { overview, solar, battery, history, report, map, devices };
+const PAGES = { overview, solar, battery, history, report, map, mesh, devices };
 
 /** What every page may read: the server's status and the live device table. */
 export const ctx = {

@@ -88,7 +88,15 @@ fn mqtt_envelopes_match_their_json_twins() {
             (Said::Position { lat: a, lon: b, .. }, Said::Position { lat: c, lon: d, .. }) => {
                 assert!((a - c).abs() < 1e-9 && (b - d).abs() < 1e-9)
             }
-            (Said::Telemetry { battery_level: a, .. }, Said::Telemetry { battery_level: b, .. }) => assert_eq!(a, b),
+            (Said::Telemetry { device: a, environment: c }, Said::Telemetry { device: b, environment: d }) => {
+                assert_eq!(a.battery_level, b.battery_level, "{twin}");
+                assert_eq!(a.uptime_seconds, b.uptime_seconds, "{twin}");
+                assert_eq!(c.wind_direction, d.wind_direction, "{twin}");
+                for (x, y) in [(a.voltage, b.voltage), (c.temperature, d.temperature), (c.wind_speed, d.wind_speed)] {
+                    assert_eq!(x.is_some(), y.is_some(), "{twin}");
+                    assert!((x.unwrap_or(0.0) - y.unwrap_or(0.0)).abs() < 1e-3, "{twin}");
+                }
+            }
             (a, b) => assert_eq!(a, b, "{twin}"),
         }
         compared += 1;
@@ -127,6 +135,7 @@ fn a_radio_on_tcp_4403_and_a_gateway_on_mqtt() {
     let radio = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = radio.local_addr().unwrap().port();
     let stream = std::fs::read(fixture("stream_fromradio.bin")).unwrap();
+    let (hang_up, hung_up) = std::sync::mpsc::channel::<()>();
     let peer = std::thread::spawn(move || {
         let (mut s, _) = radio.accept().unwrap();
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -140,14 +149,14 @@ fn a_radio_on_tcp_4403_and_a_gateway_on_mqtt() {
         assert!(matches!(asked.variant, Some(proto::to_radio::Variant::WantConfigId(_))), "{asked:?}");
         s.write_all(&stream).unwrap();
         // Stay connected while the test reads.
-        std::thread::sleep(Duration::from_secs(15));
+        let _ = hung_up.recv_timeout(Duration::from_secs(120));
     });
     let cfg = scratch.path("halyard.toml");
-    let metrics = free_port();
+    let (metrics, web) = (free_port(), free_port());
     std::fs::write(
         &cfg,
         format!(
-            "data_dir = \"{}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{}\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"msh/#\"]\n[[meshtastic]]\nsource = \"tcp:127.0.0.1:{port}\"\n[[device]]\nname = \"dinghy\"\nmeshtastic = \"!0dd1e901\"\n",
+            "data_dir = \"{}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{}\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n[mqtt_in]\ntopics = [\"msh/#\"]\n[[meshtastic]]\nsource = \"tcp:127.0.0.1:{port}\"\n[[device]]\nname = \"dinghy\"\nmeshtastic = \"!0dd1e901\"\n",
             scratch.0.display(),
             broker.port,
             metrics
@@ -198,7 +207,56 @@ fn a_radio_on_tcp_4403_and_a_gateway_on_mqtt() {
     }
     assert!(m.contains("halyard_frames_total{source=\"meshtastic_mqtt\"} 1"), "{m}");
     assert!(!m.contains("meshtastic_mqtt\",kind="), "{m}");
+    // The dashboard's mesh page in Chromium: the same answers as `halyard mesh`, the names
+    // from the live state, the dinghy first, a marker and a line from us for every node.
+    std::thread::sleep(Duration::from_secs(2)); // the recorder's batch (1 s) reaches the store
+    let answers = support::halyard().args(["mesh", "--json", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    assert!(answers.status.success(), "{}", String::from_utf8_lossy(&answers.stderr));
+    let answers: serde_json::Value = serde_json::from_slice(&answers.stdout).unwrap();
+    // The same answers retained on MQTT by the daemon (a minute apart at most).
+    let published = |m: &[support::Received]| {
+        m.iter().rev().find(|r| r.topic == "halyard/mesh/answers").is_some_and(|r| {
+            let j: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+            j["max_range"] == answers["max_range"] && j["dinghy"]["distance_m"] == answers["dinghy"]["distance_m"]
+        })
+    };
+    assert!(sub.wait(Duration::from_secs(75), published), "{answers}\n{:?}", sub.payloads("halyard/mesh/answers"));
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    let out = std::process::Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/tests/mesh.mjs"))
+        .args([&format!("http://127.0.0.1:{web}"), shots.to_str().unwrap()])
+        .output()
+        .expect("node (scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "mesh page: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let page: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let everyone = answers["everyone"].as_array().unwrap();
+    let rows = page["mesh"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), everyone.len(), "{page}");
+    assert_eq!(
+        (page["mesh"]["markers"].as_u64(), page["mesh"]["lines"].as_u64()),
+        (Some(rows.len() as u64), Some(rows.len() as u64))
+    );
+    assert_eq!(rows[0]["node"], "dinghy", "the node asked for comes first");
+    assert_eq!(rows[0]["name"], "Lille Oe dinghy");
+    for w in everyone {
+        let row = rows.iter().find(|r| r["node"] == w["node"]).unwrap_or_else(|| panic!("{w} not on the page"));
+        assert!((row["distance"].as_f64().unwrap() - w["distance_m"].as_f64().unwrap()).abs() < 0.1, "{row} {w}");
+        // Live: the declination of the packet's reception day (July); the answer: of today's
+        // (November); it changes by about 0.2° a year there.
+        assert!((row["magnetic"].as_f64().unwrap() - w["bearing_magnetic"].as_f64().unwrap()).abs() < 0.2, "{row} {w}");
+    }
+    let d = &answers["dinghy"];
+    assert_eq!(
+        page["wanted"]["distance"].as_str().unwrap().replace(['\u{202f}', ',', '\u{a0}'], ""),
+        format!("{:.0} m", d["distance_m"].as_f64().unwrap()),
+        "{page}"
+    );
+    let max_km = answers["max_range"]["distance_m"].as_f64().unwrap() / 1000.0;
+    assert_eq!(page["max_range"], format!("{max_km:.2} km"), "{page}");
+    assert_eq!(page["phone_overflow"], false);
     run.stop();
+    let _ = hang_up.send(());
     peer.join().unwrap();
 }
 
@@ -268,4 +326,296 @@ fn where_is_the_dinghy_and_how_far_the_radios_reach() {
     let rt = m["range_test"].as_array().unwrap().iter().find(|r| r["sender"] == "c0ffee01").unwrap();
     assert_eq!(rt["reliable_range_m"].as_f64(), Some(expected), "{rt}");
     assert_eq!(expected, 5000.0, "the scenario's sender is heard reliably to 5 km");
+}
+
+/// The Python interpreter of the virtual environment holding the official package (PyPI
+/// `meshtastic`), which scripts/test.sh makes in target/meshtastic-venv.
+fn official_python() -> PathBuf {
+    let python = std::env::var_os("HALYARD_MESHTASTIC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/meshtastic-venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} missing: scripts/test.sh installs the official `meshtastic` Python package there",
+        python.display()
+    );
+    python
+}
+
+/// `meshtastic_official.py vectors DIR --seed N`: messages made by the official package.
+fn official_vectors(dir: &Path, seed: u32) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py");
+    let out = std::process::Command::new(official_python())
+        .arg(&script)
+        .arg("vectors")
+        .arg(dir)
+        .args(["--seed", &seed.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A field as the official package's JSON reading gives it (proto3 leaves out zeros).
+fn u32_of(j: &serde_json::Value, k: &str) -> u32 {
+    j.get(k).map_or(0, |v| u32::try_from(v.as_u64().unwrap_or_else(|| panic!("{k}: {v}"))).unwrap())
+}
+fn i32_of(j: &serde_json::Value, k: &str) -> i32 {
+    j.get(k).map_or(0, |v| i32::try_from(v.as_i64().unwrap()).unwrap())
+}
+/// A float field: the JSON holds the float32's shortest text, so the cast is exact.
+fn f32_of(j: &serde_json::Value, k: &str) -> f32 {
+    j.get(k).map_or(0.0, |v| v.as_f64().unwrap() as f32)
+}
+/// An `optional` field: present in the JSON exactly when set.
+fn opt<T>(j: &serde_json::Value, k: &str, f: fn(&serde_json::Value, &str) -> T) -> Option<T> {
+    j.get(k).map(|_| f(j, k))
+}
+
+fn check_position(p: &proto::Position, j: &serde_json::Value) {
+    assert_eq!(p.latitude_i, opt(j, "latitude_i", i32_of), "{j}");
+    assert_eq!(p.longitude_i, opt(j, "longitude_i", i32_of), "{j}");
+    assert_eq!(p.altitude, opt(j, "altitude", i32_of), "{j}");
+    assert_eq!(p.ground_speed, opt(j, "ground_speed", u32_of), "{j}");
+    assert_eq!((p.time, p.timestamp), (u32_of(j, "time"), u32_of(j, "timestamp")), "{j}");
+    assert_eq!((p.sats_in_view, p.precision_bits), (u32_of(j, "sats_in_view"), u32_of(j, "precision_bits")), "{j}");
+}
+
+fn check_user(u: &proto::User, j: &serde_json::Value) {
+    assert_eq!((u.id.as_str(), u.long_name.as_str()), (j["id"].as_str().unwrap(), j["long_name"].as_str().unwrap()));
+    assert_eq!(u.short_name, j["short_name"].as_str().unwrap());
+    assert_eq!((u.hw_model, u.role), (i32_of(j, "hw_model"), i32_of(j, "role")), "{j}");
+}
+
+fn check_device(d: &proto::DeviceMetrics, j: &serde_json::Value) {
+    assert_eq!(d.battery_level, opt(j, "battery_level", u32_of), "{j}");
+    assert_eq!(d.voltage, opt(j, "voltage", f32_of), "{j}");
+    assert_eq!(d.channel_utilization, opt(j, "channel_utilization", f32_of), "{j}");
+    assert_eq!(d.air_util_tx, opt(j, "air_util_tx", f32_of), "{j}");
+    assert_eq!(d.uptime_seconds, opt(j, "uptime_seconds", u32_of), "{j}");
+}
+
+fn check_environment(e: &proto::EnvironmentMetrics, j: &serde_json::Value) {
+    assert_eq!(e.temperature, opt(j, "temperature", f32_of), "{j}");
+    assert_eq!(e.relative_humidity, opt(j, "relative_humidity", f32_of), "{j}");
+    assert_eq!(e.barometric_pressure, opt(j, "barometric_pressure", f32_of), "{j}");
+    assert_eq!(e.wind_direction, opt(j, "wind_direction", u32_of), "{j}");
+    assert_eq!((e.wind_speed, e.wind_gust), (opt(j, "wind_speed", f32_of), opt(j, "wind_gust", f32_of)), "{j}");
+    assert_eq!(e.wind_lull, opt(j, "wind_lull", f32_of), "{j}");
+}
+
+/// One packet, field by field and as Halyard reads it, against the official package's reading.
+fn check_packet(p: &proto::MeshPacket, line: &serde_json::Value) {
+    let j = &line["message"]["packet"];
+    assert_eq!((p.from, p.to, p.id), (u32_of(j, "from"), u32_of(j, "to"), u32_of(j, "id")), "{j}");
+    assert_eq!((p.channel, p.rx_time), (u32_of(j, "channel"), u32_of(j, "rx_time")), "{j}");
+    assert_eq!((p.rx_snr, p.rx_rssi), (f32_of(j, "rx_snr"), i32_of(j, "rx_rssi")), "{j}");
+    assert_eq!((p.hop_start, p.hop_limit), (u32_of(j, "hop_start"), u32_of(j, "hop_limit")), "{j}");
+    assert_eq!(p.via_mqtt, j.get("via_mqtt").is_some_and(|v| v == true), "{j}");
+    let heard = mesh::heard(p);
+    let hops = (p.hop_start != 0).then(|| p.hop_start - p.hop_limit);
+    assert_eq!((heard.from, heard.id, heard.hops), (p.from, p.id, hops));
+    let inner = &line["inner"];
+    let decoded = match &p.payload {
+        Some(proto::mesh_packet::Payload::Decoded(d)) => Some(d),
+        _ => None,
+    };
+    match (line["kind"].as_str().unwrap(), &heard.said) {
+        ("encrypted", Said::Encrypted) => {
+            assert!(decoded.is_none());
+            let Some(proto::mesh_packet::Payload::Encrypted(bytes)) = &p.payload else { unreachable!() };
+            assert_eq!(hex(bytes), line["encrypted_hex"].as_str().unwrap());
+        }
+        ("position", Said::Position { lat, lon, altitude, time }) => {
+            check_position(&proto::Position::decode(decoded.unwrap().payload.as_slice()).unwrap(), inner);
+            assert_eq!(*lat, f64::from(i32_of(inner, "latitude_i")) * 1e-7);
+            assert_eq!(*lon, f64::from(i32_of(inner, "longitude_i")) * 1e-7);
+            assert_eq!((*altitude, *time), (opt(inner, "altitude", i32_of), opt(inner, "time", u32_of)));
+        }
+        ("nodeinfo", Said::User { id, long_name, .. }) => {
+            check_user(&proto::User::decode(decoded.unwrap().payload.as_slice()).unwrap(), inner);
+            assert_eq!(
+                (id.as_str(), long_name.as_str()),
+                (inner["id"].as_str().unwrap(), inner["long_name"].as_str().unwrap())
+            );
+        }
+        ("device" | "environment", Said::Telemetry { device, environment }) => {
+            let t = proto::Telemetry::decode(decoded.unwrap().payload.as_slice()).unwrap();
+            assert_eq!(t.time, u32_of(inner, "time"));
+            check_device(device, inner.get("device_metrics").unwrap_or(&serde_json::json!({})));
+            check_environment(environment, inner.get("environment_metrics").unwrap_or(&serde_json::json!({})));
+        }
+        ("range", Said::RangeTest(seq)) => assert_eq!(format!("seq {seq}"), inner.as_str().unwrap()),
+        ("text", Said::Text(text)) => assert_eq!(text, inner.as_str().unwrap()),
+        (kind, said) => panic!("{kind} read as {said:?}: {line}"),
+    }
+    assert_eq!(decoded.map(|d| d.portnum), j.get("decoded").map(|d| i32_of(d, "portnum")));
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Messages the official Python package builds at test time (random, seeded: every field Halyard
+/// reads over its range, names in several scripts, node numbers above 2^31, negative positions
+/// and RSSI), read by Halyard's own schema exactly as the package reads them: the stream API
+/// with debug text between frames, and each MQTT ServiceEnvelope.
+#[test]
+fn every_field_as_the_official_package_reads_it() {
+    let scratch = support::Scratch::new("mesh-official");
+    let (mut packets, mut node_infos, mut envelopes) = (0, 0, 0);
+    for seed in 1..=4 {
+        let dir = scratch.path(&format!("seed{seed}"));
+        official_vectors(&dir, seed);
+        let expected = jsonl(&dir.join("expected.jsonl"));
+        let bytes = std::fs::read(dir.join("stream.bin")).unwrap();
+        let (mut frames, mut logs) = (Vec::new(), 0);
+        let mut framer = StreamFramer::new();
+        for chunk in bytes.chunks(13) {
+            framer.push_all(chunk, |e| match e {
+                Event::Frame(p) => frames.push(proto::FromRadio::decode(p).expect("a frame of the official package")),
+                Event::Log(l) => logs += usize::from(l.starts_with(b"DEBUG |")),
+                Event::BadLength(n) => panic!("bad length {n}"),
+            });
+        }
+        assert_eq!(frames.len(), expected.len());
+        assert_eq!(
+            logs,
+            (0..expected.len()).filter(|n| n % 7 == 3).count(),
+            "the script writes a debug line before every 7th frame from the 4th"
+        );
+        for (m, line) in frames.iter().zip(&expected) {
+            use proto::from_radio::Variant;
+            match &m.variant {
+                Some(Variant::NodeInfo(n)) => {
+                    let j = &line["message"]["node_info"];
+                    assert_eq!(n.num, u32_of(j, "num"));
+                    check_user(n.user.as_ref().unwrap(), &j["user"]);
+                    check_position(n.position.as_ref().unwrap(), &j["position"]);
+                    check_device(n.device_metrics.as_ref().unwrap(), &j["device_metrics"]);
+                    assert_eq!((n.snr, n.last_heard), (f32_of(j, "snr"), u32_of(j, "last_heard")), "{j}");
+                    assert_eq!((n.hops_away, n.via_mqtt), (opt(j, "hops_away", u32_of), j.get("via_mqtt").is_some()));
+                    node_infos += 1;
+                }
+                Some(Variant::Packet(p)) => {
+                    check_packet(p, line);
+                    packets += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // The same packets in MQTT ServiceEnvelopes.
+        let packets_of_stream: Vec<&proto::MeshPacket> = frames
+            .iter()
+            .filter_map(|m| match &m.variant {
+                Some(proto::from_radio::Variant::Packet(p)) => Some(p),
+                _ => None,
+            })
+            .collect();
+        for (e, p) in jsonl(&dir.join("envelopes.jsonl")).iter().zip(&packets_of_stream) {
+            let hex = e["payload_hex"].as_str().unwrap();
+            let bytes: Vec<u8> =
+                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+            let env = proto::ServiceEnvelope::decode(bytes.as_slice()).unwrap();
+            assert_eq!(env.channel_id, e["envelope"]["channel_id"].as_str().unwrap());
+            assert_eq!(env.gateway_id, e["envelope"]["gateway_id"].as_str().unwrap());
+            assert_eq!(env.packet.as_ref(), Some(*p));
+            envelopes += 1;
+        }
+    }
+    assert!(node_infos == 32 && packets == 240 && envelopes == 240, "{node_infos} {packets} {envelopes}");
+}
+
+/// A radio played by the official package on TCP (loopback): it reads what Halyard sends with
+/// the official ToRadio — only `want_config_id`, then heartbeats; nothing is ever sent to the
+/// mesh — and answers with the node database, config and channel messages (skipped), the
+/// config_complete_id asked for, and packets. Halyard's MQTT topics carry each node's names,
+/// last position, battery and hops as the package made them.
+#[test]
+fn a_radio_played_by_the_official_package() {
+    use std::time::Duration;
+    use support::{Halyard, Mosquitto, Scratch, Subscriber};
+
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("mesh-official-radio");
+    let vectors = scratch.path("vectors");
+    official_vectors(&vectors, 11);
+    let port_file = scratch.path("port");
+    let radio = std::process::Command::new(official_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py"))
+        .arg("radio")
+        .arg(&port_file)
+        .arg(&vectors)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    for _ in 0..100 {
+        port = std::fs::read_to_string(&port_file).unwrap_or_default();
+        if !port.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!port.is_empty(), "the radio did not start");
+    let broker = Mosquitto::start(&scratch.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let cfg = scratch.path("halyard.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[[meshtastic]]\nsource = \"tcp:127.0.0.1:{port}\"\n",
+            scratch.0.display(),
+            broker.port,
+        ),
+    )
+    .unwrap();
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    // What each node's last message says, in the order the radio sends them (node database first).
+    let expected = jsonl(&vectors.join("expected.jsonl"));
+    let mut last: std::collections::BTreeMap<(u32, &str), serde_json::Value> = Default::default();
+    for line in &expected {
+        let m = &line["message"];
+        if let Some(n) = m.get("node_info") {
+            let num = u32_of(n, "num");
+            last.insert((num, "long_name"), n["user"]["long_name"].clone());
+            last.insert((num, "latitude"), n["position"]["latitude_i"].clone());
+            last.insert((num, "battery_level"), n["device_metrics"]["battery_level"].clone());
+        } else {
+            let p = &m["packet"];
+            let num = u32_of(p, "from");
+            match line["kind"].as_str().unwrap() {
+                "position" => drop(last.insert((num, "latitude"), line["inner"]["latitude_i"].clone())),
+                "nodeinfo" => drop(last.insert((num, "long_name"), line["inner"]["long_name"].clone())),
+                "device" => {
+                    drop(last.insert((num, "battery_level"), line["inner"]["device_metrics"]["battery_level"].clone()))
+                }
+                _ => {}
+            }
+        }
+    }
+    let topic = |num: u32, metric: &str| format!("halyard/mesh/{num:08x}/{metric}");
+    let done = |m: &[support::Received]| {
+        last.iter().all(|((num, metric), v)| {
+            let t = topic(*num, metric);
+            m.iter().rev().find(|r| r.topic == t).is_some_and(|r| match *metric {
+                "long_name" => r.payload == v.as_str().unwrap(),
+                "latitude" => (r.payload.parse::<f64>().unwrap() - v.as_f64().unwrap() * 1e-7).abs() < 1e-9,
+                _ => r.payload.parse::<f64>().unwrap() == v.as_f64().unwrap(),
+            })
+        })
+    };
+    let ok = sub.wait(Duration::from_secs(30), done);
+    assert!(ok, "{:?}\n{}", last, run.log());
+    run.stop();
+    let said = radio.wait_with_output().unwrap();
+    let said: serde_json::Value = serde_json::from_slice(&said.stdout).unwrap();
+    let variants = said["variants"].as_array().unwrap();
+    assert_eq!(variants[0], "want_config_id", "{said}");
+    assert!(variants[1..].iter().all(|v| v == "heartbeat"), "read-only: {said}");
+    assert_eq!(said["packets_sent_to_mesh"], 0);
+    assert_ne!(said["want_config_id"], 0);
 }

@@ -9,7 +9,7 @@ import { chosenDay, pickerHtml, wirePicker } from "../picker.js";
 let leaflet = null;
 
 /** Load Leaflet's script and stylesheet once. */
-function loadLeaflet() {
+export function loadLeaflet() {
   leaflet ??= new Promise((resolve, reject) => {
     const css = document.createElement("link");
     css.rel = "stylesheet";
@@ -44,7 +44,7 @@ export function parseKml(text) {
 }
 
 /** Graticule lines for the visible bounds, about six a side. */
-function graticule(L, map, layer) {
+export function graticule(L, map, layer) {
   layer.clearLayers();
   const b = map.getBounds();
   const span = Math.max(b.getNorth() - b.getSouth(), b.getEast() - b.getWest());

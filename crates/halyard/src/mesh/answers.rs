@@ -92,13 +92,13 @@ pub fn where_is(store: &mut dyn Backend, node: &str, us: Option<(f64, f64)>, now
     Ok(Some(out))
 }
 
-/// The farthest direct reception: (node, distance m, when).
+/// The farthest direct reception: (node, distance m, when), from the `direct_distance` that
+/// ingest::mesh records for positions heard with a known hop count of zero.
 pub fn max_range(store: &mut dyn Backend) -> Result<Option<(String, f64, i64)>> {
     let mut best: Option<(String, f64, i64)> = None;
     for node in nodes(store)? {
-        let hops: BTreeMap<i64, f64> = store.samples(&node, "hops_away", 0, i64::MAX)?.into_iter().collect();
-        for (t, d) in store.samples(&node, "distance", 0, i64::MAX)? {
-            if hops.get(&t) == Some(&0.0) && best.as_ref().is_none_or(|(_, b, _)| d > *b) {
+        for (t, d) in store.samples(&node, "direct_distance", 0, i64::MAX)? {
+            if best.as_ref().is_none_or(|(_, b, _)| d > *b) {
                 best = Some((node.clone(), d, t));
             }
         }
@@ -190,6 +190,69 @@ pub fn range_test_packets(
     }
     out.extend(known.last().map(|(_, d)| (*d, true)));
     Ok(out)
+}
+
+/// Every answer at once (`halyard mesh --json`, `/api/mesh`, `<root>/mesh/answers`): our
+/// position, `node` (a configured name or a node id) under its own key, everyone, the max range
+/// and the reliable range of each range-test sender; `None` when no node was ever recorded.
+/// (Names are text and the store keeps numbers: they come from the live state.)
+/// "Now" is the last time anything was heard, since a replayed log lives in its own past.
+pub fn summary(store: &mut dyn Backend, node: &str, sender_log: Option<&str>, band_m: f64) -> Result<Option<Json>> {
+    let nodes = nodes(store)?;
+    if nodes.is_empty() {
+        return Ok(None);
+    }
+    let mut now = 0;
+    let series = store.series()?;
+    for (device, metric, _) in series.iter().filter(|(d, _, _)| d.starts_with("mesh/")) {
+        now = now.max(last(store, device, metric)?.map_or(0, |(t, _)| t));
+    }
+    let us = our_position(store)?;
+    let wanted = format!("mesh/{}", node.trim_start_matches('!'));
+    let found = where_is(store, &wanted, us, now)?;
+    let mut everyone = Vec::new();
+    let mut ours = None;
+    for n in &nodes {
+        // Our own radio is never given a distance from us (ingest::mesh): it is "us".
+        if store.samples(n, "distance", 0, i64::MAX)?.is_empty() && last(store, n, "latitude")?.is_some() {
+            ours = Some(n.trim_start_matches("mesh/").to_owned());
+            continue;
+        }
+        if let Some(mut w) = where_is(store, n, us, now)? {
+            for metric in ["snr", "rssi", "hops_away", "battery_level"] {
+                if let Some((_, v)) = last(store, n, metric)? {
+                    w[metric] = json!(v);
+                }
+            }
+            everyone.push(w);
+        }
+    }
+    let mut reliable = Vec::new();
+    for n in &nodes {
+        let packets = range_test_packets(store, n, sender_log, us)?;
+        if packets.is_empty() {
+            continue;
+        }
+        let b = bands(&packets, band_m);
+        reliable.push(json!({
+            "sender": n.trim_start_matches("mesh/"),
+            "reliable_range_m": reliable_range(&b, band_m),
+            "band_m": band_m,
+            "bands": b.iter().map(|b| json!({"from_m": b.from_m, "expected": b.expected, "heard": b.heard})).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(Some(json!({
+        "now": crate::sinks::mqtt::rfc3339(now),
+        "us": us.map(|(lat, lon)| json!({"lat": lat, "lon": lon, "node": ours})),
+        node: found,
+        "everyone": everyone,
+        "max_range": max_range(store)?.map(|(n, d, t)| json!({
+            "node": n.trim_start_matches("mesh/"),
+            "distance_m": crate::json::round(d, 1),
+            "at": crate::sinks::mqtt::rfc3339(t),
+        })),
+        "range_test": reliable,
+    })))
 }
 
 #[cfg(test)]

@@ -36,16 +36,12 @@ pub enum Said {
         /// Short name.
         short_name: String,
     },
-    /// Battery and sensors.
+    /// Battery and radio, or sensors (whichever the packet carries; the other is empty).
     Telemetry {
-        /// %.
-        battery_level: Option<u32>,
-        /// V.
-        voltage: Option<f32>,
-        /// °C.
-        temperature: Option<f32>,
-        /// m/s.
-        wind_speed: Option<f32>,
+        /// Battery, voltage, channel use, uptime.
+        device: proto::DeviceMetrics,
+        /// Temperature, humidity, pressure, wind.
+        environment: proto::EnvironmentMetrics,
     },
     /// A range-test packet's sequence number (`seq N`).
     RangeTest(u32),
@@ -118,14 +114,9 @@ pub fn heard(p: &MeshPacket) -> Heard {
                     long_name: u.long_name,
                     short_name: u.short_name,
                 }),
-                port::TELEMETRY => proto::Telemetry::decode(bytes).map_or(other, |t| {
-                    let (d, e) = (t.device_metrics.unwrap_or_default(), t.environment_metrics.unwrap_or_default());
-                    Said::Telemetry {
-                        battery_level: d.battery_level,
-                        voltage: d.voltage,
-                        temperature: e.temperature,
-                        wind_speed: e.wind_speed,
-                    }
+                port::TELEMETRY => proto::Telemetry::decode(bytes).map_or(other, |t| Said::Telemetry {
+                    device: t.device_metrics.unwrap_or_default(),
+                    environment: t.environment_metrics.unwrap_or_default(),
                 }),
                 port::RANGE_TEST => std::str::from_utf8(bytes)
                     .ok()
@@ -168,12 +159,28 @@ pub fn heard_json(j: &Json) -> Option<Heard> {
             long_name: payload["longname"].as_str().unwrap_or_default().to_owned(),
             short_name: payload["shortname"].as_str().unwrap_or_default().to_owned(),
         },
-        "telemetry" => Said::Telemetry {
-            battery_level: num(&payload["battery_level"]),
-            voltage: payload["voltage"].as_f64().map(|v| v as f32),
-            temperature: payload["temperature"].as_f64().map(|v| v as f32),
-            wind_speed: payload["wind_speed"].as_f64().map(|v| v as f32),
-        },
+        // The firmware's JSON flattens whichever metrics the packet carried into `payload`.
+        "telemetry" => {
+            let float = |k: &str| payload[k].as_f64().map(|v| v as f32);
+            Said::Telemetry {
+                device: proto::DeviceMetrics {
+                    battery_level: num(&payload["battery_level"]),
+                    voltage: float("voltage"),
+                    channel_utilization: float("channel_utilization"),
+                    air_util_tx: float("air_util_tx"),
+                    uptime_seconds: num(&payload["uptime_seconds"]),
+                },
+                environment: proto::EnvironmentMetrics {
+                    temperature: float("temperature"),
+                    relative_humidity: float("relative_humidity"),
+                    barometric_pressure: float("barometric_pressure"),
+                    wind_direction: num(&payload["wind_direction"]),
+                    wind_speed: float("wind_speed"),
+                    wind_gust: float("wind_gust"),
+                    wind_lull: float("wind_lull"),
+                },
+            }
+        }
         // The firmware's JSON gives range-test packets as `text`; their `seq N` tells them.
         "text" => {
             let text = payload["text"].as_str().unwrap_or_default();
@@ -231,53 +238,83 @@ pub fn command(args: Args) -> anyhow::Result<()> {
     };
     let mut store = crate::store::open(&config)?;
     let store = store.as_mut();
-    let nodes = answers::nodes(store)?;
-    anyhow::ensure!(
-        !nodes.is_empty(),
-        "no Meshtastic node recorded (configure [[meshtastic]] or [mqtt_in] msh/ topics)"
-    );
-    // "Now" is the last time anything was heard (a replayed log is in its own past).
-    let mut now = 0;
-    for n in &nodes {
-        for (_, m, _) in store.series()?.into_iter().filter(|(d, _, _)| d == n) {
-            now = now.max(store.samples(n, &m, 0, i64::MAX)?.last().map_or(0, |(t, _)| *t));
-        }
-    }
-    let us = answers::our_position(store)?;
-    let wanted = format!("mesh/{}", args.node.trim_start_matches('!'));
-    let node = answers::where_is(store, &wanted, us, now)?;
-    let mut everyone = Vec::new();
-    for n in &nodes {
-        if let Some(w) = answers::where_is(store, n, us, now)? {
-            everyone.push(w);
-        }
-    }
-    let max = answers::max_range(store)?;
     let log = args.sender_log.as_ref().map(std::fs::read_to_string).transpose()?;
-    let mut reliable = Vec::new();
-    for n in &nodes {
-        let packets = answers::range_test_packets(store, n, log.as_deref(), us)?;
-        if packets.is_empty() {
-            continue;
-        }
-        let b = answers::bands(&packets, args.band);
-        reliable.push(serde_json::json!({
-            "sender": n.trim_start_matches("mesh/"),
-            "reliable_range_m": answers::reliable_range(&b, args.band),
-            "bands": b.iter().map(|b| serde_json::json!({"from_m": b.from_m, "expected": b.expected, "heard": b.heard})).collect::<Vec<_>>(),
-        }));
-    }
-    let out = serde_json::json!({
-        "us": us.map(|(lat, lon)| serde_json::json!({"lat": lat, "lon": lon})),
-        args.node.as_str(): node,
-        "everyone": everyone,
-        "max_range": max.map(|(n, d, t)| serde_json::json!({"node": n.trim_start_matches("mesh/"), "distance_m": crate::json::round(d, 1), "at": crate::sinks::mqtt::rfc3339(t)})),
-        "range_test": reliable,
-    });
+    let out = answers::summary(store, &args.node, log.as_deref(), args.band)?.ok_or_else(|| {
+        anyhow::anyhow!("no Meshtastic node recorded (configure [[meshtastic]] or [mqtt_in] msh/ topics)")
+    })?;
     if args.json {
         println!("{out}");
     } else {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        print!("{}", text(&out, &args.node));
     }
     Ok(())
+}
+
+/// One node's line: distance and bearings, or why they are missing.
+fn whereabouts(w: &Json) -> String {
+    let mut s = format!("{:.5} {:.5}", w["lat"].as_f64().unwrap_or(f64::NAN), w["lon"].as_f64().unwrap_or(f64::NAN));
+    if let Some(d) = w["distance_m"].as_f64() {
+        s += &format!("  {:>9.0} m  {:05.1}° T", d, w["bearing_true"].as_f64().unwrap_or(f64::NAN));
+        match w["bearing_magnetic"].as_f64() {
+            Some(m) => s += &format!("  {m:05.1}° M"),
+            None => s += &format!("  (no magnetic bearing: {})", w["bearing_magnetic_error"].as_str().unwrap_or("?")),
+        }
+    }
+    s + &format!("  position {} min old", w["position_age_s"].as_i64().unwrap_or(0) / 60)
+}
+
+/// The answers as text.
+fn text(out: &Json, node: &str) -> String {
+    let mut s = String::new();
+    match out["us"].as_object() {
+        Some(us) => {
+            s += &format!("Us: {:.5} {:.5}", us["lat"].as_f64().unwrap_or(0.0), us["lon"].as_f64().unwrap_or(0.0));
+            s += &us["node"].as_str().map(|n| format!(" (our radio {n})\n")).unwrap_or_else(|| "\n".into());
+        }
+        None => s += "Us: position unknown (no GPS and no report from our own radio): no distances\n",
+    }
+    match out.get(node).filter(|w| !w.is_null()) {
+        Some(w) => s += &format!("{node}: {}\n", whereabouts(w)),
+        None => s += &format!("{node}: no position heard\n"),
+    }
+    if let Some(w) = out["everyone"].as_array().and_then(|e| e.iter().find(|w| w["declination"].is_number())) {
+        s += &format!(
+            "Magnetic bearings: declination {:+.1}° ± {:.1}° ({})\n",
+            w["declination"].as_f64().unwrap_or(0.0),
+            w["declination_uncertainty"].as_f64().unwrap_or(0.0),
+            w["magnetic_model"].as_str().unwrap_or("")
+        );
+    }
+    s += "Everyone:\n";
+    for w in out["everyone"].as_array().into_iter().flatten() {
+        s += &format!("  {:<10} {}\n", w["node"].as_str().unwrap_or("?"), whereabouts(w));
+    }
+    match out["max_range"].as_object() {
+        Some(m) => {
+            s += &format!(
+                "Max range (direct): {:.0} m, {} at {}\n",
+                m["distance_m"].as_f64().unwrap_or(0.0),
+                m["node"].as_str().unwrap_or("?"),
+                m["at"].as_str().unwrap_or("?")
+            )
+        }
+        None => s += "Max range (direct): no direct reception with a position and a known hop count\n",
+    }
+    for r in out["range_test"].as_array().into_iter().flatten() {
+        match r["reliable_range_m"].as_f64() {
+            Some(d) => s += &format!("Reliable range from {}: {d:.0} m\n", r["sender"].as_str().unwrap_or("?")),
+            None => {
+                s += &format!("Reliable range from {}: no band reached 80 %\n", r["sender"].as_str().unwrap_or("?"))
+            }
+        }
+        for b in r["bands"].as_array().into_iter().flatten() {
+            let (e, h) = (b["expected"].as_u64().unwrap_or(0), b["heard"].as_u64().unwrap_or(0));
+            s += &format!(
+                "  from {:>6.0} m: {h:>4} of {e:>4} heard ({:.0} %)\n",
+                b["from_m"].as_f64().unwrap_or(0.0),
+                100.0 * h as f64 / e.max(1) as f64
+            );
+        }
+    }
+    s
 }

@@ -32,7 +32,13 @@ pub struct Recorder {
     pruned_at: i64,
     reports: Option<Reports>,
     day: Option<i64>,
+    /// A mesh node changed since the mesh's answers were last published.
+    mesh_changed: bool,
+    mesh_published: Option<Instant>,
 }
+
+/// The mesh's answers are published at most this often (they read every node's history).
+const MESH_EVERY: Duration = Duration::from_secs(60);
 
 /// Where and how the daily report is published (retained `<root>/report/<date>` and
 /// `<root>/report/today`, and the network's yield over the last 30 days and its lifetime yield
@@ -68,6 +74,8 @@ impl Recorder {
             pruned_at: i64::MIN,
             reports: None,
             day: None,
+            mesh_changed: false,
+            mesh_published: None,
         }
     }
 
@@ -108,6 +116,31 @@ impl Recorder {
             if r.tx.blocking_send(m).is_err() {
                 tracing::warn!("daily report for {date} not published: the MQTT sink has stopped");
             }
+        }
+    }
+
+    /// Publish the mesh's answers (`mesh::answers::summary`: where the first configured
+    /// Meshtastic device — else `dinghy` — and everyone are, max and reliable range) retained on
+    /// `<root>/mesh/answers`, when a node changed and a minute has passed.
+    fn publish_mesh(&mut self) {
+        let due = self.mesh_published.is_none_or(|t| t.elapsed() >= MESH_EVERY);
+        let Some(r) = self.reports.as_ref().filter(|_| self.mesh_changed && due) else { return };
+        self.mesh_changed = false;
+        self.mesh_published = Some(Instant::now());
+        let node = r.devices.iter().find(|d| d.meshtastic.is_some()).map_or("dinghy", |d| d.name.as_str());
+        let answers = match crate::mesh::answers::summary(self.store.as_mut(), node, None, 1000.0) {
+            Ok(Some(j)) => j,
+            Ok(None) => return,
+            Err(e) => return self.errors.report(Instant::now(), || format!("mesh answers: {e:#}")),
+        };
+        let m = crate::sinks::mqtt::outbox::Message {
+            topic: format!("{}/mesh/answers", r.root),
+            payload: answers.to_string().into_bytes(),
+            retain: true,
+            qos: r.qos,
+        };
+        if r.tx.blocking_send(m).is_err() {
+            tracing::warn!("mesh answers not published: the MQTT sink has stopped");
         }
     }
 
@@ -171,6 +204,7 @@ impl Recorder {
                     if self.day.is_none_or(|p| day > p) {
                         self.day = Some(day);
                     }
+                    self.mesh_changed |= c.device.name.starts_with("mesh/");
                     if let Err(e) = self.take(&c) {
                         self.errors.report(Instant::now(), || format!("{e:#}"));
                     }
@@ -183,11 +217,14 @@ impl Recorder {
                     if last_flush.elapsed() >= Duration::from_millis(900) {
                         self.flush();
                         last_flush = Instant::now();
+                        self.publish_mesh();
                     }
                 }
             }
         }
         self.flush();
+        self.mesh_published = None;
+        self.publish_mesh();
         if let Some(day) = self.day {
             self.publish_report(day);
         }

@@ -251,6 +251,17 @@ pub async fn nav(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
     Ok(JsonBody(answer))
 }
 
+/// `/api/mesh?node=dinghy`: the Meshtastic answers (`mesh::answers::summary`): where that node
+/// and everyone are from us, the max range and the reliable range; `{}` when no node was heard.
+pub async fn mesh(State(web): State<Arc<Web>>, uri: Uri) -> Answer {
+    let node = query_param(uri.query(), "node").unwrap_or_else(|| "dinghy".into());
+    let answer = with_store(&web, move |_, s| {
+        Ok(crate::mesh::answers::summary(s, &node, None, 1000.0)?.unwrap_or_else(|| json!({})))
+    })
+    .await?;
+    Ok(JsonBody(answer))
+}
+
 /// `/api/export/kml` or `/gpx`, `?from=&to=` (dates; without them, everything).
 pub async fn export(
     State(web): State<Arc<Web>>,

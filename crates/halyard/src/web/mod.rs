@@ -116,6 +116,7 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/api/report", get(api::report))
         .route("/api/devices", get(api::devices))
         .route("/api/nav", get(api::nav))
+        .route("/api/mesh", get(api::mesh))
         .route("/api/export/{format}", get(api::export))
         .layer(axum::middleware::from_fn_with_state(web.clone(), authorise))
         .with_state(web)
