@@ -53,10 +53,10 @@ export async function render(root, route, ctx) {
   const max = m.max_range;
   const reliable = (m.range_test || [])
     .map((r) => `<div class="row"><span>reliable range from ${esc(r.sender)}</span><span>${r.reliable_range_m === null ? "no band ≥ 80 %" : `${num(r.reliable_range_m / 1000, 1)} km`}</span></div>
-      <table class="bands" data-sender="${esc(r.sender)}"><thead><tr><th>from</th><th class="num">heard</th><th class="num">expected</th><th></th></tr></thead><tbody>${r.bands
+      <table class="bands compact" data-sender="${esc(r.sender)}"><thead><tr><th>from</th><th class="num">heard</th><th>delivery</th></tr></thead><tbody>${r.bands
         .map((b) => {
           const pct = (100 * b.heard) / Math.max(1, b.expected);
-          return `<tr><td>${num(b.from_m / 1000, 0)} km</td><td class="num">${b.heard}</td><td class="num">${b.expected}</td><td><span class="delivery ${pct >= 80 ? "ok" : "bad"}" style="width:${(pct * 0.06).toFixed(2)}rem"></span> ${num(pct)} %</td></tr>`;
+          return `<tr><td>${num(b.from_m / 1000, 0)} km</td><td class="num">${b.heard} / ${b.expected}</td><td><span class="delivery ${pct >= 80 ? "ok" : "bad"}" style="width:${(pct * 0.03).toFixed(2)}rem"></span> ${num(pct)} %</td></tr>`;
         })
         .join("")}</tbody></table>`)
     .join("");
@@ -105,7 +105,7 @@ export async function render(root, route, ctx) {
         markers.set(r.node, L.circleMarker(at, { radius: 7, color: "#fff", weight: 2, fillColor: colour, fillOpacity: 0.95 }).addTo(drawn));
         if (us) lines.set(r.node, L.polyline([us, at], { color: colour, weight: 1.5, dashArray: "4 4", opacity: 0.8, interactive: false }).addTo(drawn));
       }
-      markers.get(r.node).setLatLng(at).bindTooltip(`${r.name || r.node}: ${r.distance === null ? "" : `${num(r.distance)} m, `}${deg(r.bearing)} T / ${deg(r.magnetic)} M`);
+      markers.get(r.node).setLatLng(at).bindTooltip(`${esc(r.short || r.node)} · ${r.distance === null ? "" : `${num(r.distance)} m `}${deg(r.magnetic)} M`, { permanent: true, direction: "right", className: "mesh-label" });
       lines.get(r.node)?.setLatLngs([us, at]);
     }
     window.halyard.mesh = { rows: rows.map((r) => ({ ...r })), markers: markers.size, lines: lines.size };
