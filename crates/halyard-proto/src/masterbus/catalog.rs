@@ -250,3 +250,17 @@ mod tests {
         assert_eq!(for_type_code(0x14), None, "the MasterView has no items");
     }
 }
+
+/// The kind of device a type code is, in the words Halyard's topics use (`dc_shunt`,
+/// `inverter_charger`, `charger`, `battery`, `display`; `masterbus` when unknown): the device
+/// name is `<kind>-0x<device>` until the user names it.
+pub fn device_kind(type_code: u8) -> &'static str {
+    match for_type_code(type_code).map(|m| m.family) {
+        Some("mastershunt") => "dc_shunt",
+        Some("mass-combi" | "mass-combi-ultra") => "inverter_charger",
+        Some("chargemaster" | "mass-charger") => "charger",
+        Some("mli-battery") => "battery",
+        _ if type_code == 0x14 => "display",
+        _ => "masterbus",
+    }
+}

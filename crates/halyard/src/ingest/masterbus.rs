@@ -20,18 +20,6 @@ pub struct MasterBusDecoder {
     telemetry: Arc<Telemetry>,
 }
 
-/// The kind of a MasterBus device in the model's words.
-fn kind(type_code: u8) -> &'static str {
-    match catalog::for_type_code(type_code).map(|m| m.family) {
-        Some("mastershunt") => "dc_shunt",
-        Some("mass-combi" | "mass-combi-ultra") => "inverter_charger",
-        Some("chargemaster" | "mass-charger") => "charger",
-        Some("mli-battery") => "battery",
-        _ if type_code == 0x14 => "display",
-        _ => "masterbus",
-    }
-}
-
 impl MasterBusDecoder {
     /// For the source named `source` (`slcan:/dev/ttyACM0`).
     pub fn new(source: &str, telemetry: Arc<Telemetry>) -> Self {
@@ -56,7 +44,12 @@ impl MasterBusDecoder {
                 let at = (timestamp_ns / 1_000_000) as Millis;
                 let device = r.device();
                 t.heard_ok(&Identity::MasterBus(device.0));
-                let mut u = Update::new(at, Identity::MasterBus(device.0), kind(r.node.type_code()), "masterbus");
+                let mut u = Update::new(
+                    at,
+                    Identity::MasterBus(device.0),
+                    catalog::device_kind(r.node.type_code()),
+                    "masterbus",
+                );
                 u.product = self
                     .listener
                     .bus

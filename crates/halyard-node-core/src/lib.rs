@@ -1,0 +1,23 @@
+//! # halyard-node-core
+//!
+//! Everything of Halyard's ESP32 node (`firmware/halyard-node`) that is not hardware, as plain
+//! `no_std` code the host test suite runs: the MQTT session ([`mqtt`]), what adverts, CAN frames
+//! and serial lines become on MQTT ([`topics`], the same schema as the gateway), BLE scanning
+//! through HCI ([`hci`]), finding the broker by DNS-SD ([`dnssd`]), when to sleep ([`sleep`]),
+//! over-the-air updates ([`ota`]) and the node's configuration ([`config`]).
+//!
+//! Nothing here reads a clock or a socket: time comes in as milliseconds, bytes in and out as
+//! slices, so the firmware is a thin shell around these state machines.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod config;
+pub mod dnssd;
+pub mod hci;
+pub mod mqtt;
+pub mod ota;
+pub mod sleep;
+pub mod topics;
