@@ -16,6 +16,7 @@
 //! | `key.<mac>` | — | a device's Instant Readout key (32 hex digits) |
 //! | `venetworking_key`, `venetworking_id` | — | the VE.Smart network's key and id |
 //! | `name.<identity>` | — | a friendly device name (`name.c03b010203ff = port-mppt`) |
+//! | `role.<identity>` | — | `battery`, `dump_load` or `solar`, as the gateway's `role` |
 //! | `masterbus` | `off` | `listen` (TWAI listen-only at 250 kbit/s; the node never writes) |
 //! | `vedirect` | `off` | `on`: VE.Direct text on UART1 at 19,200 baud |
 //! | `led` | `off` | the status LED |
@@ -98,9 +99,12 @@ fn check(key: &str, value: &str) -> Result<(), &'static str> {
         k if k.starts_with("name.") && (value.is_empty() || value.contains(['/', '+', '#'])) => {
             Err("a name without / + #")
         }
+        k if k.starts_with("role.") && !matches!(value, "battery" | "dump_load" | "solar") => {
+            Err("battery, dump_load or solar")
+        }
         "wifi_ssid" | "wifi_password" | "mqtt" | "mqtt_user" | "mqtt_password" | "root" | "raw_topics" | "ble"
         | "led" | "vedirect" | "masterbus" | "venetworking_key" | "venetworking_id" => Ok(()),
-        k if k.starts_with("key.") || k.starts_with("name.") => Ok(()),
+        k if k.starts_with("key.") || k.starts_with("name.") || k.starts_with("role.") => Ok(()),
         _ => Err("unknown key"),
     }
 }
@@ -169,7 +173,16 @@ impl Config {
 
     /// Friendly names: identity → name.
     pub fn names(&self) -> BTreeMap<String, String> {
-        self.values.iter().filter_map(|(k, v)| Some((k.strip_prefix("name.")?.to_string(), v.clone()))).collect()
+        self.prefixed("name.")
+    }
+
+    /// Roles: identity → role.
+    pub fn roles(&self) -> BTreeMap<String, String> {
+        self.prefixed("role.")
+    }
+
+    fn prefixed(&self, prefix: &str) -> BTreeMap<String, String> {
+        self.values.iter().filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone()))).collect()
     }
 
     /// The text to store (secrets included: flash stays on the node).

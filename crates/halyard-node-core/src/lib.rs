@@ -4,7 +4,8 @@
 //! `no_std` code the host test suite runs: the MQTT session ([`mqtt`]), what adverts, CAN frames
 //! and serial lines become on MQTT ([`topics`], the same schema as the gateway), BLE scanning
 //! through HCI ([`hci`]), finding the broker by DNS-SD ([`dnssd`]), when to sleep ([`sleep`]),
-//! over-the-air updates ([`ota`]) and the node's configuration ([`config`]).
+//! over-the-air updates ([`ota`]), the node's configuration ([`config`], [`console`]), the
+//! crash report kept across a restart ([`crash`]) and the time ([`sntp`]).
 //!
 //! Nothing here reads a clock or a socket: time comes in as milliseconds, bytes in and out as
 //! slices, so the firmware is a thin shell around these state machines.
@@ -15,9 +16,13 @@
 extern crate alloc;
 
 pub mod config;
+pub mod console;
+pub mod crash;
+pub mod derive;
 pub mod dnssd;
 pub mod hci;
 pub mod mqtt;
 pub mod ota;
 pub mod sleep;
+pub mod sntp;
 pub mod topics;

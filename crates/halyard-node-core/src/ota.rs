@@ -22,8 +22,8 @@ pub struct SlotError;
 
 /// Where the image goes (the inactive OTA partition).
 pub trait Slot {
-    /// Its size, bytes.
-    fn capacity(&self) -> u32;
+    /// Its size, bytes (`&mut`: finding it may read the partition table from flash).
+    fn capacity(&mut self) -> u32;
     /// Erase before writing.
     fn erase(&mut self) -> Result<(), SlotError>;
     /// Write `data` at `offset`.
@@ -108,8 +108,9 @@ impl Update {
         if halyard_proto::hex::decode_into(hex.as_bytes(), &mut digest).ok() != Some(32) {
             return Err(OtaError::BadBegin);
         }
-        if size > slot.capacity() {
-            return Err(OtaError::TooLarge { size, capacity: slot.capacity() });
+        let capacity = slot.capacity();
+        if size > capacity {
+            return Err(OtaError::TooLarge { size, capacity });
         }
         slot.erase().map_err(|SlotError| OtaError::Flash)?;
         self.job = Some(Job { size, digest, written: 0, hasher: Sha256::new() });
@@ -209,7 +210,7 @@ mod tests {
 
     struct Ram(Vec<u8>, u32);
     impl Slot for Ram {
-        fn capacity(&self) -> u32 {
+        fn capacity(&mut self) -> u32 {
             self.1
         }
         fn erase(&mut self) -> Result<(), SlotError> {

@@ -8,6 +8,9 @@
 //! configuration or OTA message pending, keeps the node awake. A node that never heard a solar
 //! charger (MasterBus or VE.Direct only) never sleeps.
 
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+
 /// How long a woken node scans before deciding again, ms.
 pub const AWAKE_SCAN_MS: u64 = 60_000;
 
@@ -73,6 +76,33 @@ impl Policy {
     }
 }
 
+/// A solar charger's reading counts this long, ms (an MPPT out of range is not "dark").
+pub const READING_MS: u64 = 10 * 60_000;
+
+/// The total solar power from the node's own human-readable topics (`…/solar_power` from
+/// Instant Readout, `…/panel_power` from VE.Smart networking and VE.Direct).
+#[derive(Debug, Clone, Default)]
+pub struct SolarWatch {
+    powers: BTreeMap<String, (f64, u64)>,
+}
+
+impl SolarWatch {
+    /// A published topic and payload; the new total when it was a solar power.
+    pub fn observe(&mut self, topic: &str, payload: &str, now: u64) -> Option<f64> {
+        let device = topic.strip_suffix("/solar_power").or_else(|| topic.strip_suffix("/panel_power"))?;
+        let watts: f64 = payload.parse().ok()?;
+        self.powers.insert(device.into(), (watts, now));
+        self.total(now)
+    }
+
+    /// The sum of the recent readings; `None` when no charger was heard lately.
+    pub fn total(&self, now: u64) -> Option<f64> {
+        let recent: alloc::vec::Vec<f64> =
+            self.powers.values().filter(|(_, t)| now.saturating_sub(*t) <= READING_MS).map(|(w, _)| *w).collect();
+        (!recent.is_empty()).then(|| recent.iter().sum())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +137,15 @@ mod tests {
     fn never_sleeps_without_a_solar_charger() {
         let p = Policy::new(2.0, 30, 10, 0, true);
         assert_eq!(p.decide(10_000 * MIN, false), Decision::Stay);
+    }
+
+    #[test]
+    fn the_total_of_recent_chargers() {
+        let mut w = SolarWatch::default();
+        assert_eq!(w.observe("halyard/port-arch/battery_voltage", "13.2", 0), None);
+        assert_eq!(w.observe("halyard/port-arch/solar_power", "120", 0), Some(120.0));
+        assert_eq!(w.observe("halyard/solar_charger-HQ22/panel_power", "30", MIN), Some(150.0));
+        assert_eq!(w.total(11 * MIN), Some(30.0), "port-arch not heard for 11 minutes");
+        assert_eq!(w.total(30 * MIN), None);
     }
 }

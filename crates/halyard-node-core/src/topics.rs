@@ -15,7 +15,7 @@ use halyard_proto::vedirect::labels;
 use halyard_proto::vedirect::registers::{self, RegisterValue};
 use halyard_proto::vedirect::text::{Block, BlockStatus, Event as TextEvent, TextFramer};
 use halyard_proto::victron::instant_readout::{Advertisement, Key, PRODUCT_ADVERTISEMENT};
-use halyard_proto::victron::smart_networking::{Event, Network};
+use halyard_proto::victron::smart_networking::{serials_match, Event, Network};
 use halyard_proto::{Field, Value};
 
 /// VE.Smart registers monitorPowerToMQTT did not publish as raw topics (victron.md §3.3).
@@ -59,15 +59,26 @@ pub struct Schema {
     pub root: String,
     /// Identity text (`c03b010203ff`, `HQ2231ABCDE`, `0x31297`) → device name.
     pub names: BTreeMap<String, String>,
+    /// Identity text → role (`battery`, `dump_load`, `solar`), as in the gateway's devices.
+    pub roles: BTreeMap<String, String>,
     /// monitorPowerToMQTT's raw trees.
     pub raw: bool,
     last: BTreeMap<String, String>,
+    /// Each device's latest numbers, for the derived power.
+    numbers: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 impl Schema {
     /// Under `root`, raw topics on.
     pub fn new(root: &str) -> Self {
-        Schema { root: root.into(), names: BTreeMap::new(), raw: true, last: BTreeMap::new() }
+        Schema {
+            root: root.into(),
+            names: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            raw: true,
+            last: BTreeMap::new(),
+            numbers: BTreeMap::new(),
+        }
     }
 
     /// Send every value again (after a reconnect).
@@ -75,9 +86,28 @@ impl Schema {
         self.last.clear();
     }
 
-    /// The device's name: the configured one, else `<kind>-<identity>`.
+    fn lookup<'a>(map: &'a BTreeMap<String, String>, identity: &str) -> Option<&'a String> {
+        map.get(identity).or_else(|| map.iter().find(|(k, _)| serials_match(k, identity)).map(|(_, v)| v))
+    }
+
+    /// Watts from a voltage and a current the update touched ([`crate::derive::power_rule`]).
+    fn derive_power(&mut self, out: &mut Vec<Out>, device: &str, kind: &str, identity: &str, touched: &[&str]) {
+        let role = Self::lookup(&self.roles, identity).cloned();
+        let Some(rule) = crate::derive::power_rule(kind, role.as_deref()) else { return };
+        if !touched.iter().any(|t| rule.volts.contains(t) || rule.amps.contains(t)) {
+            return;
+        }
+        let Some(values) = self.numbers.get(device) else { return };
+        let latest = |names: &[&str]| names.iter().find_map(|n| values.get(*n).copied());
+        if let (Some(v), Some(i)) = (latest(rule.volts), latest(rule.amps)) {
+            self.named(out, device, rule.metric, format!("{}", crate::derive::round(v * i, 1)));
+        }
+    }
+
+    /// The device's name: the configured one, else `<kind>-<identity>`. A VE.Smart serial
+    /// (`HQyywwPORT1`) finds the name given to the full serial (`HQ2232PORT1`), as on the gateway.
     pub fn device_name(&self, kind: &str, identity: &str) -> String {
-        self.names.get(identity).cloned().unwrap_or_else(|| format!("{kind}-{identity}"))
+        Self::lookup(&self.names, identity).cloned().unwrap_or_else(|| format!("{kind}-{identity}"))
     }
 
     fn named(&mut self, out: &mut Vec<Out>, device: &str, metric: &str, payload: String) {
@@ -120,6 +150,9 @@ impl Schema {
                 }
             }
         }
+        if let Some(n) = field.value.as_f64() {
+            self.numbers.entry(device.into()).or_default().insert(field.name.into(), n);
+        }
     }
 
     /// An Instant Readout advert (manufacturer data after the company id) from `mac`.
@@ -136,10 +169,14 @@ impl Schema {
             let hex: String = record.payload().iter().map(|b| format!("{b:02x}")).collect();
             out.push(Out { topic: format!("victron/{identity}/raw"), payload: hex, retain: false });
         }
-        let device = self.device_name(record.record_type().name(), &identity);
+        let kind = record.record_type().name();
+        let device = self.device_name(kind, &identity);
+        let mut touched = Vec::new();
         for f in record.fields() {
             self.field(&mut out, &device, &f);
+            touched.push(f.name);
         }
+        self.derive_power(&mut out, &device, kind, &identity, &touched);
         Ok(out)
     }
 
@@ -174,6 +211,8 @@ impl Schema {
         for f in &fields {
             self.field(&mut out, &device, f);
         }
+        let touched: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        self.derive_power(&mut out, &device, kind, serial, &touched);
         Ok(out)
     }
 
@@ -218,11 +257,18 @@ impl Schema {
                 retain: false,
             });
         }
-        let device = self.device_name(catalog::device_kind(r.node.type_code()), &identity);
-        self.named(&mut out, &device, &r.metric, payload);
+        let kind = catalog::device_kind(r.node.type_code());
+        let device = self.device_name(kind, &identity);
+        self.named(&mut out, &device, &r.metric, payload.clone());
         if let Some(option) = &r.option {
             self.named(&mut out, &device, &format!("{}_name", r.metric), option.clone());
         }
+        if r.text.is_none() {
+            if let Ok(v) = payload.parse::<f64>() {
+                self.numbers.entry(device.clone()).or_default().insert(r.metric.clone(), v);
+            }
+        }
+        self.derive_power(&mut out, &device, kind, &identity, &[r.metric.as_str()]);
         Ok(out)
     }
 
@@ -268,6 +314,8 @@ impl Schema {
             for f in &decoded {
                 self.field(&mut out, &device, f);
             }
+            let touched: Vec<&str> = decoded.iter().map(|f| f.name).collect();
+            self.derive_power(&mut out, &device, kind, &serial, &touched);
         }
         out
     }

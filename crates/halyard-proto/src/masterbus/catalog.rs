@@ -228,6 +228,20 @@ pub fn by_family(family: &str) -> Option<&'static Model> {
     MODELS.iter().find(|m| m.family.eq_ignore_ascii_case(family))
 }
 
+/// The kind of device a type code is, in the words Halyard's topics use (`dc_shunt`,
+/// `inverter_charger`, `charger`, `battery`, `display`; `masterbus` when unknown): the device
+/// name is `<kind>-0x<device>` until the user names it.
+pub fn device_kind(type_code: u8) -> &'static str {
+    match for_type_code(type_code).map(|m| m.family) {
+        Some("mastershunt") => "dc_shunt",
+        Some("mass-combi" | "mass-combi-ultra") => "inverter_charger",
+        Some("chargemaster" | "mass-charger") => "charger",
+        Some("mli-battery") => "battery",
+        _ if type_code == 0x14 => "display",
+        _ => "masterbus",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,19 +262,5 @@ mod tests {
         }
         assert_eq!(for_type_code(0x1B).map(|m| m.name), Some("MasterShunt"));
         assert_eq!(for_type_code(0x14), None, "the MasterView has no items");
-    }
-}
-
-/// The kind of device a type code is, in the words Halyard's topics use (`dc_shunt`,
-/// `inverter_charger`, `charger`, `battery`, `display`; `masterbus` when unknown): the device
-/// name is `<kind>-0x<device>` until the user names it.
-pub fn device_kind(type_code: u8) -> &'static str {
-    match for_type_code(type_code).map(|m| m.family) {
-        Some("mastershunt") => "dc_shunt",
-        Some("mass-combi" | "mass-combi-ultra") => "inverter_charger",
-        Some("chargemaster" | "mass-charger") => "charger",
-        Some("mli-battery") => "battery",
-        _ if type_code == 0x14 => "display",
-        _ => "masterbus",
     }
 }

@@ -66,26 +66,16 @@ pub fn solar_network<'a>(at: Millis, stale_ms: i64, devices: impl Iterator<Item 
 }
 
 /// Watts, not Amps (monitorPowerToMQTT's owner asks for it): a device reporting a voltage and a
-/// current gets their product. A battery device's is `battery_power` (positive charging); a
-/// charger's is `output_power`; a DC energy meter's (a dump load, a fridge) is `power`. `None` when this update carries neither, or one is unknown.
+/// current gets their product, by the rule the ESP32 node shares
+/// ([`halyard_node_core::derive::power_rule`]). `None` when this update carries neither, or one
+/// is unknown.
 pub fn power(
     info: &super::DeviceInfo,
     values: &std::collections::BTreeMap<String, super::Current>,
     update: &[Metric],
 ) -> Option<Metric> {
-    let battery = info.role.as_deref() == Some("battery")
-        || (info.role.is_none() && matches!(info.kind.as_str(), "battery_monitor" | "dc_shunt" | "battery"));
-    let charger = info.kind == "solar_charger";
-    let meter = info.role.as_deref() == Some("dump_load") || info.kind == "dc_energy_meter";
-    let (name, volts, amps): (&str, &[&str], &[&str]) = if battery {
-        ("battery_power", &["battery_voltage", "voltage"], &["battery_current", "current"])
-    } else if meter {
-        ("power", &["voltage"], &["current"])
-    } else if charger {
-        ("output_power", &["battery_voltage"], &["battery_charging_current", "battery_current"])
-    } else {
-        return None;
-    };
+    let rule = halyard_node_core::derive::power_rule(&info.kind, info.role.as_deref())?;
+    let (name, volts, amps) = (rule.metric, rule.volts, rule.amps);
     if !update.iter().any(|m| volts.contains(&m.name.as_ref()) || amps.contains(&m.name.as_ref())) {
         return None;
     }

@@ -30,7 +30,7 @@ pub use self::ccm::{nonce, NONCE_LEN, TAG_LEN};
 pub use cleartext::{Cleartext, CleartextError, RegisterRecord};
 pub use message::{encode_data, encode_overflow, Message, MessageError};
 pub use network::{Event, Network, Rejection, MAX_DEVICES};
-pub use serial::{Serial, SerialString};
+pub use serial::{serials_match, Serial, SerialString};
 
 /// Op byte of an overflow-counter message (authentication only).
 pub const OP_OVERFLOW: u8 = 0x01;

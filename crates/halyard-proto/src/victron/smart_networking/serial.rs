@@ -72,6 +72,21 @@ impl fmt::Display for Serial {
     }
 }
 
+/// Whether two Victron serial texts are the same device: equal, or equal apart from the
+/// `yyww` that VE.Smart networking cannot carry (victron.md §3.4: `HQyywwMAEI4` is `HQ1840MAEI4`).
+/// The gateway and the ESP32 node both name devices with it.
+pub fn serials_match(a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != 11 || b.len() != 11 {
+        return false;
+    }
+    let placeholder = |s: &[u8]| &s[2..6] == b"yyww";
+    (placeholder(a) || placeholder(b)) && a[..2].eq_ignore_ascii_case(&b[..2]) && a[6..].eq_ignore_ascii_case(&b[6..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
