@@ -63,8 +63,8 @@ for chip in "esp32c3 riscv32imc-unknown-none-elf" "esp32c6 riscv32imac-unknown-n
   (cd firmware/halyard-node && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=../../target/firmware \
     /usr/bin/cargo build --release --locked --target "$target" --no-default-features --features "$feature") 2>&1 | tee "$log"
   if grep -q '^warning' "$log"; then echo "firmware build for $feature has warnings"; exit 1; fi
-  printf '%s: ' "$feature"
-  size "target/firmware/$target/release/halyard-node" | tail -1
+  echo "$feature (bytes):"
+  size "target/firmware/$target/release/halyard-node"
 done
 
 step "docs (warnings denied)"

@@ -201,3 +201,70 @@ fn masterbus_decode_contract_and_bad_input() {
     assert_eq!(code, 1);
     assert!(err.contains("not a pcapng, pcap or candump log"), "{err}");
 }
+
+/// `halyard decode nmea`: one line out per line in, each RMC's position as the sentence's own
+/// text says (read here by string splitting), the log's bad checksum reported with its kind.
+#[test]
+fn nmea_decode_contract() {
+    let path = fixture("nmea/going.to.groix.head.nmea");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (code, out, err) = halyard(&["decode", "nmea", &path]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), text.lines().count());
+    let mut rmc = 0;
+    for (input, j) in text.lines().zip(&lines) {
+        let f: Vec<&str> = input.trim_end().split(',').collect();
+        if f[0].ends_with("RMC") && f[2] == "A" && j["error"].is_null() {
+            let deg = |v: &str, d: usize, hemi: &str| {
+                let x = v[..d].parse::<f64>().unwrap() + v[d..].parse::<f64>().unwrap() / 60.0;
+                if hemi == "S" || hemi == "W" {
+                    -x
+                } else {
+                    x
+                }
+            };
+            assert!((j["values"]["lat"].as_f64().unwrap() - deg(f[3], 2, f[4])).abs() < 1e-9, "{input} {j}");
+            assert!((j["values"]["lon"].as_f64().unwrap() - deg(f[5], 3, f[6])).abs() < 1e-9, "{input} {j}");
+            assert_eq!(j["values"]["valid"], true);
+            rmc += 1;
+        }
+    }
+    assert!(rmc > 100, "{rmc}");
+    // A corrupted line: the error, its kind, and the line number.
+    let bad = std::env::temp_dir().join(format!("halyard-bad-{}.nmea", std::process::id()));
+    let body = "GPGLL,4916.45,N,12311.12,W,225444,A";
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    let wrong = sum.wrapping_add(1);
+    std::fs::write(&bad, format!("${body}*{sum:02X}\r\n${body}*{wrong:02X}\r\ngarbage\r\n")).unwrap();
+    let (code, out, _) = halyard(&["decode", "nmea", bad.to_str().unwrap()]);
+    std::fs::remove_file(&bad).unwrap();
+    assert_eq!(code, 0);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["values"]["lat"].as_f64().map(|v| (v * 1e4).round()), Some(492_742.0));
+    assert_eq!((lines[1]["line"].as_u64(), lines[1]["kind"].as_str()), (Some(2), Some("checksum")));
+    assert_eq!(lines[2]["kind"], "not_a_sentence");
+}
+
+/// `halyard decode meshtastic`: the stream's frames (the official package's bytes), our node,
+/// the node database, and every packet with its hops and what it says.
+#[test]
+fn meshtastic_decode_contract() {
+    let path = format!("{}/tests/fixtures/meshtastic/stream_fromradio.bin", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = halyard(&["decode", "meshtastic", "--logs", &path]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0], serde_json::json!({ "kind": "my_info", "node": "!a1b2c3d4" }));
+    let names: Vec<&str> =
+        lines.iter().filter(|l| l["kind"] == "node_info").filter_map(|l| l["long_name"].as_str()).collect();
+    assert!(names.contains(&"Lille Oe dinghy") && names.contains(&"Hill node"), "{names:?}");
+    assert!(lines.iter().any(|l| l["log"].as_str().is_some_and(|t| t.contains("[Router]"))));
+    let packets: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "packet").collect();
+    assert!(packets.len() > 20, "{}", packets.len());
+    let hill = packets.iter().find(|p| p["from"] == "!4e11f00d" && p["says"]["position"].is_object()).unwrap();
+    assert_eq!(hill["hops"], 2, "hop_start 3 − hop_limit 1");
+    assert!(packets.iter().any(|p| p["says"]["range_test_seq"].is_u64()));
+    // Without --logs, the debug text is left out.
+    let (_, quiet, _) = halyard(&["decode", "meshtastic", &path]);
+    assert_eq!(quiet.lines().count(), lines.iter().filter(|l| l["log"].is_null()).count());
+}

@@ -142,7 +142,11 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                         if let Some(total) = solar.observe(&m.topic, &m.payload, now()) {
                             policy.solar(total, now());
                         }
-                        let _ = session.publish(&m.topic, m.payload.as_bytes(), 0, m.retain, now());
+                        // QoS 1 while the window has room; a burst beyond it goes at QoS 0
+                        // rather than waiting (the next reading follows within seconds).
+                        if session.publish(&m.topic, m.payload.as_bytes(), 1, m.retain, now()).is_err() {
+                            let _ = session.publish(&m.topic, m.payload.as_bytes(), 0, m.retain, now());
+                        }
                         hw.led.toggle();
                     }
                     if !config.on("led") {

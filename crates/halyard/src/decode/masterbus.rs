@@ -29,12 +29,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut listener = Listener::default();
     let mut bad = BurstLog::new("masterbus capture", Duration::from_secs(1));
     let out = std::cell::RefCell::new(std::io::BufWriter::new(std::io::stdout().lock()));
-    let write = |line: &serde_json::Value| -> Result<()> {
-        let mut out = out.borrow_mut();
-        serde_json::to_writer(&mut *out, line)?;
-        out.write_all(b"\n")?;
-        Ok(())
-    };
+    let write = |line: &serde_json::Value| -> Result<()> { super::writeln_json(&mut *out.borrow_mut(), line) };
     replay(
         &bytes,
         &mut listener,

@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 
 mod masterbus;
+mod meshtastic;
+mod nmea;
 mod vedirect;
 mod venetworking;
 mod victron_ble;
@@ -27,6 +29,12 @@ pub enum Protocol {
     /// A MasterBus CAN capture (pcapng, pcap or candump log): one JSON line per value reply.
     #[command(name = "masterbus")]
     MasterBus(masterbus::Args),
+    /// An NMEA 0183 log: one JSON line per line, with its fields in units or its error.
+    #[command(name = "nmea")]
+    Nmea(nmea::Args),
+    /// A Meshtastic radio's stream (serial or TCP 4403): one JSON line per frame.
+    #[command(name = "meshtastic")]
+    Meshtastic(meshtastic::Args),
 }
 
 /// Run a decode subcommand.
@@ -36,6 +44,8 @@ pub fn run(protocol: Protocol) -> Result<()> {
         Protocol::VeNetworking(a) => venetworking::run(a),
         Protocol::VeDirect(a) => vedirect::run(a),
         Protocol::MasterBus(a) => masterbus::run(a),
+        Protocol::Nmea(a) => nmea::run(a),
+        Protocol::Meshtastic(a) => meshtastic::run(a),
     }
 }
 
@@ -48,6 +58,14 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     } else {
         std::fs::read(path).with_context(|| format!("reading {}", path.display()))
     }
+}
+
+/// One JSON value and a newline. Write errors stay `io::Error`s (serde_json's wraps them), so
+/// that a reader closing the pipe (`| head`) ends the command quietly.
+pub(crate) fn writeln_json(out: &mut impl std::io::Write, v: &serde_json::Value) -> Result<()> {
+    serde_json::to_writer(&mut *out, v).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// Parse hex text (whitespace ignored) into bytes.

@@ -26,16 +26,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut result = Ok(());
     framer.push_all(&bytes, |event| {
         if result.is_ok() {
-            result = writeln_json(&mut out, &event_json(&event));
+            result = super::writeln_json(&mut out, &event_json(&event));
         }
     });
     result
-}
-
-fn writeln_json(out: &mut impl std::io::Write, v: &Json) -> Result<()> {
-    serde_json::to_writer(&mut *out, v)?;
-    out.write_all(b"\n")?;
-    Ok(())
 }
 
 fn event_json(event: &Event<'_>) -> Json {
