@@ -290,16 +290,7 @@ impl Schema {
             }
             let Some(serial) = port.serial.clone() else { continue };
             let decoded: Vec<Field<'_>> = fields.iter().filter_map(|(l, v)| labels::decode(l, v)?.ok()).collect();
-            let has = |n: &str| decoded.iter().any(|f| f.name == n);
-            let kind = if has("panel_power") {
-                "solar_charger"
-            } else if has("soc") || has("consumed_ah") {
-                "battery_monitor"
-            } else if has("ac_output_voltage") {
-                "inverter"
-            } else {
-                "vedirect"
-            };
+            let kind = vedirect_kind(|n| decoded.iter().any(|f| f.name == n));
             if self.raw {
                 for (label, value) in &fields {
                     let label: String = label.chars().filter(|c| !matches!(c, '#' | '+' | '/')).collect();
@@ -318,6 +309,21 @@ impl Schema {
             self.derive_power(&mut out, &device, kind, &serial, &touched);
         }
         out
+    }
+}
+
+/// What a VE.Direct device is, from the fields of its text block (`has(name)`): a solar charger
+/// reports panel power, a battery monitor state of charge or consumed Ah, an inverter its AC
+/// output voltage. The gateway names devices by the same rule.
+pub fn vedirect_kind(has: impl Fn(&str) -> bool) -> &'static str {
+    if has("panel_power") {
+        "solar_charger"
+    } else if has("soc") || has("consumed_ah") {
+        "battery_monitor"
+    } else if has("ac_output_voltage") {
+        "inverter"
+    } else {
+        "vedirect"
     }
 }
 

@@ -103,17 +103,7 @@ impl VeDirectDecoder {
                 payload: value.clone(),
             });
         }
-        let has = |n: &str| u.metrics.iter().any(|m| m.name == n);
-        u.kind = if has("panel_power") {
-            "solar_charger"
-        } else if has("soc") || has("consumed_ah") {
-            "battery_monitor"
-        } else if has("ac_output_voltage") {
-            "inverter"
-        } else {
-            "vedirect"
-        }
-        .into();
+        u.kind = halyard_node_core::topics::vedirect_kind(|n| u.metrics.iter().any(|m| m.name == n)).into();
         self.emit(u, out);
     }
 
