@@ -194,7 +194,13 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                         );
                         let _ = session.publish(&alloc::format!("{node}/stats"), stats.as_bytes(), 0, true, now());
                     }
-                    Event::Refused(code) => warn!("MQTT: refused ({code})"),
+                    Event::Refused(code) => {
+                        // 4 bad user name or password, 5 not authorised: retrying at once would
+                        // only hammer the broker.
+                        warn!("MQTT: refused ({code}); trying again in 30 s");
+                        Timer::after(Duration::from_secs(30)).await;
+                        break 'connected;
+                    }
                     Event::TimedOut | Event::ProtocolError(_) => break 'connected,
                     Event::Message(m) => {
                         let Some(what) = m.topic.strip_prefix(node.as_str()) else { continue };

@@ -20,6 +20,8 @@ use super::codec::{self, Connect, DecodeError, Incoming, Message};
 pub const RESEND_MS: u64 = 10_000;
 /// QoS 1 messages in flight at most.
 pub const MAX_IN_FLIGHT: usize = 16;
+/// The packet id of the one SUBSCRIBE a session sends.
+const SUBSCRIBE_ID: u16 = 0xFFFF;
 
 /// What the session tells its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +177,8 @@ impl Session {
             return Err(PublishError::WindowFull);
         }
         let id = self.next_id;
-        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+        // 0xFFFF is the SUBSCRIBE's id: publish ids stay below it.
+        self.next_id = if self.next_id >= SUBSCRIBE_ID - 1 { 1 } else { self.next_id + 1 };
         codec::publish(&mut self.out, topic, payload, 1, retain, false, id);
         self.in_flight.push_back(InFlight { id, sent_at: now, topic: topic.into(), payload: payload.to_vec(), retain });
         self.last_sent = now;
@@ -211,7 +214,7 @@ impl Session {
                 codec::publish(&mut self.out, &status, b"online", 0, true, false, 0);
                 if !self.options.subscriptions.is_empty() {
                     let filters: Vec<(&str, u8)> = self.options.subscriptions.iter().map(|s| (s.as_str(), 1)).collect();
-                    codec::subscribe(&mut self.out, 0xFFFF, &filters);
+                    codec::subscribe(&mut self.out, SUBSCRIBE_ID, &filters);
                 }
                 // What was in flight when the last connection dropped goes again.
                 for m in &mut self.in_flight {
@@ -263,7 +266,10 @@ impl Session {
                 self.last_sent = now;
             }
         }
-        if self.ping_sent.is_none() && now.saturating_sub(self.last_sent) >= keep_alive {
+        // Ping when we have been quiet (the broker's keep-alive), and also when the broker has
+        // (QoS 0 traffic gets no answers: without a ping the link would look dead).
+        let quiet = now.saturating_sub(self.last_sent).max(now.saturating_sub(self.last_heard));
+        if self.ping_sent.is_none() && quiet >= keep_alive {
             codec::pingreq(&mut self.out);
             self.ping_sent = Some(now);
             self.last_sent = now;
@@ -283,5 +289,67 @@ impl Session {
     /// The connection dropped (the session keeps what is in flight for the next one).
     pub fn dropped(&mut self) {
         self.state = State::Idle;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connected(keep_alive_s: u16) -> Session {
+        let mut s = Session::new(Options {
+            client_id: "t".into(),
+            root: "h".into(),
+            keep_alive_s,
+            credentials: None,
+            subscriptions: alloc::vec![],
+        });
+        s.connect(0);
+        let mut e = Vec::new();
+        s.receive(&[0x20, 2, 0, 0], 0, &mut e);
+        assert!(s.is_connected());
+        s.take_output();
+        s
+    }
+
+    /// A node publishing QoS 0 all the time hears nothing back; it still pings, and a broker
+    /// that answers keeps the session alive.
+    #[test]
+    fn busy_qos0_publisher_pings_and_stays_up() {
+        let mut s = connected(10);
+        let mut events = Vec::new();
+        for t in (0..60_000).step_by(500) {
+            s.publish("h/x", b"1", 0, false, t).unwrap();
+            s.poll(t, &mut events);
+            let out = s.take_output();
+            if out.windows(2).any(|w| w == [0xC0, 0]) {
+                s.receive(&[0xD0, 0], t + 20, &mut events); // PINGRESP
+            }
+        }
+        assert!(!events.contains(&Event::TimedOut), "{events:?}");
+        assert!(s.is_connected());
+    }
+
+    /// A broker that stops answering is noticed within one and a half keep-alives.
+    #[test]
+    fn a_silent_broker_times_out() {
+        let mut s = connected(10);
+        let mut events = Vec::new();
+        let mut at = None;
+        for t in (0..60_000).step_by(500) {
+            s.poll(t, &mut events);
+            if at.is_none() && events.contains(&Event::TimedOut) {
+                at = Some(t);
+            }
+        }
+        assert_eq!(at, Some(15_500));
+    }
+
+    #[test]
+    fn packet_ids_skip_zero_and_the_subscribe_id() {
+        let mut s = connected(30);
+        s.next_id = 0xFFFD;
+        let ids: Vec<u16> = (0..3).map(|i| s.publish("h/x", b"1", 1, false, i).unwrap().unwrap()).collect();
+        assert_eq!(ids, [0xFFFD, 0xFFFE, 1]);
     }
 }
