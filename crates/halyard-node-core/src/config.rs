@@ -11,6 +11,7 @@
 //! | `root` | `halyard` | topic root |
 //! | `raw_topics` | `on` | monitorPowerToMQTT's raw trees |
 //! | `ble` | `on` | scan Victron adverts |
+//! | `ble_proxy` | `on` | also publish each advert as it came (`victron/<mac>/advert`) for the gateway to decode with its keys |
 //! | `ble_tx_power` | `-12` | dBm (the node only scans; lower draws less) |
 //! | `scan_interval_ms`, `scan_window_ms` | `1000`, `300` | scan duty cycle (30 %) |
 //! | `key.<mac>` | — | a device's Instant Readout key (32 hex digits) |
@@ -61,6 +62,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("root", "halyard"),
     ("raw_topics", "on"),
     ("ble", "on"),
+    ("ble_proxy", "on"),
     ("ble_tx_power", "-12"),
     ("scan_interval_ms", "1000"),
     ("scan_window_ms", "300"),
@@ -84,7 +86,7 @@ fn check(key: &str, value: &str) -> Result<(), &'static str> {
     match key {
         "wifi_ssid" if value.is_empty() || value.len() > 32 => Err("1 to 32 characters"),
         "wifi_password" if !value.is_empty() && !(8..=64).contains(&value.len()) => Err("8 to 64 characters"),
-        "raw_topics" | "ble" | "led" | "vedirect" if !matches!(value, "on" | "off") => Err("on or off"),
+        "raw_topics" | "ble" | "ble_proxy" | "led" | "vedirect" if !matches!(value, "on" | "off") => Err("on or off"),
         "masterbus" if !matches!(value, "off" | "listen") => Err("off or listen"),
         "ble_tx_power" => number(-24, 20),
         "scan_interval_ms" | "scan_window_ms" => number(3, 10_240),
@@ -103,7 +105,7 @@ fn check(key: &str, value: &str) -> Result<(), &'static str> {
             Err("battery, dump_load or solar")
         }
         "wifi_ssid" | "wifi_password" | "mqtt" | "mqtt_user" | "mqtt_password" | "root" | "raw_topics" | "ble"
-        | "led" | "vedirect" | "masterbus" | "venetworking_key" | "venetworking_id" => Ok(()),
+        | "ble_proxy" | "led" | "vedirect" | "masterbus" | "venetworking_key" | "venetworking_id" => Ok(()),
         k if k.starts_with("key.") || k.starts_with("name.") || k.starts_with("role.") => Ok(()),
         _ => Err("unknown key"),
     }

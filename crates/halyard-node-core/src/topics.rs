@@ -66,6 +66,8 @@ pub struct Schema {
     last: BTreeMap<String, String>,
     /// Each device's latest numbers, for the derived power.
     numbers: BTreeMap<String, BTreeMap<String, f64>>,
+    /// VE.Smart senders known to be solar chargers.
+    solar_serials: Vec<String>,
 }
 
 impl Schema {
@@ -78,6 +80,7 @@ impl Schema {
             raw: true,
             last: BTreeMap::new(),
             numbers: BTreeMap::new(),
+            solar_serials: Vec::new(),
         }
     }
 
@@ -204,8 +207,14 @@ impl Schema {
                 fields.push(f);
             }
         }
-        // A sender that reports panel power is a solar charger (as the gateway names it).
-        let kind = if fields.iter().any(|f| f.name == "panel_power") { "solar_charger" } else { "venetworking" };
+        // A sender that reports panel power is a solar charger (as the gateway names it); once
+        // known, its messages without panel power keep that name.
+        let solar = fields.iter().any(|f| f.name == "panel_power");
+        let kind =
+            if solar || self.solar_serials.iter().any(|s| s == serial) { "solar_charger" } else { "venetworking" };
+        if solar && !self.solar_serials.iter().any(|s| s == serial) {
+            self.solar_serials.push(serial.into());
+        }
         let device = self.device_name(kind, serial);
         let mut out = raw;
         for f in &fields {
@@ -214,6 +223,21 @@ impl Schema {
         let touched: Vec<&str> = fields.iter().map(|f| f.name).collect();
         self.derive_power(&mut out, &device, kind, serial, &touched);
         Ok(out)
+    }
+
+    /// The advert itself for the gateway, `victron/<mac>/advert` = the manufacturer data after
+    /// the company id in hex (what `halyard decode victron-ble` takes): the node as a BLE proxy,
+    /// so that the keys may live on the gateway alone and the gateway records what only the
+    /// node hears (`[mqtt_in] topics = ["victron/+/advert"]`). Every advert goes, unchanged
+    /// ones too: each carries a new reading.
+    pub fn advert_proxy(&self, mac: [u8; 6], data: &[u8]) -> Out {
+        let body = match data {
+            [0xE1, 0x02, rest @ ..] => rest,
+            _ => data,
+        };
+        let identity: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+        Out { topic: format!("victron/{identity}/advert"), payload: hex, retain: false }
     }
 
     /// Any Victron advert: Instant Readout (first byte 0x10) or VE.Smart networking (0x01, 0x02).

@@ -598,12 +598,17 @@ fn start_bluetooth(
 
 #[cfg(not(feature = "bluetooth"))]
 fn start_bluetooth(
-    _: &Config,
+    config: &Config,
     _: &mpsc::Sender<Input>,
     _: &Arc<Telemetry>,
     _: &watch::Receiver<bool>,
     _: &mut Vec<tokio::task::JoinHandle<()>>,
 ) {
+    // ESP32 nodes may be this gateway's radio: their `victron/<mac>/advert` topics.
+    if config.mqtt_in.topics.iter().any(|t| t.starts_with("victron/") || t == "#") {
+        tracing::info!("Victron adverts come from ESP32 nodes through [mqtt_in] (this Halyard has no Bluetooth)");
+        return;
+    }
     tracing::error!(
         "Victron devices with keys are configured, but this Halyard was built without Bluetooth: \
          rebuild with `cargo build --release --features bluetooth` (needs libdbus-1-dev); the other sources keep running"

@@ -61,6 +61,7 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
     schema.raw = config.on("raw_topics");
     schema.names = config.names();
     schema.roles = config.roles();
+    let proxy = config.on("ble_proxy");
     let keys: Vec<([u8; 6], Key)> = config.keys().into_iter().map(|(m, k)| (m, Key::new(&k))).collect();
     let mut network = match (config.get("venetworking_key"), config.get("venetworking_id")) {
         (Some(k), Some(id)) => {
@@ -132,6 +133,10 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                 Either4::Second(input) => {
                     let out: Vec<Out> = match input {
                         Input::Advert(mac, data) => {
+                            if proxy {
+                                let p = schema.advert_proxy(mac, &data);
+                                let _ = session.publish(&p.topic, p.payload.as_bytes(), 0, false, now());
+                            }
                             let key = keys.iter().find(|(m, _)| *m == mac).map(|(_, k)| k);
                             schema.victron_advert(mac, &data, key, network.as_mut()).unwrap_or_default()
                         }

@@ -146,7 +146,9 @@ impl Ingest {
             }
             Input::Mqtt { at, topic, payload } => {
                 let boat = self.nav.position();
-                if !self.mesh.mqtt(at, &topic, &payload, boat, out) {
+                if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
+                    out.extend(self.ble.advert(at, mac, &data));
+                } else if !self.mesh.mqtt(at, &topic, &payload, boat, out) {
                     out.extend(self.mqtt_in.message(at, &topic, &payload));
                 }
             }

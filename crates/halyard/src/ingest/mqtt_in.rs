@@ -49,6 +49,18 @@ impl MqttInDecoder {
     }
 }
 
+/// A node's proxied Victron advert, `victron/<mac>/advert` = the manufacturer data in hex
+/// (halyard_node_core::topics::Schema::advert_proxy): the address and the bytes, for the BLE
+/// decoder and its keys.
+pub fn proxied_advert(topic: &str, payload: &[u8]) -> Option<([u8; 6], Vec<u8>)> {
+    let mac = topic.strip_prefix("victron/")?.strip_suffix("/advert")?;
+    let mac = Identity::parse_mac(mac)?;
+    let text = std::str::from_utf8(payload).ok()?.trim();
+    let mut data = vec![0u8; text.len() / 2];
+    (text.len() % 2 == 0 && halyard_proto::hex::decode_into(text.as_bytes(), &mut data).ok() == Some(data.len()))
+        .then_some((mac, data))
+}
+
 fn decode(at: Millis, topic: &str, payload: &[u8]) -> Option<Update> {
     let text = std::str::from_utf8(payload).ok()?.trim();
     let levels: Vec<&str> = topic.split('/').collect();
@@ -108,5 +120,11 @@ mod tests {
         assert_eq!(u.identity, Identity::MasterBus(0x31297));
         assert!(decode(0, "other/topic", b"1").is_none());
         assert!(decode(0, "venetworking/X/EDBC", b"not a number").is_none());
+        assert_eq!(
+            proxied_advert("victron/c03b010203ff/advert", b"100242a0"),
+            Some(([0xC0, 0x3B, 1, 2, 3, 0xFF], vec![0x10, 0x02, 0x42, 0xA0]))
+        );
+        assert_eq!(proxied_advert("victron/c03b010203ff/advert", b"100"), None, "odd length");
+        assert_eq!(proxied_advert("victron/c03b010203ff/raw", b"1002"), None, "the decrypted payload topic");
     }
 }

@@ -1,0 +1,128 @@
+//! The node as a BLE proxy: a node without any key passes every Victron advert on as
+//! `victron/<mac>/advert` (its MQTT session, through a real Mosquitto); the gateway, which has
+//! the keys (Instant Readout keys and the VE.Smart network's), reads them with
+//! `[mqtt_in] topics = ["victron/+/advert"]` and publishes each device's values — the same as the
+//! node itself would with the keys. This gateway has no Bluetooth of its own.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use halyard::ingest::recording::{parse_line, Record};
+use halyard_node_core::mqtt::{Options, Session};
+use halyard_node_core::topics::Schema;
+use halyard_proto::victron::instant_readout::Key;
+use halyard_proto::victron::smart_networking::Network;
+
+mod support;
+use support::{halyard, Halyard, Mosquitto, Scratch, Subscriber};
+
+fn hex16(text: &str) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    assert_eq!(halyard_proto::hex::decode_into(text.as_bytes(), &mut k), Ok(16));
+    k
+}
+
+#[test]
+fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
+    let _serial = support::one_at_a_time();
+    let s = Scratch::new("node-proxy");
+    let out = halyard()
+        .args(["sim", "--days", "1", "--period", "600", "--seed", "9", "--out", s.0.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sim_config = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
+    let broker = Mosquitto::start(&s.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    std::fs::write(
+        s.path("gateway.toml"),
+        format!(
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"victron/+/advert\"]\n",
+            s.path("data").display(),
+            broker.port
+        ),
+    )
+    .unwrap();
+    let run = Halyard::start(&["run", "-c", s.path("gateway.toml").to_str().unwrap()]);
+    assert!(
+        sub.wait(Duration::from_secs(20), |m| m.iter().any(|r| r.topic == "halyard/status" && r.payload == "online"))
+    );
+
+    // What the node would say with the keys (the reference), and what it sends without them.
+    let sim: toml::Table = sim_config.parse().unwrap();
+    let mut keyed = Schema::new("halyard");
+    let mut keys: BTreeMap<[u8; 6], Key> = BTreeMap::new();
+    for d in sim["device"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap().to_owned();
+        if let (Some(mac), Some(key)) = (d.get("mac").and_then(|m| m.as_str()), d.get("key").and_then(|k| k.as_str())) {
+            let mac = halyard::model::Identity::parse_mac(mac).unwrap();
+            keyed.names.insert(mac.iter().map(|b| format!("{b:02x}")).collect(), name.clone());
+            keys.insert(mac, Key::new(&hex16(key)));
+        }
+        if let Some(serial) = d.get("serial").and_then(|s| s.as_str()) {
+            keyed.names.insert(serial.to_owned(), name);
+        }
+    }
+    let v = &sim["venetworking"];
+    let mut id = [0u8; 2];
+    halyard_proto::hex::decode_into(v["network_id"].as_str().unwrap().as_bytes(), &mut id).unwrap();
+    let mut network = Network::new(hex16(v["key"].as_str().unwrap()), id);
+    let keyless = Schema::new("halyard");
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    let mut proxied = Vec::new();
+    for line in std::fs::read_to_string(s.path("boat.hrec")).unwrap().lines() {
+        let Ok(Some(Record::Ble { mac, data, .. })) = parse_line(line) else { continue };
+        proxied.push(keyless.advert_proxy(mac, &data));
+        for o in keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default() {
+            if o.topic.starts_with("halyard/") {
+                expected.insert(o.topic, o.payload);
+            }
+        }
+    }
+    assert!(proxied.len() > 500 && expected.len() > 30, "{} {}", proxied.len(), expected.len());
+
+    // The node's session sends them, QoS 1 in its window like the firmware.
+    let mut tcp = TcpStream::connect(("127.0.0.1", broker.port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let start = Instant::now();
+    let now = || start.elapsed().as_millis() as u64;
+    let mut session = Session::new(Options {
+        client_id: "halyard-node-proxy".into(),
+        root: "halyard-node".into(),
+        keep_alive_s: 30,
+        credentials: None,
+        subscriptions: vec![],
+    });
+    session.connect(now());
+    let mut events = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut next = proxied.iter().peekable();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && (next.peek().is_some() || session.in_flight() > 0) {
+        while let Some(p) = next.peek() {
+            match session.publish(&p.topic, p.payload.as_bytes(), 1, false, now()) {
+                Ok(_) => drop(next.next()),
+                Err(_) => break,
+            }
+        }
+        tcp.write_all(&session.take_output()).unwrap();
+        match tcp.read(&mut buf) {
+            Ok(0) => panic!("the broker closed the connection"),
+            Ok(n) => session.receive(&buf[..n], now(), &mut events),
+            Err(_) => session.poll(now(), &mut events),
+        }
+    }
+    assert!(next.peek().is_none() && session.in_flight() == 0, "{events:?}");
+
+    // The gateway decoded every device's last advert as the keyed node would.
+    let done = |m: &[support::Received]| {
+        expected.iter().all(|(t, p)| m.iter().rev().find(|r| &r.topic == t).is_some_and(|r| &r.payload == p))
+    };
+    let ok = sub.wait(Duration::from_secs(30), done);
+    let got: BTreeMap<String, String> = sub.all().into_iter().map(|r| (r.topic, r.payload)).collect();
+    let wrong: Vec<_> = expected.iter().filter(|(t, p)| got.get(*t) != Some(p)).take(5).collect();
+    assert!(ok, "not as expected: {wrong:?}\n{}", run.log());
+    run.stop();
+}
