@@ -5,7 +5,7 @@
 //! and serial lines become on MQTT ([`topics`], the same schema as the gateway), BLE scanning
 //! through HCI ([`hci`]), finding the broker by DNS-SD ([`dnssd`]), when to sleep ([`sleep`]),
 //! over-the-air updates ([`ota`]), the node's configuration ([`config`], [`console`]), the
-//! crash report kept across a restart ([`crash`]) and the time ([`sntp`]).
+//! crash report kept across a restart ([`crash`]) and the time ([`clock`], [`sntp`]).
 //!
 //! Nothing here reads a clock or a socket: time comes in as milliseconds, bytes in and out as
 //! slices, so the firmware is a thin shell around these state machines.
@@ -15,6 +15,7 @@
 
 extern crate alloc;
 
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod crash;

@@ -2,7 +2,8 @@
 //! `_mqtt._tcp.local` (halyard_node_core::dnssd) to 224.0.0.251:5353 from an ephemeral port,
 //! answered by `halyard run`'s mDNS advertisement of its embedded broker; then the node's MQTT
 //! session (halyard_node_core::mqtt, through a std socket) connects to the address and port in
-//! the answer and publishes, with its will, to the embedded broker.
+//! the answer and publishes, with its will, to the embedded broker, and takes its time from the
+//! gateway's `<root>/clock`.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream, UdpSocket};
@@ -60,7 +61,7 @@ fn the_node_finds_the_gateway_and_publishes_to_it() {
         root: "halyard".into(),
         keep_alive_s: 30,
         credentials: None,
-        subscriptions: vec![],
+        subscriptions: vec!["halyard/clock".into()],
     });
     session.connect(now());
     let mut events = Vec::new();
@@ -80,6 +81,24 @@ fn the_node_finds_the_gateway_and_publishes_to_it() {
     }
     tcp.write_all(&session.take_output()).unwrap();
     assert!(published && session.in_flight() == 0, "{events:?}");
+    // The gateway's clock reaches the node (it publishes it on connecting and every minute).
+    let mut clock = halyard_node_core::clock::Clock::new();
+    let deadline = Instant::now() + Duration::from_secs(70);
+    while Instant::now() < deadline {
+        if events.iter().any(
+            |e| matches!(e, Event::Message(m) if m.topic == "halyard/clock" && clock.set_from_text(&m.payload, now())),
+        ) {
+            break;
+        }
+        if let Ok(n) = tcp.read(&mut buf) {
+            session.receive(&buf[..n], now(), &mut events);
+        }
+        session.poll(now(), &mut events);
+        tcp.write_all(&session.take_output()).unwrap();
+    }
+    let system = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let told = clock.unix_ms(now()).expect("no clock from the gateway");
+    assert!(system.abs_diff(told) < 70_000, "{told} vs {system}");
     let got = sub.wait(Duration::from_secs(10), |m| {
         m.iter().any(|r| r.topic == "halyard/port-arch/solar_power" && r.payload == "123")
     });

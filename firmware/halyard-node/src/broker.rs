@@ -1,7 +1,7 @@
 //! Which broker: `mqtt = host[:port]` (an address, or a name for the network's DNS), or `mdns`:
 //! ask the local network for `_mqtt._tcp` (DNS-SD) — Halyard's gateway advertises its embedded
 //! broker so — and take the first answer. SNTP for the clock goes to `ntp` (default the
-//! broker's host, then pool.ntp.org).
+//! broker's host); without an answer the gateway's `<root>/clock` sets it within a minute.
 
 use embassy_net::udp::{PacketMetadata, UdpSocket};
 use embassy_net::{IpAddress, IpEndpoint, Ipv4Address, Stack};

@@ -2,11 +2,31 @@
 //! through a small queue that drops the newest lines when the broker is away.
 
 use alloc::string::String;
+use core::cell::Cell;
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
 
 pub static LINES: Channel<CriticalSectionRawMutex, String, 16> = Channel::new();
+/// The wall clock, once the gateway or SNTP told it.
+pub static CLOCK: critical_section::Mutex<Cell<halyard_node_core::clock::Clock>> =
+    critical_section::Mutex::new(Cell::new(halyard_node_core::clock::Clock::new()));
+
+/// Set the wall clock (Unix ms now).
+pub fn set_time(unix_ms: u64) {
+    let now = embassy_time::Instant::now().as_millis();
+    critical_section::with(|cs| {
+        let mut c = CLOCK.borrow(cs).get();
+        c.set(unix_ms, now);
+        CLOCK.borrow(cs).set(c);
+    });
+}
+
+/// The time as text, once known.
+pub fn time_text() -> Option<String> {
+    let now = embassy_time::Instant::now().as_millis();
+    critical_section::with(|cs| CLOCK.borrow(cs).get()).rfc3339(now)
+}
 /// Lines dropped because the queue was full.
 pub static DROPPED: crate::inputs::Counter = crate::inputs::Counter::new();
 
@@ -24,7 +44,11 @@ impl log::Log for Logger {
         esp_println::println!("{} {}: {}", r.level(), r.target(), r.args());
         // Only this firmware's lines and everyone's warnings go to MQTT.
         if r.level() <= log::Level::Warn || r.target().starts_with("halyard") {
-            if LINES.try_send(alloc::format!("{} {}", r.level(), r.args())).is_err() {
+            let line = match time_text() {
+                Some(t) => alloc::format!("{t} {} {}", r.level(), r.args()),
+                None => alloc::format!("{} {}", r.level(), r.args()),
+            };
+            if LINES.try_send(line).is_err() {
                 DROPPED.add(1);
             }
         }

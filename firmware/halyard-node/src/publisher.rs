@@ -57,6 +57,7 @@ fn now() -> u64 {
 pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String) -> ! {
     let root = String::from(config.get("root").unwrap_or("halyard"));
     let node = alloc::format!("{root}/node/{node_id}");
+    let clock_topic = alloc::format!("{root}/clock");
     let mut schema = Schema::new(&root);
     schema.raw = config.on("raw_topics");
     schema.names = config.names();
@@ -97,7 +98,11 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
         root: root.clone(),
         keep_alive_s: 30,
         credentials,
-        subscriptions: alloc::vec![alloc::format!("{node}/config/set"), alloc::format!("{node}/ota/#")],
+        subscriptions: alloc::vec![
+            alloc::format!("{node}/config/set"),
+            alloc::format!("{node}/ota/#"),
+            alloc::format!("{root}/clock"),
+        ],
     });
     let (mut rx, mut tx) = (alloc::vec![0u8; 6144], alloc::vec![0u8; 4096]);
     let mut boot_sent = false;
@@ -108,7 +113,8 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
             continue;
         };
         if let Some(t) = crate::broker::time(hw.stack, &config, broker.addr).await {
-            info!("time: {t} ms since 1970 (SNTP)");
+            crate::logging::set_time(t);
+            info!("time from SNTP: {}", crate::logging::time_text().unwrap_or_default());
         }
         let mut socket = TcpSocket::new(hw.stack, &mut rx, &mut tx);
         socket.set_timeout(Some(Duration::from_secs(90)));
@@ -193,9 +199,10 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                         }
                         let _ = session.publish(&alloc::format!("{node}/config"), config.redacted().as_bytes(), 1, true, now());
                         let stats = alloc::format!(
-                            "{{\"inputs_dropped\":{},\"log_lines_dropped\":{}}}",
+                            "{{\"inputs_dropped\":{},\"log_lines_dropped\":{},\"time\":\"{}\"}}",
                             DROPPED.get(),
-                            crate::logging::DROPPED.get()
+                            crate::logging::DROPPED.get(),
+                            crate::logging::time_text().unwrap_or_default()
                         );
                         let _ = session.publish(&alloc::format!("{node}/stats"), stats.as_bytes(), 0, true, now());
                     }
@@ -207,6 +214,12 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                         break 'connected;
                     }
                     Event::TimedOut | Event::ProtocolError(_) => break 'connected,
+                    Event::Message(m) if m.topic == clock_topic => {
+                        let mut c = halyard_node_core::clock::Clock::new();
+                        if c.set_from_text(&m.payload, now()) {
+                            crate::logging::set_time(c.unix_ms(now()).unwrap_or(0));
+                        }
+                    }
                     Event::Message(m) => {
                         let Some(what) = m.topic.strip_prefix(node.as_str()) else { continue };
                         if what == "/config/set" {

@@ -4,7 +4,8 @@
 //! the outage can arrive twice (QoS 1 is "at least once").
 //!
 //! The same connection carries `<root>/status` (retained `online`, `offline` as last will),
-//! warnings and errors on `<root>/log`, and the MQTT-in subscriptions.
+//! warnings and errors on `<root>/log`, the clock for ESP32 nodes on `<root>/clock` (Unix ms,
+//! every minute), and the MQTT-in subscriptions.
 
 pub mod discovery;
 pub mod endpoint;
@@ -33,8 +34,19 @@ use outbox::Outbox;
 
 /// Messages sent and not yet acknowledged, at most.
 const WINDOW: usize = 100;
-/// Marks a publish that is not from the outbox (status, log lines).
+/// Marks a publish that is not from the outbox (status, log lines, clock).
 const NOT_QUEUED: u64 = u64::MAX;
+/// How often the gateway publishes its clock for the nodes.
+const CLOCK_EVERY: Duration = Duration::from_secs(60);
+
+/// The time for ESP32 nodes that have no other: `<root>/clock`, Unix ms, not retained (a
+/// retained time would be stale), on connecting and every minute.
+fn publish_clock(c: &mut Connection, root: &str) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    if c.client.try_publish(format!("{root}/clock"), QoS::AtMostOnce, false, now.to_string()).is_ok() {
+        c.fifo.push_back(NOT_QUEUED);
+    }
+}
 
 fn qos(q: u8) -> QoS {
     match q {
@@ -148,6 +160,7 @@ impl Sink {
         let hostname = crate::hostname();
         let mut published_raw: HashMap<String, Vec<u8>> = HashMap::new();
         let mut sync = tokio::time::interval(Duration::from_secs(1));
+        let mut clock = tokio::time::interval(CLOCK_EVERY);
         let mut input_open = true;
         let mut drain_deadline: Option<Instant> = None;
         tracing::info!("mqtt: publishing to {}", self.endpoint);
@@ -262,6 +275,11 @@ impl Sink {
                     }
                 }
                 _ = retry_sleep, if conn.is_none() => {}
+                _ = clock.tick(), if self.status => {
+                    if let Some(c) = conn.as_mut().filter(|c| c.connected) {
+                        publish_clock(c, &self.settings.root);
+                    }
+                }
                 _ = sync.tick() => {
                     if let Err(e) = self.outbox.sync() {
                         errors.report(Instant::now(), || format!("outbox: {e}"));
@@ -319,6 +337,9 @@ impl Sink {
                 let status = format!("{}/status", self.settings.root);
                 if self.status && c.client.try_publish(status, QoS::AtLeastOnce, true, "online").is_ok() {
                     c.fifo.push_back(NOT_QUEUED);
+                }
+                if self.status {
+                    publish_clock(c, &self.settings.root);
                 }
                 if self.to_model.is_some() {
                     for filter in &self.in_topics {
