@@ -22,10 +22,12 @@ pub fn set_time(unix_ms: u64) {
     });
 }
 
-/// The time as text, once known.
+/// The time as text, once known. The timer is read only then: lines logged before the
+/// scheduler started must not touch it.
 pub fn time_text() -> Option<String> {
-    let now = embassy_time::Instant::now().as_millis();
-    critical_section::with(|cs| CLOCK.borrow(cs).get()).rfc3339(now)
+    let clock = critical_section::with(|cs| CLOCK.borrow(cs).get());
+    clock.unix_ms(0)?;
+    clock.rfc3339(embassy_time::Instant::now().as_millis())
 }
 /// Lines dropped because the queue was full.
 pub static DROPPED: crate::inputs::Counter = crate::inputs::Counter::new();
