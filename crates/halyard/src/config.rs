@@ -354,7 +354,8 @@ pub struct MeshtasticSource {
 #[serde(default, deny_unknown_fields)]
 pub struct MqttIn {
     /// Subscribe to these raw-topic filters and feed them to the model (ESP32 nodes publish
-    /// the same raw topics as the gateway).
+    /// the same raw topics as the gateway, and `victron/<mac>/advert`: the adverts they hear,
+    /// decoded here with this gateway's keys).
     pub topics: Vec<String>,
 }
 
