@@ -12,17 +12,9 @@ use std::time::{Duration, Instant};
 use halyard::ingest::recording::{parse_line, Record};
 use halyard_node_core::mqtt::{Options, Session};
 use halyard_node_core::topics::Schema;
-use halyard_proto::victron::instant_readout::Key;
-use halyard_proto::victron::smart_networking::Network;
 
 mod support;
 use support::{halyard, Halyard, Mosquitto, Scratch, Subscriber};
-
-fn hex16(text: &str) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    assert_eq!(halyard_proto::hex::decode_into(text.as_bytes(), &mut k), Ok(16));
-    k
-}
 
 #[test]
 fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
@@ -51,24 +43,7 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
     );
 
     // What the node would say with the keys (the reference), and what it sends without them.
-    let sim: toml::Table = sim_config.parse().unwrap();
-    let mut keyed = Schema::new("halyard");
-    let mut keys: BTreeMap<[u8; 6], Key> = BTreeMap::new();
-    for d in sim["device"].as_array().unwrap() {
-        let name = d["name"].as_str().unwrap().to_owned();
-        if let (Some(mac), Some(key)) = (d.get("mac").and_then(|m| m.as_str()), d.get("key").and_then(|k| k.as_str())) {
-            let mac = halyard::model::Identity::parse_mac(mac).unwrap();
-            keyed.names.insert(mac.iter().map(|b| format!("{b:02x}")).collect(), name.clone());
-            keys.insert(mac, Key::new(&hex16(key)));
-        }
-        if let Some(serial) = d.get("serial").and_then(|s| s.as_str()) {
-            keyed.names.insert(serial.to_owned(), name);
-        }
-    }
-    let v = &sim["venetworking"];
-    let mut id = [0u8; 2];
-    halyard_proto::hex::decode_into(v["network_id"].as_str().unwrap().as_bytes(), &mut id).unwrap();
-    let mut network = Network::new(hex16(v["key"].as_str().unwrap()), id);
+    let (mut keyed, keys, mut network) = support::node::configured(&sim_config);
     let keyless = Schema::new("halyard");
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     let mut proxied = Vec::new();

@@ -7,19 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use halyard::ingest::recording::{parse_line, Record};
-use halyard_node_core::topics::{Schema, VeDirectPort};
+use halyard_node_core::topics::VeDirectPort;
 use halyard_proto::can::Received;
-use halyard_proto::victron::instant_readout::Key;
-use halyard_proto::victron::smart_networking::Network;
 
 mod support;
 use support::{free_port, halyard, Scratch};
-
-fn hex16(text: &str) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    assert_eq!(halyard_proto::hex::decode_into(text.as_bytes(), &mut k), Ok(16));
-    k
-}
 
 fn is_raw(topic: &str) -> bool {
     ["victron/", "venetworking/", "vedirect/", "masterbus/"].iter().any(|p| topic.starts_with(p))
@@ -57,32 +49,8 @@ fn the_node_publishes_what_the_gateway_publishes() {
         .filter_map(|l| l.split_once(' ').map(|(t, p)| (t.to_owned(), p.to_owned())))
         .collect();
 
-    // The node, configured from the same file: names, keys, the VE.Smart network.
-    let sim: toml::Table = sim_config.parse().unwrap();
-    let mut schema = Schema::new("halyard");
-    let mut keys: BTreeMap<[u8; 6], Key> = BTreeMap::new();
-    for d in sim["device"].as_array().unwrap() {
-        let name = d["name"].as_str().unwrap().to_owned();
-        let mut identities = Vec::new();
-        if let Some(mac) = d.get("mac").and_then(|m| m.as_str()) {
-            let mac = halyard::model::Identity::parse_mac(mac).unwrap();
-            identities.push(mac.iter().map(|b| format!("{b:02x}")).collect::<String>());
-            if let Some(k) = d.get("key").and_then(|k| k.as_str()) {
-                keys.insert(mac, Key::new(&hex16(k)));
-            }
-        }
-        identities.extend(["serial", "masterbus"].iter().filter_map(|id| d.get(*id)?.as_str().map(str::to_owned)));
-        for identity in identities {
-            schema.names.insert(identity.clone(), name.clone());
-            if let Some(role) = d.get("role").and_then(|r| r.as_str()) {
-                schema.roles.insert(identity, role.to_owned());
-            }
-        }
-    }
-    let v = &sim["venetworking"];
-    let mut id = [0u8; 2];
-    halyard_proto::hex::decode_into(v["network_id"].as_str().unwrap().as_bytes(), &mut id).unwrap();
-    let mut network = Network::new(hex16(v["key"].as_str().unwrap()), id);
+    // The node, configured from the same file: names, roles, keys, the VE.Smart network.
+    let (mut schema, keys, mut network) = support::node::configured(&sim_config);
     let mut bus = halyard_proto::masterbus::bus::Bus::new();
     let mut ports: BTreeMap<String, VeDirectPort> = BTreeMap::new();
     let mut node = Vec::new();

@@ -2,6 +2,8 @@
 //! independent client, pseudo-terminals as VE.Direct cables, and the real `halyard` binary.
 #![allow(dead_code)]
 
+pub mod node;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};

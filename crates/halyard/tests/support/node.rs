@@ -1,0 +1,48 @@
+//! An ESP32 node's view of the simulated boat: `halyard sim`'s configuration (names, roles,
+//! Instant Readout keys, the VE.Smart network) given to `halyard_node_core`, as a user would
+//! give it on the node's console.
+
+use std::collections::BTreeMap;
+
+use halyard_node_core::topics::Schema;
+use halyard_proto::victron::instant_readout::Key;
+use halyard_proto::victron::smart_networking::Network;
+
+/// 32 hex digits.
+pub fn hex16(text: &str) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    assert_eq!(halyard_proto::hex::decode_into(text.as_bytes(), &mut k), Ok(16));
+    k
+}
+
+/// The node configured from a simulated boat's `halyard.toml`: the schema with every device's
+/// name and role under each of its identities (MAC, serial, MasterBus id), the keys by MAC and
+/// the VE.Smart network.
+pub fn configured(sim_config: &str) -> (Schema, BTreeMap<[u8; 6], Key>, Network) {
+    let sim: toml::Table = sim_config.parse().unwrap();
+    let mut schema = Schema::new("halyard");
+    let mut keys = BTreeMap::new();
+    for d in sim["device"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap().to_owned();
+        let mut identities = Vec::new();
+        if let Some(mac) = d.get("mac").and_then(|m| m.as_str()) {
+            let mac = halyard::model::Identity::parse_mac(mac).unwrap();
+            identities.push(mac.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            if let Some(k) = d.get("key").and_then(|k| k.as_str()) {
+                keys.insert(mac, Key::new(&hex16(k)));
+            }
+        }
+        identities.extend(["serial", "masterbus"].iter().filter_map(|id| d.get(*id)?.as_str().map(str::to_owned)));
+        for identity in identities {
+            schema.names.insert(identity.clone(), name.clone());
+            if let Some(role) = d.get("role").and_then(|r| r.as_str()) {
+                schema.roles.insert(identity, role.to_owned());
+            }
+        }
+    }
+    let v = &sim["venetworking"];
+    let mut id = [0u8; 2];
+    halyard_proto::hex::decode_into(v["network_id"].as_str().unwrap().as_bytes(), &mut id).unwrap();
+    let network = Network::new(hex16(v["key"].as_str().unwrap()), id);
+    (schema, keys, network)
+}
