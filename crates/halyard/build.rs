@@ -1,4 +1,4 @@
-//! Embeds the web dashboard (`web/src/`, uPlot and Leaflet from `web/node_modules/`) into the
+//! Embeds the web dashboard (`web/src/`, uPlot, Leaflet and Natural Earth's land from `web/node_modules/`) into the
 //! binary.
 //!
 //! Third-party front-end code comes from npm through `web/package.json` and its lock file
@@ -17,6 +17,9 @@ const VENDORED: &[(&str, &str)] = &[
     ("uplot/dist/uPlot.min.css", "vendor/uPlot.min.css"),
     ("leaflet/dist/leaflet.js", "vendor/leaflet.js"),
     ("leaflet/dist/leaflet.css", "vendor/leaflet.css"),
+    ("topojson-client/dist/topojson-client.min.js", "vendor/topojson-client.min.js"),
+    // Natural Earth land at 1:10 m (public domain), as TopoJSON: the map's offline coastline.
+    ("world-atlas/land-10m.json", "vendor/land-10m.json"),
 ];
 
 fn main() {

@@ -205,11 +205,22 @@ pub struct WebSettings {
     /// The token a browser must present (`?token=…` once, then a cookie) when the dashboard
     /// listens beyond loopback. A secret: never logged.
     pub token: Option<Secret>,
+    /// An online map tile layer (`https://…/{z}/{x}/{y}.png`) drawn over the built-in offline
+    /// coastline when the browser can reach it. Empty (the default): offline only — a boat at sea
+    /// has no network, and tile servers have usage policies the owner should choose to accept.
+    pub tiles: String,
+    /// The tile layer's attribution, shown on the map as its licence requires.
+    pub tiles_attribution: String,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        WebSettings { listen: "127.0.0.1:8080".into(), token: None }
+        WebSettings {
+            listen: "127.0.0.1:8080".into(),
+            token: None,
+            tiles: String::new(),
+            tiles_attribution: String::new(),
+        }
     }
 }
 

@@ -40,133 +40,33 @@ pub struct ReplayArgs {
     /// to standard error.
     #[arg(long)]
     print: bool,
+    /// The date (YYYY-MM-DD, UTC) of logs that carry times of day but no date (NMEA logs whose
+    /// RMC/ZDA have no date); default: the file's modification date. Logs with dates keep them.
+    #[arg(long, value_parser = parse_utc_date)]
+    date: Option<halyard_proto::date::Date>,
     /// Captures: Halyard recordings, pcapng/pcap/candump (MasterBus), VE.Direct dumps.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
-/// `halyard demo`.
+/// `halyard import`.
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Play the simulated day this many times faster than real time.
-    #[arg(long, default_value_t = 60.0)]
-    speed: f64,
-    /// Play everything as fast as possible and exit.
-    #[arg(long)]
-    once: bool,
-    /// Days simulated: the days before the last are recorded at once (a week of history for
-    /// the dashboard), the last plays at --speed.
-    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
-    days: u32,
-    /// Seed of the days' weather and loads.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// The dashboard's address ("" switches it off).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    web: String,
-    /// The embedded broker's address (or that of a broker already listening there).
-    #[arg(long, default_value = "127.0.0.1:1883")]
-    broker: String,
+pub struct ImportArgs {
+    /// The configuration file (store, devices, keys, time zone).
+    #[arg(short, long, env = "HALYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// The date (YYYY-MM-DD, UTC) of logs with times of day but no date (see `replay --date`).
+    #[arg(long, value_parser = parse_utc_date)]
+    date: Option<halyard_proto::date::Date>,
+    /// Captures: Halyard recordings, NMEA logs, Meshtastic streams, pcapng/pcap/candump, VE.Direct dumps.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
-/// The demo's last day, played in real time through real transports.
-pub struct LiveDay {
-    /// The records by transport.
-    split: crate::sim::devices::Split,
-    /// The pseudo-terminal's master side (the VE.Direct MPPT writes there).
-    master: tokio_serial::SerialStream,
-    /// Keeps the pseudo-terminal's slave side open.
-    tty: tokio_serial::SerialStream,
-    /// The fake ECAN gateway's socket.
-    can: tokio::net::TcpListener,
-    /// Record time at the start of the day.
-    t0: crate::model::Millis,
-    /// Times real time.
-    speed: f64,
-}
-
-/// Simulate days aboard and run the whole gateway on them with the embedded broker, the store
-/// and the dashboard. The days before the last are recorded at once, with their own times, as
-/// a replay would; the last plays at `--speed` through the real serial and CAN sources (a
-/// pseudo-terminal and a fake ECAN gateway on loopback) and BLE adverts as the BlueZ source
-/// delivers them, stamped by a clock that runs on the simulated day. `--once` records them
-/// all at once.
-pub fn demo(args: DemoArgs) -> Result<()> {
-    let mut config = Config::parse(&crate::sim::config_text(), "the demo boat")?;
-    // The demo keeps to itself: the embedded broker (or one already on its address), not
-    // one found on the LAN; and its own state directory.
-    config.mqtt.mdns = false;
-    config.broker.listen = args.broker.clone();
-    config.web.listen = args.web.clone();
-    config.data_dir = Some(config.data_dir().join("demo"));
-    let logs = logging::init(&config.log);
-    let last_day = crate::sim::Scenario::default().first_day;
-    let scenario = crate::sim::Scenario {
-        seed: args.seed,
-        days: args.days,
-        first_day: last_day - i64::from(args.days) + 1,
-        period_s: 5,
-        history_period_s: 60,
-        ..Default::default()
-    };
-    let mut records = Vec::new();
-    let days = crate::sim::run(&scenario, |_, r| {
-        records.extend_from_slice(r);
-        Ok(())
-    })?;
-    let names: Vec<&str> = crate::sim::chargers().iter().map(|c| c.name).collect();
-    let speed = (!args.once).then_some(args.speed);
-    let cal = crate::store::Calendar::new(scenario.timezone)?;
-    // Midnight starting the last day (noon UTC of a date is inside its local day).
-    let last_start = cal.day_start(last_day * 86_400_000 + 43_200_000);
-    let web = if config.web.listen.is_empty() {
-        String::new()
-    } else {
-        format!("\n  dashboard: http://{}/", config.web.listen)
-    };
-    eprintln!(
-        "halyard demo: {} simulated day{} aboard ending {} ({} device messages{})\n  MQTT: mqtt://{}  (mosquitto_sub -h {} -t 'halyard/#' -v){web}\n  metrics: http://{}/metrics",
-        days.len(),
-        if days.len() == 1 { "" } else { "s" },
-        cal.date(last_start),
-        records.len(),
-        speed.map_or_else(|| ", as fast as possible".to_owned(), |s| format!("; the last day at {s}× real time")),
-        config.broker.listen,
-        config.broker.listen.split(':').next().unwrap_or("127.0.0.1"),
-        config.metrics.listen,
-    );
-    runtime()?.block_on(async move {
-        let live = match speed {
-            None => None,
-            Some(speed) => {
-                use tokio_serial::SerialPort;
-                let cut = records.partition_point(|r| r.at() <= last_start);
-                let split = crate::sim::devices::split(records.split_off(cut));
-                let (master, slave) =
-                    tokio_serial::SerialStream::pair().context("creating the VE.Direct pseudo-terminal")?;
-                let tty = slave.name().context("the pseudo-terminal has no name")?;
-                let can = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                config.vedirect.push(crate::config::VeDirectPort {
-                    port: tty,
-                    poll: Vec::new(),
-                    poll_seconds: 10,
-                    allow_writes: false,
-                    set: Default::default(),
-                });
-                config.masterbus.push(crate::config::MasterBusSource {
-                    source: crate::sources::can::Spec::Ecan(can.local_addr()?.to_string()),
-                    active: false,
-                    poll: Vec::new(),
-                });
-                Some(Box::new(LiveDay { split, master, tty: slave, can, t0: last_start, speed }))
-            }
-        };
-        pipeline(config, Mode::Demo { history: records, live }, Some(logs)).await
-    })?;
-    for d in &days {
-        println!("{}", d.to_json(&names));
-    }
-    Ok(())
+/// `YYYY-MM-DD` as a calendar date.
+fn parse_utc_date(text: &str) -> Result<halyard_proto::date::Date, String> {
+    let days = crate::sim::parse_date(text).map_err(|e| format!("{e:#}"))?;
+    halyard_proto::date::Date::from_days(days).ok_or_else(|| format!("`{text}`: out of range"))
 }
 
 fn load(path: Option<&PathBuf>) -> Result<Config> {
@@ -187,18 +87,42 @@ pub fn run(args: RunArgs) -> Result<()> {
     if args.config.is_none() {
         tracing::info!("no configuration file: running on the embedded defaults");
     }
-    runtime()?.block_on(pipeline(config, Mode::Live, Some(logs)))
+    runtime()?.block_on(pipeline(config, Mode::Live, Some(logs)))?;
+    Ok(())
 }
 
 /// Replay captures through the pipeline, wait until MQTT has them all, print a summary.
 pub fn replay(args: ReplayArgs) -> Result<()> {
     let config = load(args.config.as_ref())?;
     let logs = logging::init(&config.log);
-    let mode = Mode::Replay { files: args.files, max_speed: args.max_speed, print: args.print };
-    runtime()?.block_on(pipeline(config, mode, Some(logs)))
+    let options = crate::sources::replay::Options { max_speed: args.max_speed, date: args.date };
+    let mode = Mode::Replay { files: args.files, options, print: args.print };
+    if let Some(summary) = runtime()?.block_on(pipeline(config, mode, Some(logs)))? {
+        if args.print {
+            eprintln!("{summary}");
+        } else {
+            println!("{summary}");
+        }
+    }
+    Ok(())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// Import captures into the store only (no MQTT): the history, the daily reports, at the
+/// store's speed; print a summary.
+pub fn import(args: ImportArgs) -> Result<()> {
+    let config = load(args.config.as_ref())?;
+    anyhow::ensure!(config.store.enabled, "[store] is disabled in this configuration: nothing to import into");
+    logging::init(&config.log);
+    let options = crate::sources::replay::Options { max_speed: true, date: args.date };
+    let mode = Mode::Import { records: Records::Files(args.files, options) };
+    if let Some(summary) = runtime()?.block_on(pipeline(config, mode, None))? {
+        println!("{summary}");
+    }
+    Ok(())
+}
+
+/// The tokio runtime every command of the gateway runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
@@ -206,24 +130,31 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub enum Mode {
     /// The configured sources, until a signal.
     Live,
-    /// The simulated boat: its history recorded at once, then (unless `--once`) its last day
-    /// through its serial and CAN devices behind the configured sources and its BLE adverts
-    /// handed in directly; owns `<root>/status` like a live run.
-    Demo {
-        /// Records played at once with their own times.
-        history: Vec<crate::ingest::recording::Record>,
-        /// The day played in real time.
-        live: Option<Box<LiveDay>>,
-    },
+    /// The simulated boat's last day (`halyard demo`): its devices behind the configured
+    /// sources, its BLE adverts handed in directly; owns `<root>/status` like a live run.
+    Demo(crate::demo::Day),
     /// Files, then stop.
     Replay {
         /// The files.
         files: Vec<PathBuf>,
-        /// No pacing.
-        max_speed: bool,
+        /// Pacing and dates.
+        options: crate::sources::replay::Options,
         /// Print the MQTT messages.
         print: bool,
     },
+    /// Records into the store only: no MQTT, no dashboard.
+    Import {
+        /// From where.
+        records: Records,
+    },
+}
+
+/// Records to import.
+pub enum Records {
+    /// Capture files.
+    Files(Vec<PathBuf>, crate::sources::replay::Options),
+    /// Records as they come (the simulator's).
+    Stream(mpsc::Receiver<crate::ingest::recording::Record>),
 }
 
 /// A one-screen description of a configuration, secrets left out.
@@ -266,11 +197,16 @@ fn describe(c: &Config) -> String {
     out.join("\n")
 }
 
-/// The pipeline.
-pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receiver<logging::LogLine>>) -> Result<()> {
+/// The pipeline; returns the summary of a replay, an import or a demo.
+pub async fn pipeline(
+    mut config: Config,
+    mode: Mode,
+    logs: Option<mpsc::Receiver<logging::LogLine>>,
+) -> Result<Option<serde_json::Value>> {
     let telemetry = Arc::new(Telemetry::default());
     let live = matches!(mode, Mode::Live);
-    let demo = matches!(mode, Mode::Demo { .. });
+    let demo = matches!(mode, Mode::Demo(_));
+    let import = matches!(mode, Mode::Import { .. });
     let print = matches!(mode, Mode::Replay { print: true, .. });
     if (live || demo) && !config.metrics.listen.is_empty() {
         match crate::telemetry::http::serve(&config.metrics.listen, telemetry.clone()).await {
@@ -278,42 +214,47 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             Err(e) => tracing::error!("{e:#}"),
         }
     }
-    let broker = crate::broker::choose(&config).await?;
-    tracing::info!("mqtt: {}", broker.how);
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(4096);
-    let (change_tx, change_rx) = mpsc::channel::<Arc<Change>>(4096);
-    let data_dir = config.data_dir();
-    let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
-    let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
-        .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
-    let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
-    let hostname = crate::hostname();
-    let client_id = match (&config.mqtt.client_id, live, demo) {
-        (Some(id), true, _) => id.clone(),
-        (Some(id), false, _) => format!("{id}-replay-{}", std::process::id()),
-        (None, true, _) => format!("halyard-{hostname}"),
-        (None, false, true) => format!("halyard-demo-{}", std::process::id()),
-        (None, false, false) => format!("halyard-replay-{}", std::process::id()),
-    };
+    let mut change_txs = Vec::new();
     // The reports and statistics are published under the same root and QoS as the rest.
     let (root, qos, stats_minutes) = (config.mqtt.root.clone(), config.mqtt.qos, config.mqtt.stats_minutes);
-    let sink = Sink {
-        client_id,
-        status: live || demo,
-        print,
-        backpressure: (!live).then_some(50_000),
-        settings: std::mem::take(&mut config.mqtt),
-        endpoint: broker.endpoint.clone(),
-        outbox,
-        telemetry: telemetry.clone(),
-        to_model: (!in_topics.is_empty()).then(|| input_tx.clone()),
-        in_topics,
-        drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+    let (sink, report_tx) = if import {
+        (None, None)
+    } else {
+        let broker = crate::broker::choose(&config).await?;
+        tracing::info!("mqtt: {}", broker.how);
+        let (change_tx, change_rx) = mpsc::channel::<Arc<Change>>(4096);
+        change_txs.push(change_tx);
+        let data_dir = config.data_dir();
+        let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
+        let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
+            .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
+        let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
+        let hostname = crate::hostname();
+        let client_id = match (&config.mqtt.client_id, live, demo) {
+            (Some(id), true, _) => id.clone(),
+            (Some(id), false, _) => format!("{id}-replay-{}", std::process::id()),
+            (None, true, _) => format!("halyard-{hostname}"),
+            (None, false, true) => format!("halyard-demo-{}", std::process::id()),
+            (None, false, false) => format!("halyard-replay-{}", std::process::id()),
+        };
+        let sink = Sink {
+            client_id,
+            status: live || demo,
+            print,
+            backpressure: (!live).then_some(50_000),
+            settings: std::mem::take(&mut config.mqtt),
+            endpoint: broker.endpoint.clone(),
+            outbox,
+            telemetry: telemetry.clone(),
+            to_model: (!in_topics.is_empty()).then(|| input_tx.clone()),
+            in_topics,
+            drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+        };
+        let (report_tx, report_rx) = mpsc::channel(64);
+        (Some(tokio::spawn(sink.run(change_rx, logs, Some(report_rx)))), Some(report_tx))
     };
-    let (report_tx, report_rx) = mpsc::channel(64);
-    let sink = tokio::spawn(sink.run(change_rx, logs, Some(report_rx)));
-    let mut change_txs = vec![change_tx];
     let mut recorder_tx = None;
     let recorder = if config.store.enabled {
         let store = tokio::task::block_in_place(|| crate::store::open(&config))?;
@@ -349,7 +290,7 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     } else {
         None
     };
-    if stats_minutes > 0 {
+    if let (true, Some(report_tx)) = (stats_minutes > 0, &report_tx) {
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(tx);
         tokio::spawn(crate::sinks::stats::run(stats_minutes, root.clone(), qos, rx, report_tx.clone()));
@@ -382,39 +323,8 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
     let mut tasks = Vec::new();
     let started = Instant::now();
     let replay_stats = match mode {
-        Mode::Live | Mode::Demo { .. } => {
-            for port in std::mem::take(&mut config.vedirect) {
-                tasks.push(tokio::spawn(crate::sources::vedirect::run(
-                    port,
-                    input_tx.clone(),
-                    telemetry.clone(),
-                    stop_rx.clone(),
-                )));
-            }
-            for source in std::mem::take(&mut config.meshtastic) {
-                tasks.push(tokio::spawn(crate::sources::mesh::run(
-                    source.source,
-                    input_tx.clone(),
-                    telemetry.clone(),
-                    stop_rx.clone(),
-                )));
-            }
-            for source in std::mem::take(&mut config.nmea) {
-                tasks.push(tokio::spawn(crate::sources::nmea::run(
-                    source.source,
-                    input_tx.clone(),
-                    telemetry.clone(),
-                    stop_rx.clone(),
-                )));
-            }
-            for source in std::mem::take(&mut config.masterbus) {
-                tasks.push(tokio::spawn(crate::sources::masterbus::run(
-                    source,
-                    input_tx.clone(),
-                    telemetry.clone(),
-                    stop_rx.clone(),
-                )));
-            }
+        Mode::Live | Mode::Demo(_) => {
+            start_sources(&mut config, &input_tx, &telemetry, &stop_rx, &mut tasks);
             let stopper = stop_tx.clone();
             // A gateway with no source configured yet still runs (its broker, its dashboard)
             // until told to stop: this sender keeps the model's input open until then.
@@ -426,21 +336,13 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 let _ = stopper.send(true);
             });
             match mode {
-                Mode::Demo { history, live } => {
-                    let tx = input_tx.clone();
-                    let stop_tx = stop_tx.clone();
-                    let stopped = stop_rx.clone();
-                    let t = telemetry.clone();
+                Mode::Demo(day) => {
+                    let (tx, stop_tx, stopped, t) =
+                        (input_tx.clone(), stop_tx.clone(), stop_rx.clone(), telemetry.clone());
                     Some(tokio::spawn(async move {
-                        let n = history.len() as u64;
-                        let played = crate::sources::replay::play(history, None, &tx, &t).await?;
-                        tracing::info!("demo: {} records of history stored", played.records);
-                        let live_records = match live {
-                            Some(day) => play_live_day(day, tx, stopped).await,
-                            None => 0,
-                        };
+                        let stats = day.play(tx, stopped, &t).await;
                         let _ = stop_tx.send(true);
-                        Ok(crate::sources::replay::Stats { records: n + live_records, bad: 0 })
+                        stats
                     }))
                 }
                 _ => {
@@ -451,12 +353,18 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
                 }
             }
         }
-        Mode::Replay { files, max_speed, .. } => {
-            let tx = input_tx.clone();
-            let t = telemetry.clone();
-            let stop_tx = stop_tx.clone();
+        Mode::Replay { files, options, .. } | Mode::Import { records: Records::Files(files, options) } => {
+            let (tx, t, stop_tx) = (input_tx.clone(), telemetry.clone(), stop_tx.clone());
             Some(tokio::spawn(async move {
-                let r = crate::sources::replay::run(&files, max_speed, &tx, &t).await;
+                let r = crate::sources::replay::run(&files, options, &tx, &t).await;
+                let _ = stop_tx.send(true);
+                r
+            }))
+        }
+        Mode::Import { records: Records::Stream(records) } => {
+            let (tx, t, stop_tx) = (input_tx.clone(), telemetry.clone(), stop_tx.clone());
+            Some(tokio::spawn(async move {
+                let r = crate::sources::replay::play(records, &tx, &t).await;
                 let _ = stop_tx.send(true);
                 r
             }))
@@ -512,14 +420,24 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
         None => None,
     };
     let decoded = started.elapsed();
-    sink.await??;
+    if let Some(sink) = sink {
+        sink.await??;
+    }
     if let Some(r) = recorder {
         r.await??;
     }
-    if let Some(stats) = stats {
+    Ok(stats.map(|stats| {
         let published = telemetry.get("halyard_mqtt_publishes_total", &[]);
+        let stored = telemetry.get("halyard_store_samples_total", &[]);
         let elapsed = started.elapsed().as_secs_f64();
-        let summary = serde_json::json!({
+        // Decode errors by source and kind ("ble/waiting_for_overflow": 3), so a summary says
+        // which errors are a warm-up and which a fault.
+        let mut kinds = serde_json::Map::new();
+        for (labels, v) in telemetry.family("halyard_decode_errors_total") {
+            let get = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+            kinds.insert(format!("{}/{}", get("source"), get("kind")), v.into());
+        }
+        serde_json::json!({
             "records": stats.records,
             "bad_records": stats.bad,
             "updates": n_updates,
@@ -532,52 +450,33 @@ pub async fn pipeline(mut config: Config, mode: Mode, logs: Option<mpsc::Receive
             "updates_per_second": (n_updates as f64 / elapsed).round(),
             "mqtt_messages_per_second": (published / elapsed).round(),
             "decode_errors": telemetry.total("halyard_decode_errors_total"),
-            "stored_readings": telemetry.get("halyard_store_samples_total", &[]),
-            "stored_readings_per_second": (telemetry.get("halyard_store_samples_total", &[]) / elapsed).round(),
-        });
-        if print || demo {
-            eprintln!("{summary}");
-        } else {
-            println!("{summary}");
-        }
-    }
-    Ok(())
+            "decode_errors_by_kind": kinds,
+            "stored_readings": stored,
+            "stored_readings_per_second": (stored / elapsed).round(),
+        })
+    }))
 }
 
-/// Play the demo's last day through its transports on a clock that runs on the simulated day;
-/// returns the number of records sent. Interrupted (Ctrl-C), the feeders stop where they are.
-async fn play_live_day(day: Box<LiveDay>, tx: mpsc::Sender<Input>, mut stopped: watch::Receiver<bool>) -> u64 {
-    use crate::sim::devices;
-    let LiveDay { split, master, tty, can, t0, speed } = *day;
-    // A second for the sources to open before the first message.
-    let clock = devices::Clock { origin: tokio::time::Instant::now() + Duration::from_secs(1), t0, speed: Some(speed) };
-    crate::ingest::simulate(clock);
-    let n = (split.serial.len() + split.can.len()) as u64;
-    let feeders = vec![
-        tokio::spawn(devices::serial_feeder(master, split.serial, clock)),
-        tokio::spawn(devices::ecan_feeder(can, split.can, clock)),
-    ];
-    let aborts: Vec<_> = feeders.iter().map(|f| f.abort_handle()).collect();
-    let feed = async {
-        let direct = devices::direct_feeder(split.direct, clock, tx).await;
-        let mut transports = Vec::new();
-        for f in feeders {
-            transports.extend(f.await.ok());
-        }
-        (n + direct, transports)
-    };
-    let (n, transports) = tokio::select! {
-        r = feed => r,
-        _ = stopped.changed() => {
-            aborts.iter().for_each(|a| a.abort());
-            (0, Vec::new())
-        }
-    };
-    // Closed once the sources have stopped reading (an early close looks like an unplugged cable).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    drop(transports);
-    drop(tty);
-    n
+/// Start the configured serial, CAN, NMEA and Meshtastic sources.
+fn start_sources(
+    config: &mut Config,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Arc<Telemetry>,
+    stop: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    for port in std::mem::take(&mut config.vedirect) {
+        tasks.push(tokio::spawn(crate::sources::vedirect::run(port, tx.clone(), telemetry.clone(), stop.clone())));
+    }
+    for source in std::mem::take(&mut config.meshtastic) {
+        tasks.push(tokio::spawn(crate::sources::mesh::run(source.source, tx.clone(), telemetry.clone(), stop.clone())));
+    }
+    for source in std::mem::take(&mut config.nmea) {
+        tasks.push(tokio::spawn(crate::sources::nmea::run(source.source, tx.clone(), telemetry.clone(), stop.clone())));
+    }
+    for source in std::mem::take(&mut config.masterbus) {
+        tasks.push(tokio::spawn(crate::sources::masterbus::run(source, tx.clone(), telemetry.clone(), stop.clone())));
+    }
 }
 
 #[cfg(feature = "bluetooth")]

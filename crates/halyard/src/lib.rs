@@ -6,6 +6,7 @@ pub mod broker;
 pub mod burst;
 pub mod config;
 pub mod decode;
+pub mod demo;
 pub mod gateway;
 pub mod geo;
 pub mod ingest;
@@ -22,6 +23,7 @@ pub mod sinks;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod text;
 pub mod web;
 
 /// This machine's host name (for mDNS, syslog and the MQTT client id), empty if unknown.

@@ -22,8 +22,8 @@ enum Command {
         #[command(subcommand)]
         protocol: decode::Protocol,
     },
-    /// The whole system on a simulated day aboard, with the embedded broker; no hardware.
-    Demo(gateway::DemoArgs),
+    /// The whole system on a simulated week aboard, with the embedded broker; no hardware.
+    Demo(halyard::demo::DemoArgs),
     /// The daily answers from the history: solar start/stop, charging, full, yields, consumption …
     Report(halyard::report::Args),
     /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
@@ -38,6 +38,8 @@ enum Command {
     Run(gateway::RunArgs),
     /// Feed captures through the whole pipeline into MQTT (recordings, pcapng, candump, VE.Direct).
     Replay(gateway::ReplayArgs),
+    /// Import captures into the history store only (no MQTT), with the daily reports.
+    Import(gateway::ImportArgs),
     /// MasterBus: listen to a live bus (passive by default), discover devices and poll items.
     #[command(name = "masterbus")]
     MasterBus {
@@ -74,7 +76,7 @@ fn main() -> ExitCode {
             masterbus::listen::run(args)
         }
         Command::Run(args) => gateway::run(args),
-        Command::Demo(args) => gateway::demo(args),
+        Command::Demo(args) => halyard::demo::demo(args),
         Command::Report(args) => halyard::report::command(args),
         Command::Nav(args) => halyard::nav::command(args),
         Command::Mesh(args) => halyard::mesh::command(args),
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             halyard::sim::command(args)
         }
         Command::Replay(args) => gateway::replay(args),
+        Command::Import(args) => gateway::import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -283,8 +283,109 @@ fn fix_loss_and_the_season_track_from_a_real_log() {
     let map: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(map["season"]["lines"][0]["points"], nav["day"]["track_points"], "{map}");
     assert_eq!(map["season"]["drawn"], 1);
+    // The coast is drawn from the built-in Natural Earth land, beneath the track, offline.
+    assert!(map["season"]["land"].as_u64().unwrap() > 0, "land polygons in view: {map}");
+    assert!(map["season"]["landPixels"].as_u64().unwrap() > 1000, "land painted: {map}");
+    assert_eq!(map["season"]["landBelowTrack"], true, "{map}");
+    assert_eq!(map["away"], serde_json::json!([]), "requests beyond the server: {map}");
     let losses = map["day"]["losses"].as_array().unwrap();
     assert_eq!(losses.len(), nav["day"]["fix_losses"].as_array().unwrap().len(), "{map}");
-    assert_eq!(map["day"]["gust"], format!("{:.1} kn", nav["day"]["max_gust_kn"].as_f64().unwrap()));
+    let shown: f64 = map["day"]["gust"].as_str().unwrap().trim_end_matches(" kn").parse().unwrap();
+    assert!((shown - nav["day"]["max_gust_kn"].as_f64().unwrap()).abs() <= 0.05, "{map}");
     run.stop();
+}
+
+/// What a dateless log says, read here with plain string handling: the highest apparent wind
+/// (MWV R) with the time of day of the position before it, and the distance of its GLL track.
+fn dateless_log_truth(log: &str) -> (f64, String, f64) {
+    let (mut clock, mut max, mut max_at) = (String::new(), -1.0, String::new());
+    let (mut last, mut distance): (Option<(f64, f64)>, f64) = (None, 0.0);
+    for line in log.lines() {
+        let f: Vec<&str> = line.split('*').next().unwrap().split(',').collect();
+        match f[0].get(3..).unwrap_or("") {
+            "ZDA" if f[1].len() >= 6 => clock = f[1][..6].to_owned(),
+            "GLL" if f.len() > 6 && f[6] == "A" => {
+                clock = f[5][..6].to_owned();
+                let p = (degrees(f[1], f[2], 2), degrees(f[3], f[4], 3));
+                if let Some(q) = last {
+                    let (p1, p2) = (q.0.to_radians(), p.0.to_radians());
+                    let (dp, dl) = (p2 - p1, (p.1 - q.1).to_radians());
+                    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+                    distance += 2.0 * 6_371_000.0 * h.sqrt().asin();
+                }
+                last = Some(p);
+            }
+            "MWV" if f.len() > 3 && f[2] == "R" => {
+                let kn: f64 = f[3].parse().unwrap_or(-1.0);
+                if kn > max {
+                    (max, max_at) = (kn, clock.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    let at = format!("{}:{}:{}", &max_at[..2], &max_at[2..4], &max_at[4..6]);
+    (max, at, distance / 1852.0)
+}
+
+/// plaka.log has no date anywhere (ZDA's date fields are empty, positions are GLL): replayed as
+/// fast as it goes, or imported, its times of day land on `--date`, else on the file's
+/// modification date — never on the wall clock — so the wind, the track and the stays keep
+/// their hours.
+#[test]
+fn a_dateless_log_keeps_its_own_clock() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("nmea-dateless");
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nmea/plaka.log");
+    let source = if shared.exists() { shared } else { fixture("plaka.head.log") };
+    let text = std::fs::read_to_string(&source).unwrap();
+    let (max, at, distance) = dateless_log_truth(&text);
+    assert!(max > 10.0 && distance > 0.5, "{max} kn at {at}, {distance} nm");
+    let log = scratch.path("plaka.log");
+    std::fs::write(&log, &text).unwrap();
+    // Modified on 2023-06-23 at 18:00 UTC.
+    let modified = std::time::UNIX_EPOCH + Duration::from_secs(1_687_543_200);
+    std::fs::File::options().write(true).open(&log).unwrap().set_modified(modified).unwrap();
+    let store = |name: &str| -> PathBuf {
+        let cfg = scratch.path(&format!("{name}.toml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "data_dir = \"{}\"\ntimezone = \"UTC\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n",
+                scratch.path(name).display(),
+                free_port()
+            ),
+        )
+        .unwrap();
+        cfg
+    };
+    let check = |cfg: &Path, date: &str| {
+        let out = halyard().args(["nav", "--json", "--date", date, "-c", cfg.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let nav: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let day = &nav["day"];
+        assert!((day["max_apparent_wind_kn"].as_f64().unwrap() - max).abs() < 0.01, "{max} kn: {day}");
+        assert_eq!(day["max_apparent_wind_at"], format!("{date}T{at}.000Z"), "{day}");
+        let got = day["distance_nm"].as_f64().unwrap();
+        assert!((got - distance).abs() <= 0.01 * distance, "{got} nm, the GLL track is {distance:.2} nm");
+        assert!(day["max_gust_kn"].as_f64().unwrap() > 1.0, "a gust from hours of wind, not seconds: {day}");
+    };
+    // Replayed with --max-speed on a given date.
+    let given = store("given");
+    let out = halyard()
+        .args(["replay", "--max-speed", "--date", "2024-07-14", "-c", given.to_str().unwrap()])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2024-07-14 (given by --date)"), "{stderr}");
+    check(&given, "2024-07-14");
+    // Imported with no date: the file's modification date, said in the log.
+    let modified = store("modified");
+    let out = halyard().args(["import", "-c", modified.to_str().unwrap()]).arg(&log).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2023-06-23 (the file's modification date"), "{stderr}");
+    check(&modified, "2023-06-23");
 }

@@ -58,7 +58,9 @@ fn everything_emitted_decodes_back_to_the_true_values() {
                     });
                     updates.extend(d.frame(ts_ns, &received).1);
                 }
-                recording::Record::Mqtt { .. } => unreachable!(),
+                recording::Record::Mqtt { .. } | recording::Record::Nmea { .. } | recording::Record::Mesh { .. } => {
+                    unreachable!("the scenario has no navigation")
+                }
             }
         }
         for u in &updates {

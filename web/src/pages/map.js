@@ -1,12 +1,15 @@
 // Map: the season's track (or one day's) drawn from Halyard's own KML export, parsed here in the
 // browser, the places where the boat stayed, where it is now, and the wind and GPS answers.
-// Leaflet from npm, loaded only on this page; no tile server (the boat is offshore): a lat/lon
-// graticule and a scale instead of a chart.
+// Leaflet from npm, loaded only on this page. The base layer works offshore with no network:
+// Natural Earth's land at 1:10 m (world-atlas, built into the binary) under a lat/lon graticule
+// and a scale. An online tile layer (`[web] tiles`) is drawn over it when configured and
+// reachable; if the browser cannot fetch tiles, the built-in coast stays visible beneath.
 
 import { get, esc, num, hhmm, duration } from "../api.js";
 import { chosenDay, pickerHtml, wirePicker } from "../picker.js";
 
 let leaflet = null;
+let land = null;
 
 /** Load Leaflet's script and stylesheet once. */
 export function loadLeaflet() {
@@ -22,6 +25,84 @@ export function loadLeaflet() {
     document.head.append(js);
   });
   return leaflet;
+}
+
+/** Load a script once by URL. */
+function script(src) {
+  return new Promise((resolve, reject) => {
+    const js = document.createElement("script");
+    js.src = src;
+    js.onload = resolve;
+    js.onerror = () => reject(new Error(`${src} did not load`));
+    document.head.append(js);
+  });
+}
+
+/**
+ * Natural Earth's land as polygons with their bounding boxes: [{ rings: [[[lat, lon]…]…], box }].
+ * The TopoJSON holds one multipolygon for the world; splitting it lets a view draw only the
+ * polygons it can see (a harbour view draws a few coasts, not every island on Earth).
+ */
+export function loadLand() {
+  land ??= Promise.all([script("/assets/vendor/topojson-client.min.js"), fetch("/assets/vendor/land-10m.json").then((r) => r.json())]).then(([, topo]) => {
+    const geometry = window.topojson.feature(topo, topo.objects.land);
+    const features = geometry.type === "FeatureCollection" ? geometry.features : [geometry];
+    const polygons = [];
+    for (const f of features) {
+      const g = f.geometry;
+      const list = g.type === "MultiPolygon" ? g.coordinates : g.type === "Polygon" ? [g.coordinates] : [];
+      for (const rings of list) {
+        const box = [90, 180, -90, -180];
+        const latlon = rings.map((ring) => ring.map(([lon, lat]) => {
+          box[0] = Math.min(box[0], lat); box[1] = Math.min(box[1], lon);
+          box[2] = Math.max(box[2], lat); box[3] = Math.max(box[3], lon);
+          return [lat, lon];
+        }));
+        polygons.push({ rings: latlon, box });
+      }
+    }
+    return polygons;
+  });
+  return land;
+}
+
+/** Draw the land polygons that meet the visible bounds (with a margin) into `layer`. */
+function drawLand(L, map, layer, polygons, renderer) {
+  layer.clearLayers();
+  const b = map.getBounds().pad(0.5);
+  const style = { renderer, pane: "land", stroke: true, color: "#c9b68a", weight: 0.8, fillColor: "#3d4a3a", fillOpacity: 1, interactive: false };
+  let drawn = 0;
+  for (const p of polygons) {
+    if (p.box[2] < b.getSouth() || p.box[0] > b.getNorth() || p.box[3] < b.getWest() || p.box[1] > b.getEast()) continue;
+    L.polygon(p.rings, style).addTo(layer);
+    drawn++;
+  }
+  return drawn;
+}
+
+/**
+ * A Leaflet map on `element` with the base every map page shares, bottom to top: the sea, the
+ * built-in land, the online tiles when `[web] tiles` is set (the land stays beneath when the
+ * browser cannot reach them), the graticule, then the page's own layers. `onDraw(land)` hears
+ * how many land polygons each redraw drew.
+ */
+export function seaChart(L, element, polygons, tiles, onDraw = () => {}) {
+  const map = L.map(element, { zoomControl: true, attributionControl: true, preferCanvas: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Land: Natural Earth");
+  map.getContainer().style.background = "#0b2233";
+  L.control.scale({ imperial: false, metric: true }).addTo(map);
+  map.createPane("land").style.zIndex = 150;
+  const renderer = L.canvas({ pane: "land", padding: 0.5 });
+  const land = L.layerGroup().addTo(map);
+  if (tiles?.url) L.tileLayer(tiles.url, { attribution: esc(tiles.attribution || ""), maxZoom: 18 }).addTo(map);
+  const grid = L.layerGroup().addTo(map);
+  const redraw = () => {
+    onDraw(drawLand(L, map, land, polygons, renderer));
+    graticule(L, map, grid);
+  };
+  map.on("moveend", redraw);
+  return { map, redraw };
 }
 
 /** Lines and points of a KML document: [{ name, points: [[lat, lon]…] }], [{ name, text, at }]. */
@@ -63,8 +144,9 @@ const COLOURS = ["#f4c542", "#ef7d6b", "#7fd1f7", "#b48ef0", "#5cc8a8", "#f49ac1
 export async function render(root, route, ctx) {
   const season = !route.date;
   const date = chosenDay(route, ctx.status);
-  const [L, kmlText, nav] = await Promise.all([
+  const [L, polygons, kmlText, nav] = await Promise.all([
     loadLeaflet(),
+    loadLand().catch(() => []),
     fetch(season ? "/api/export/kml" : `/api/export/kml?from=${date}&to=${date}`).then((r) => r.text()),
     get(`/api/nav?date=${encodeURIComponent(date)}`),
   ]);
@@ -84,10 +166,11 @@ export async function render(root, route, ctx) {
       <div class="card"><h2>Where we spent our time</h2>${places ? `<ol>${places}</ol>` : '<p class="muted">no stay of 20 minutes yet</p>'}</div>
     </div>`;
   if (!season) wirePicker(root, "map");
-  const map = L.map(root.querySelector("#map"), { zoomControl: true, attributionControl: false, preferCanvas: true });
-  map.getContainer().style.background = "#0b2233";
-  L.control.scale({ imperial: false, metric: true }).addTo(map);
-  const grid = L.layerGroup().addTo(map);
+  let landDrawn = 0;
+  const { map, redraw } = seaChart(L, root.querySelector("#map"), polygons, ctx.status.tiles, (n) => {
+    landDrawn = n;
+    if (window.halyard.map) window.halyard.map.land = n;
+  });
   const track = L.featureGroup().addTo(map);
   kml.lines.forEach((l, i) => L.polyline(l.points, { color: COLOURS[i % COLOURS.length], weight: 3 }).bindTooltip(l.name).addTo(track));
   const stays = kml.points.map((p) => L.circleMarker(p.at, { radius: 8, color: "#fff", weight: 2, fillColor: "#ef7d6b", fillOpacity: 0.9 }).bindPopup(`<b>${esc(p.name)}</b><br>${esc(p.text)}`).addTo(track));
@@ -101,8 +184,6 @@ export async function render(root, route, ctx) {
   if (track.getLayers().length) map.fitBounds(track.getBounds(), { padding: [20, 20] });
   else map.setView([0, 0], 2);
   moveBoat();
-  const redraw = () => graticule(L, map, grid);
-  map.on("moveend", redraw);
   redraw();
   for (const a of root.querySelectorAll("[data-place]")) {
     a.addEventListener("click", (e) => {
@@ -111,7 +192,7 @@ export async function render(root, route, ctx) {
       map.setView([p.lat, p.lon], 15);
     });
   }
-  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length };
+  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length, land: landDrawn, tiles: Boolean(ctx.status.tiles?.url) };
   const listener = () => moveBoat();
   ctx.listeners.add(listener);
   return {

@@ -5,7 +5,7 @@
 // the mesh/* devices of the live connection.
 
 import { get, esc, num, age } from "../api.js";
-import { loadLeaflet, graticule } from "./map.js";
+import { loadLeaflet, loadLand, seaChart } from "./map.js";
 
 const SECOND = 1000;
 
@@ -43,7 +43,7 @@ const deg = (v) => (v === null ? "–" : `${String(Math.round(v) % 360).padStart
 
 export async function render(root, route, ctx) {
   const wanted = route.params.get("node") || "dinghy";
-  const [L, m] = await Promise.all([loadLeaflet(), get(`/api/mesh?node=${encodeURIComponent(wanted)}`)]);
+  const [L, polygons, m] = await Promise.all([loadLeaflet(), loadLand().catch(() => []), get(`/api/mesh?node=${encodeURIComponent(wanted)}`)]);
   if (!m.everyone) {
     root.innerHTML = `<h1>Mesh</h1><p class="empty">No Meshtastic node heard yet: configure a <code>[[meshtastic]]</code> radio (serial or TCP 4403) or subscribe to a gateway's <code>msh/</code> topics in <code>[mqtt_in]</code>.</p>`;
     return null;
@@ -80,10 +80,7 @@ export async function render(root, route, ctx) {
         <p class="muted">${esc(decl?.magnetic_model || m.everyone.find((n) => n.bearing_magnetic_error)?.bearing_magnetic_error || "")}</p></div>
     </div>
     <div class="card scroll" style="margin-top:1rem"><table id="nodes"><thead><tr><th>node</th><th class="num">distance</th><th>bearing</th><th class="num">hops</th><th class="num">SNR</th><th class="num">RSSI</th><th class="num">battery</th><th>last heard</th></tr></thead><tbody></tbody></table></div>`;
-  const map = L.map(root.querySelector("#map"), { attributionControl: false, preferCanvas: true });
-  map.getContainer().style.background = "#0b2233";
-  L.control.scale({ imperial: false, metric: true }).addTo(map);
-  const grid = L.layerGroup().addTo(map);
+  const { map, redraw } = seaChart(L, root.querySelector("#map"), polygons, ctx.status.tiles);
   const drawn = L.featureGroup().addTo(map);
   const markers = new Map();
   const lines = new Map();
@@ -113,8 +110,6 @@ export async function render(root, route, ctx) {
   draw();
   if (drawn.getLayers().length) map.fitBounds(drawn.getBounds(), { padding: [30, 30], maxZoom: 15 });
   else map.setView([0, 0], 2);
-  const redraw = () => graticule(L, map, grid);
-  map.on("moveend", redraw);
   redraw();
   // Live positions and signal as they arrive; the table's ages every few seconds.
   let pending = false;

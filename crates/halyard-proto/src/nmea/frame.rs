@@ -90,6 +90,12 @@ pub struct Frame<'a> {
     body: &'a str,
 }
 
+/// The checksum of a sentence's content: the XOR of every byte between the `$`/`!` and the `*`
+/// (marine.md §2.1), for writers of sentences (the simulator's instruments).
+pub fn checksum(content: &[u8]) -> u8 {
+    content.iter().fold(0u8, |a, b| a ^ b)
+}
+
 fn hex_digit(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -125,7 +131,7 @@ impl<'a> Frame<'a> {
                     },
                     _ => return Err(Error::BadChecksumText),
                 };
-                let computed = s[1..star].iter().fold(0u8, |a, b| a ^ b);
+                let computed = checksum(&s[1..star]);
                 if stated != computed {
                     return Err(Error::Checksum { stated, computed });
                 }

@@ -19,7 +19,7 @@ mod frame;
 mod sentences;
 
 pub use fields::{Date, Position, TimeOfDay};
-pub use frame::{Checksum, Error, Frame, LineFramer, MAX_LINE};
+pub use frame::{checksum, Checksum, Error, Frame, LineFramer, MAX_LINE};
 pub use sentences::{
     Dbt, Dpt, Gga, Gll, Gsa, Hdg, Mda, Measurement, Mwd, Mwv, RelativeWind, Rmc, Sentence, Vdm, Vhw, Vtg,
     WindReference, Xdr, Zda,

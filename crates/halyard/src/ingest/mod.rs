@@ -164,7 +164,9 @@ static SIMULATED: std::sync::OnceLock<crate::sim::devices::Clock> = std::sync::O
 /// simulated day in the store and on the dashboard, not on today's date squeezed into minutes.
 pub fn now_ms() -> Millis {
     if let Some(clock) = SIMULATED.get() {
-        return clock.now();
+        // Not before the live day starts (its clock runs from a second ahead, so the sources
+        // can open first).
+        return clock.now().max(clock.t0);
     }
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
 }

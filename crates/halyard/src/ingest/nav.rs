@@ -11,6 +11,11 @@
 //! - **Track**: the position is published at most every 5 s, and then only when the boat moved
 //!   10 m or a minute passed: a 15 m trail under way, a point a minute at anchor; at once when
 //!   the fix comes back or the position jumps more than a kilometre.
+//! - **Distance over ground**: an odometer (`distance_over_ground`, m, since Halyard started)
+//!   summing the steps between consecutive valid fixes (at most 30 s apart) while the boat makes
+//!   way — speed over ground ≥ 0.5 kn, so a GPS wandering at anchor adds nothing; without any
+//!   speed sentence, steps of 10 m from the last counted point. It is published with the track's
+//!   points, so the day's distance sees every fix, not only the downsampled track.
 //! - **Fix loss**: a position sentence that says "no fix" (RMC/GLL status V, GGA quality 0)
 //!   starts one, and so does a silence of position sentences longer than 10 s; it ends with the
 //!   next valid position, which publishes `fix_loss` = its duration in seconds (so each loss is
@@ -35,6 +40,10 @@ const TRACK_MAX_MS: Millis = 60_000;
 const TRACK_MIN_M: f64 = 10.0;
 /// A position this far from the last one is published at once (another GPS took over).
 const TRACK_JUMP_M: f64 = 1_000.0;
+/// Consecutive fixes further apart than this are not a step of the odometer.
+const ODOMETER_GAP_MS: Millis = 30_000;
+/// Making way: at least this speed over ground, kn.
+const MAKING_WAY_KN: f64 = 0.5;
 /// AIS vessels count as in range this long after their last report.
 const AIS_RANGE_MS: Millis = 600_000;
 
@@ -46,6 +55,11 @@ fn signed_angle(a: f64) -> f64 {
     } else {
         a
     }
+}
+
+/// Rounded to 0.01.
+fn hundredths(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 /// True wind (speed kn, angle off the bow −180…180°) from the apparent wind and the boat's
@@ -73,6 +87,9 @@ pub struct Nav {
     means: VecDeque<(Millis, f64)>,
     last_position_sentence: Option<Millis>,
     published_position: Option<(Millis, f64, f64)>,
+    /// The odometer, m, and the last fix it counted from.
+    odometer_m: f64,
+    odometer_from: Option<(Millis, f64, f64)>,
     fix_lost_since: Option<Millis>,
     ais: VecDeque<(Millis, u32)>,
     ais_seen: HashSet<u32>,
@@ -253,6 +270,7 @@ impl Nav {
             m.push(Metric::number("fix_loss", "s", (at - since) as f64 / 1000.0));
         });
         let Some(p) = p else { return };
+        self.count_distance(at, p);
         let due = match self.published_position {
             None => true,
             Some((t, lat, lon)) => {
@@ -267,6 +285,27 @@ impl Nav {
             self.published_position = Some((at, p.lat, p.lon));
             m.push(Metric::number("latitude", "°", p.lat));
             m.push(Metric::number("longitude", "°", p.lon));
+            m.push(Metric::number("distance_over_ground", "m", self.odometer_m));
+        }
+    }
+
+    /// The odometer's step to a valid fix.
+    fn count_distance(&mut self, at: Millis, p: Position) {
+        let Some((t, lat, lon)) = self.odometer_from.filter(|(t, _, _)| at - t <= ODOMETER_GAP_MS) else {
+            self.odometer_from = Some((at, p.lat, p.lon));
+            return;
+        };
+        let step = distance_m((lat, lon), (p.lat, p.lon));
+        let counted = match recent(self.sog, at) {
+            Some(sog) => sog >= MAKING_WAY_KN,
+            None => step >= TRACK_MIN_M,
+        };
+        if counted {
+            self.odometer_m += step;
+        }
+        // Without speed sentences a short step keeps its starting point (else GPS noise adds up).
+        if counted || recent(self.sog, at).is_some() || at - t > ODOMETER_GAP_MS / 2 {
+            self.odometer_from = Some((at, p.lat, p.lon));
         }
     }
 
@@ -304,6 +343,9 @@ impl Nav {
         direction: Option<f64>,
         m: &mut Vec<Metric>,
     ) {
+        // Derived values are rounded to the instruments' own resolution at most (0.01), so a
+        // payload reads 46.4, not 46.39999999999998.
+        let (angle, direction, speed) = (angle.map(hundredths), direction.map(hundredths), speed.map(hundredths));
         m.extend(angle.map(|a| Metric::number("true_wind_angle", "°", a)));
         m.extend(direction.map(|d| Metric::number("true_wind_direction", "°", d)));
         let Some(speed) = speed else { return };
@@ -366,8 +408,8 @@ mod tests {
         feed(&mut nav, 0, "$IIVHW,,T,,M,06.0,N,,K");
         feed(&mut nav, 0, "$IIHDT,010.0,T");
         let m = feed(&mut nav, 1_000, "$IIMWV,090,R,10.0,N,A");
-        assert!((get(&m, "true_wind_speed").unwrap() - 136f64.sqrt()).abs() < 1e-9);
-        assert!((get(&m, "true_wind_direction").unwrap() - 130.963_756_5).abs() < 1e-6);
+        assert_eq!(get(&m, "true_wind_speed"), Some(11.66), "√136 kn, to 0.01");
+        assert!((get(&m, "true_wind_direction").unwrap() - 130.96).abs() < 1e-9);
         let m = feed(&mut nav, 2_000, "$IIMWV,100,T,12.0,N,A");
         assert_eq!((get(&m, "true_wind_speed"), get(&m, "true_wind_direction")), (Some(12.0), Some(110.0)));
         let m = feed(&mut nav, 3_000, "$IIMWV,090,R,10.0,N,A");

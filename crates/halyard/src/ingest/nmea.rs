@@ -7,8 +7,10 @@
 //! the log's own clock: the date of the last RMC or ZDA with the time of day of each sentence
 //! (rolling over at midnight); before its first dated sentence, the first date found in the log
 //! ([`first_date`]); sentences before the log's first time of day cannot be placed and are
-//! skipped. A log without any date (plaka.log) keeps the time it is replayed at: Halyard never
-//! invents a date.
+//! skipped. A log without any date (plaka.log: GLL positions, ZDA with empty date fields) has
+//! its times of day placed on the date `halyard replay --date` gives, else on the day the file
+//! was last written, and says so in its log line: never on the time of the replay, which would
+//! squeeze hours of sailing into the seconds the replay takes.
 
 use std::sync::Arc;
 

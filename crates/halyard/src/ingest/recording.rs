@@ -7,10 +7,13 @@
 //! 1732406400.500 vedirect ttyUSB0 0d0a5609313338383009...
 //! 1732406400.700 can can0 18FF1297#0100A1B24C41
 //! 1732406401.000 mqtt venetworking/HQyywwMAEI4/EDBC 2338
+//! 1732406401.000 nmea nmea0 $WIMWV,045.0,R,12.3,N,A*1C
+//! 1732406401.000 mesh radio0 94c3000c1a0a0d01...
 //! ```
 //! Times are seconds since the Unix epoch. BLE data is the manufacturer data after the
 //! company id; VE.Direct data is the bytes as read, in hex; CAN frames use candump's
-//! `ID#DATA` notation; MQTT lines carry topic and payload text.
+//! `ID#DATA` notation; MQTT lines carry topic and payload text; NMEA lines the sentence as
+//! received (without its line ending); Meshtastic lines the stream API's bytes in hex.
 
 use halyard_proto::can::{candump, Received};
 
@@ -49,6 +52,24 @@ pub enum Record {
         /// The frame.
         received: Received,
     },
+    /// An NMEA 0183 sentence.
+    Nmea {
+        /// When.
+        at: Millis,
+        /// Source name.
+        source: String,
+        /// The sentence, without its line ending.
+        line: String,
+    },
+    /// Meshtastic stream API bytes (framed `FromRadio` messages).
+    Mesh {
+        /// When.
+        at: Millis,
+        /// Source name.
+        source: String,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// An MQTT message.
     Mqtt {
         /// When.
@@ -64,7 +85,11 @@ impl Record {
     /// When it was received, in ms.
     pub fn at(&self) -> Millis {
         match self {
-            Record::Ble { at, .. } | Record::VeDirect { at, .. } | Record::Mqtt { at, .. } => *at,
+            Record::Ble { at, .. }
+            | Record::VeDirect { at, .. }
+            | Record::Mqtt { at, .. }
+            | Record::Nmea { at, .. }
+            | Record::Mesh { at, .. } => *at,
             Record::Can { ts_ns, .. } => (*ts_ns / 1_000_000) as Millis,
         }
     }
@@ -119,6 +144,11 @@ pub fn parse_line(line: &str) -> Result<Option<Record>, String> {
             Ok(Some(Record::Can { ts_ns: frame.timestamp_ns, source: source.to_owned(), received: frame.received }))
         }
         "mqtt" => Ok(Some(Record::Mqtt { at, topic: source.to_owned(), payload: data.to_owned() })),
+        "nmea" => Ok(Some(Record::Nmea { at, source: source.to_owned(), line: data.to_owned() })),
+        "mesh" => {
+            let bytes = hex_bytes(data).ok_or("Meshtastic bytes are not hex")?;
+            Ok(Some(Record::Mesh { at, source: source.to_owned(), bytes }))
+        }
         other => Err(format!("unknown record kind `{other}`")),
     }
 }
@@ -139,6 +169,8 @@ pub fn format(record: &Record) -> String {
             format!("{}.{:06} can {source} {frame}", ts_ns / 1_000_000_000, (ts_ns % 1_000_000_000) / 1000)
         }
         Record::Mqtt { at, topic, payload } => format!("{} mqtt {topic} {payload}", secs(*at)),
+        Record::Nmea { at, source, line } => format!("{} nmea {source} {line}", secs(*at)),
+        Record::Mesh { at, source, bytes } => format!("{} mesh {source} {}", secs(*at), crate::json::hex(bytes)),
     }
 }
 
@@ -153,6 +185,8 @@ mod tests {
             "1732406400.500 vedirect ttyUSB0 0d0a560931333838300d0a",
             "1732406400.700000 can can0 18FF1297#0100A1B24C41",
             "1732406401.000 mqtt venetworking/HQyywwMAEI4/EDBC 2338",
+            "1732406401.000 nmea nmea0 $WIMWV,045.0,R,12.3,N,A*1C",
+            "1732406401.000 mesh radio0 94c3000c1a0a0d01",
         ];
         for line in lines {
             let r = parse_line(line).unwrap().unwrap();

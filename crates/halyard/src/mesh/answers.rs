@@ -10,10 +10,17 @@
 //!   firmware before 2.3) are left out rather than guessed.
 //! - **Somewhat reliable range**: range-test packets (`seq N`) of a sender are expected one
 //!   after another from its first to its last heard sequence number; each expected packet is
-//!   placed at the sender's distance then (from the sender's own log when given, else
-//!   interpolated by sequence number between the heard ones); in distance bands (1 km by
-//!   default) the delivery is heard / expected; the range is the far edge of the farthest band
-//!   with at least 80 % delivery and at least two packets expected.
+//!   placed at the sender's distance from us then (from the sender's own log when given, with
+//!   our position at the packet's time, else interpolated by sequence number between the heard
+//!   ones); in distance bands (1 km by default) the delivery is heard / expected. The reliable
+//!   range (`reliable_range_m`) is the far edge of the last band of the unbroken run from 0 m
+//!   in which every band with at least two expected packets delivered at least 80 % (bands with
+//!   fewer packets say nothing and neither break nor extend the run): out to there the link
+//!   held. `farthest_reliable_band_m` is the far edge of the farthest band with ≥ 80 % and at
+//!   least two packets, wherever it lies — a hill top 7 km away can deliver while 1–2 km behind
+//!   a headland does not.
+//! - **Names**: the long and short names each node announces (NodeInfo), kept in the store's
+//!   labels so that a restart keeps them.
 
 use std::collections::BTreeMap;
 
@@ -66,8 +73,11 @@ pub fn where_is(store: &mut dyn Backend, node: &str, us: Option<(f64, f64)>, now
         .map(|(t, _)| t)
         .max()
         .unwrap_or(t);
+    let labels = store.labels(node)?;
     let mut out = json!({
         "node": node.trim_start_matches("mesh/"),
+        "long_name": labels.get("long_name"),
+        "short_name": labels.get("short_name"),
         "lat": crate::json::round(lat, 6),
         "lon": crate::json::round(lon, 6),
         "position_at": crate::sinks::mqtt::rfc3339(t),
@@ -128,13 +138,29 @@ pub fn bands(packets: &[(f64, bool)], width_m: f64) -> Vec<Band> {
     by.into_iter().map(|(k, (expected, heard))| Band { from_m: k as f64 * width_m, expected, heard }).collect()
 }
 
-/// The far edge of the farthest band with ≥ 80 % delivery and ≥ 2 expected packets.
+/// Whether a band says anything (at least two packets expected), and whether it held (≥ 80 %).
+fn held(b: &Band) -> Option<bool> {
+    (b.expected >= 2).then_some(b.heard as f64 >= RELIABLE * b.expected as f64)
+}
+
+/// The far edge of the last band of the unbroken run from 0 m of bands that held (bands with
+/// fewer than two packets expected are skipped); `None` when the first band that says anything
+/// did not hold.
 pub fn reliable_range(bands: &[Band], width_m: f64) -> Option<f64> {
-    bands
-        .iter()
-        .filter(|b| b.expected >= 2 && b.heard as f64 >= RELIABLE * b.expected as f64)
-        .map(|b| b.from_m + width_m)
-        .reduce(f64::max)
+    let mut edge = None;
+    for b in bands {
+        match held(b) {
+            Some(true) => edge = Some(b.from_m + width_m),
+            Some(false) => break,
+            None => {}
+        }
+    }
+    edge
+}
+
+/// The far edge of the farthest band that held, wherever it lies.
+pub fn farthest_reliable_band(bands: &[Band], width_m: f64) -> Option<f64> {
+    bands.iter().filter(|b| held(b) == Some(true)).map(|b| b.from_m + width_m).reduce(f64::max)
 }
 
 /// The expected range-test packets of a sender, (distance, heard): from its own log
@@ -151,17 +177,25 @@ pub fn range_test_packets(
     }
     let heard: std::collections::BTreeSet<u64> = seqs.iter().map(|(_, s)| *s as u64).collect();
     if let (Some(log), Some(us)) = (sender_log, us) {
+        // Where we were when each packet left: the boat's track (else our last position).
+        let track = crate::nav::track(store, 0, i64::MAX)?;
+        let ours = |t: Option<i64>| -> (f64, f64) {
+            let Some(t) = t.filter(|_| !track.is_empty()) else { return us };
+            let i = track.partition_point(|f| f.t <= t).saturating_sub(1);
+            (track[i].lat, track[i].lon)
+        };
         let mut out = Vec::new();
         for line in log.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             let (Some(seq), Some(lat), Some(lon)) = (
-                f.first().and_then(|s| s.parse::<u64>().ok()),
-                f.get(2).and_then(|s| s.parse::<f64>().ok()),
-                f.get(3).and_then(|s| s.parse::<f64>().ok()),
+                f.first().and_then(|s| s.trim().parse::<u64>().ok()),
+                f.get(2).and_then(|s| s.trim().parse::<f64>().ok()),
+                f.get(3).and_then(|s| s.trim().parse::<f64>().ok()),
             ) else {
                 continue;
             };
-            if let Some((d, _)) = crate::geo::inverse(us, (lat, lon)) {
+            let sent = f.get(1).and_then(|s| s.trim().parse::<jiff::Timestamp>().ok()).map(|t| t.as_millisecond());
+            if let Some((d, _)) = crate::geo::inverse(ours(sent), (lat, lon)) {
                 out.push((d, heard.contains(&seq)));
             }
         }
@@ -195,7 +229,6 @@ pub fn range_test_packets(
 /// Every answer at once (`halyard mesh --json`, `/api/mesh`, `<root>/mesh/answers`): our
 /// position, `node` (a configured name or a node id) under its own key, everyone, the max range
 /// and the reliable range of each range-test sender; `None` when no node was ever recorded.
-/// (Names are text and the store keeps numbers: they come from the live state.)
 /// "Now" is the last time anything was heard, since a replayed log lives in its own past.
 pub fn summary(store: &mut dyn Backend, node: &str, sender_log: Option<&str>, band_m: f64) -> Result<Option<Json>> {
     let nodes = nodes(store)?;
@@ -237,13 +270,17 @@ pub fn summary(store: &mut dyn Backend, node: &str, sender_log: Option<&str>, ba
         reliable.push(json!({
             "sender": n.trim_start_matches("mesh/"),
             "reliable_range_m": reliable_range(&b, band_m),
+            "farthest_reliable_band_m": farthest_reliable_band(&b, band_m),
             "band_m": band_m,
             "bands": b.iter().map(|b| json!({"from_m": b.from_m, "expected": b.expected, "heard": b.heard})).collect::<Vec<_>>(),
         }));
     }
     Ok(Some(json!({
         "now": crate::sinks::mqtt::rfc3339(now),
-        "us": us.map(|(lat, lon)| json!({"lat": lat, "lon": lon, "node": ours})),
+        "us": us.map(|(lat, lon)| {
+            let names = ours.as_ref().and_then(|n| store.labels(&format!("mesh/{n}")).ok()).unwrap_or_default();
+            json!({"lat": lat, "lon": lon, "node": ours, "long_name": names.get("long_name"), "short_name": names.get("short_name")})
+        }),
         node: found,
         "everyone": everyone,
         "max_range": max_range(store)?.map(|(n, d, t)| json!({
@@ -267,6 +304,31 @@ mod tests {
         let b = bands(&packets, 1000.0);
         assert_eq!(b[5], Band { from_m: 5000.0, expected: 2, heard: 1 });
         assert_eq!(reliable_range(&b, 1000.0), Some(5000.0));
+        assert_eq!(farthest_reliable_band(&b, 1000.0), Some(5000.0));
         assert_eq!(reliable_range(&bands(&[(100.0, true)], 1000.0), 1000.0), None, "one packet is no statistic");
+    }
+
+    /// The case: bands at 100, 50, 100, 100, 100, 50, 100 %: the link already fails
+    /// half the time at 1–2 km, so it is reliable to 1 km, though a band out at 6–7 km held.
+    #[test]
+    fn the_reliable_range_is_an_unbroken_run_from_the_boat() {
+        let rates = [(2, 2), (1, 2), (4, 4), (3, 3), (2, 2), (2, 4), (2, 2)];
+        let b: Vec<Band> = rates
+            .iter()
+            .enumerate()
+            .map(|(i, (heard, expected))| Band { from_m: i as f64 * 1000.0, expected: *expected, heard: *heard })
+            .collect();
+        assert_eq!(reliable_range(&b, 1000.0), Some(1000.0));
+        assert_eq!(farthest_reliable_band(&b, 1000.0), Some(7000.0));
+        // A band with a single packet neither breaks nor extends the run.
+        let b = [
+            Band { from_m: 0.0, expected: 5, heard: 5 },
+            Band { from_m: 1000.0, expected: 1, heard: 0 },
+            Band { from_m: 2000.0, expected: 4, heard: 4 },
+        ];
+        assert_eq!(reliable_range(&b, 1000.0), Some(3000.0));
+        // The first band that says anything failed: no reliable range.
+        let b = [Band { from_m: 0.0, expected: 1, heard: 1 }, Band { from_m: 1000.0, expected: 5, heard: 1 }];
+        assert_eq!(reliable_range(&b, 1000.0), None);
     }
 }

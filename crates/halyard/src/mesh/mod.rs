@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod proto;
+mod text;
 
 use prost::Message;
 use serde_json::Value as Json;
@@ -209,9 +210,10 @@ pub fn heard_json(j: &Json) -> Option<Heard> {
 
 /// `halyard mesh`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Definitions: see the module documentation of halyard::mesh::answers (max range: direct \
-receptions only, hop_start − hop_limit = 0; reliable range: the far edge of the farthest distance band with \
-≥ 80 % of the expected range-test packets heard and at least two expected).")]
+#[command(after_help = "Definitions (halyard::mesh::answers): max range: positions heard directly only \
+(hop_start − hop_limit = 0). Reliable range: range-test packets by 1 km distance band; the far edge of the \
+unbroken run of bands from 0 m in which every band with at least two expected packets delivered ≥ 80 % \
+(reliable_range_m); farthest_reliable_band_m: the farthest band with ≥ 80 %, wherever it lies.")]
 pub struct Args {
     /// The configuration (store).
     #[arg(short, long, env = "HALYARD_CONFIG")]
@@ -245,76 +247,7 @@ pub fn command(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!("{out}");
     } else {
-        print!("{}", text(&out, &args.node));
+        print!("{}", text::page(&out, &args.node, &config.calendar()?));
     }
     Ok(())
-}
-
-/// One node's line: distance and bearings, or why they are missing.
-fn whereabouts(w: &Json) -> String {
-    let mut s = format!("{:.5} {:.5}", w["lat"].as_f64().unwrap_or(f64::NAN), w["lon"].as_f64().unwrap_or(f64::NAN));
-    if let Some(d) = w["distance_m"].as_f64() {
-        s += &format!("  {:>9.0} m  {:05.1}° T", d, w["bearing_true"].as_f64().unwrap_or(f64::NAN));
-        match w["bearing_magnetic"].as_f64() {
-            Some(m) => s += &format!("  {m:05.1}° M"),
-            None => s += &format!("  (no magnetic bearing: {})", w["bearing_magnetic_error"].as_str().unwrap_or("?")),
-        }
-    }
-    s + &format!("  position {} min old", w["position_age_s"].as_i64().unwrap_or(0) / 60)
-}
-
-/// The answers as text.
-fn text(out: &Json, node: &str) -> String {
-    let mut s = String::new();
-    match out["us"].as_object() {
-        Some(us) => {
-            s += &format!("Us: {:.5} {:.5}", us["lat"].as_f64().unwrap_or(0.0), us["lon"].as_f64().unwrap_or(0.0));
-            s += &us["node"].as_str().map(|n| format!(" (our radio {n})\n")).unwrap_or_else(|| "\n".into());
-        }
-        None => s += "Us: position unknown (no GPS and no report from our own radio): no distances\n",
-    }
-    match out.get(node).filter(|w| !w.is_null()) {
-        Some(w) => s += &format!("{node}: {}\n", whereabouts(w)),
-        None => s += &format!("{node}: no position heard\n"),
-    }
-    if let Some(w) = out["everyone"].as_array().and_then(|e| e.iter().find(|w| w["declination"].is_number())) {
-        s += &format!(
-            "Magnetic bearings: declination {:+.1}° ± {:.1}° ({})\n",
-            w["declination"].as_f64().unwrap_or(0.0),
-            w["declination_uncertainty"].as_f64().unwrap_or(0.0),
-            w["magnetic_model"].as_str().unwrap_or("")
-        );
-    }
-    s += "Everyone:\n";
-    for w in out["everyone"].as_array().into_iter().flatten() {
-        s += &format!("  {:<10} {}\n", w["node"].as_str().unwrap_or("?"), whereabouts(w));
-    }
-    match out["max_range"].as_object() {
-        Some(m) => {
-            s += &format!(
-                "Max range (direct): {:.0} m, {} at {}\n",
-                m["distance_m"].as_f64().unwrap_or(0.0),
-                m["node"].as_str().unwrap_or("?"),
-                m["at"].as_str().unwrap_or("?")
-            )
-        }
-        None => s += "Max range (direct): no direct reception with a position and a known hop count\n",
-    }
-    for r in out["range_test"].as_array().into_iter().flatten() {
-        match r["reliable_range_m"].as_f64() {
-            Some(d) => s += &format!("Reliable range from {}: {d:.0} m\n", r["sender"].as_str().unwrap_or("?")),
-            None => {
-                s += &format!("Reliable range from {}: no band reached 80 %\n", r["sender"].as_str().unwrap_or("?"))
-            }
-        }
-        for b in r["bands"].as_array().into_iter().flatten() {
-            let (e, h) = (b["expected"].as_u64().unwrap_or(0), b["heard"].as_u64().unwrap_or(0));
-            s += &format!(
-                "  from {:>6.0} m: {h:>4} of {e:>4} heard ({:.0} %)\n",
-                b["from_m"].as_f64().unwrap_or(0.0),
-                100.0 * h as f64 / e.max(1) as f64
-            );
-        }
-    }
-    s
 }

@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod stays;
+pub mod text;
 
 use anyhow::Result;
 use serde_json::{json, Value as Json};
@@ -86,6 +87,23 @@ pub fn highest_window_mean(samples: &[(i64, f64)], window: i64) -> Option<(f64, 
     best.or_else(|| samples.iter().map(|(t, v)| (*v, *t)).reduce(|a, b| if b.0 > a.0 { b } else { a }))
 }
 
+/// How much a counter grew from `from` on: the sum of its increases, a drop being a restart
+/// from zero (the new value is all growth). Its last value before `from` is the starting point;
+/// `None` when it has no sample at or after `from`.
+pub fn increase(samples: &[(i64, f64)], from: i64) -> Option<f64> {
+    let first = samples.partition_point(|(t, _)| *t < from);
+    if first == samples.len() {
+        return None;
+    }
+    let mut previous = if first > 0 { samples[first - 1].1 } else { samples[first].1 };
+    let mut sum = 0.0;
+    for (_, v) in &samples[first..] {
+        sum += if *v >= previous { v - previous } else { *v };
+        previous = *v;
+    }
+    Some(sum)
+}
+
 /// Fix-loss events ending in `[from, to)`: (start, end) in ms; an ongoing loss ends at `to`.
 pub fn fix_losses(store: &mut dyn Backend, from: i64, to: i64) -> Result<Vec<(i64, i64)>> {
     let mut out: Vec<(i64, i64)> = store
@@ -114,14 +132,19 @@ pub fn answers(store: &mut dyn Backend, from: i64, to: i64) -> Result<Option<Jso
     let in_range: Vec<(i64, f64)> = true_wind.iter().copied().filter(|(t, _)| *t >= from - GUST_WINDOW_MS).collect();
     let gust = highest_window_mean(&in_range, GUST_WINDOW_MS).filter(|(_, t)| *t >= from && *t <= to);
     let max_apparent = apparent.iter().copied().reduce(|a, b| if b.1 > a.1 { b } else { a });
-    let distance_m: f64 =
-        track.windows(2).map(|w| crate::geo::distance_m((w[0].lat, w[0].lon), (w[1].lat, w[1].lon))).sum();
+    let odometer = store.samples(DEVICE, "distance_over_ground", from - 86_400_000, to)?;
+    let distance_m = match increase(&odometer, from) {
+        Some(d) => d,
+        // Recorded before the odometer: along the stored track.
+        None => track.windows(2).map(|w| crate::geo::distance_m((w[0].lat, w[0].lon), (w[1].lat, w[1].lon))).sum(),
+    };
+    // To the instruments' own resolution (0.01 kn); the text pages print 0.1.
     Ok(Some(json!({
-        "max_gust_kn": gust.map(|(v, _)| crate::json::round(v, 1)),
+        "max_gust_kn": gust.map(|(v, _)| crate::json::round(v, 2)),
         "max_gust_at": gust.map(|(_, t)| time(t)),
-        "max_apparent_wind_kn": max_apparent.map(|(_, v)| crate::json::round(v, 1)),
+        "max_apparent_wind_kn": max_apparent.map(|(_, v)| crate::json::round(v, 2)),
         "max_apparent_wind_at": max_apparent.map(|(t, _)| time(t)),
-        "distance_nm": crate::json::round(distance_m / 1852.0, 1),
+        "distance_nm": crate::json::round(distance_m / 1852.0, 2),
         "track_points": track.len(),
         "fix_losses": losses.iter().map(|(a, b)| json!({"from": time(*a), "to": time(*b), "seconds": (b - a) / 1000})).collect::<Vec<_>>(),
     })))
@@ -192,13 +215,21 @@ pub fn command(args: Args) -> Result<()> {
         println!("{out}");
         return Ok(());
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    print!("{}", text::page(&out, &crate::text::Times::new(cal.timezone(), start)));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counter_grows_across_a_restart() {
+        let s = [(0, 100.0), (10, 150.0), (20, 30.0), (30, 80.0)];
+        assert_eq!(increase(&s, 5), Some(50.0 + 30.0 + 50.0), "from 100: +50, restart at 30, +50");
+        assert_eq!(increase(&s, 0), Some(130.0), "the first sample is the start");
+        assert_eq!(increase(&s, 31), None);
+    }
 
     #[test]
     fn gust_over_held_values() {

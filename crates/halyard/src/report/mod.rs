@@ -38,6 +38,7 @@
 pub mod performance;
 pub mod season;
 pub mod series;
+mod text;
 
 use std::collections::BTreeMap;
 
@@ -407,7 +408,7 @@ pub struct Args {
     /// The configuration (devices, roles, store, time zone).
     #[arg(short, long, env = "HALYARD_CONFIG")]
     config: Option<std::path::PathBuf>,
-    /// The day, YYYY-MM-DD (default: today).
+    /// The day, YYYY-MM-DD (default: the last day with readings, today on a running boat).
     #[arg(long, conflicts_with = "season")]
     date: Option<String>,
     /// A summary of many days instead: --from to --to (default: the whole store).
@@ -456,25 +457,22 @@ pub fn command(args: Args) -> Result<()> {
         }
         return Ok(());
     }
+    // Without --date: the last day with readings — today on a running boat, the recording's
+    // last day after an import or the demo.
+    // The store prunes raw samples by the data's own clock (store::recorder), so "now" for the
+    // retention is the last recorded day, not the wall clock: a recording or the demo's June
+    // week read in December still has its raw samples.
+    let newest = store.days()?.last().copied();
     let day_ms = match &args.date {
         Some(d) => noon(d)?,
-        None => crate::ingest::now_ms(),
+        None => newest.unwrap_or_else(crate::ingest::now_ms),
     };
-    let now = crate::ingest::now_ms();
-    let (report, _) = for_day(&config.device, store.as_mut(), &cal, config.store.raw_days, now, day_ms)?;
+    let now = newest.map_or_else(crate::ingest::now_ms, |n| cal.next_day(cal.day_start(n)));
+    let (report, kept) = for_day(&config.device, store.as_mut(), &cal, config.store.raw_days, now, day_ms)?;
     if args.json {
         println!("{report}");
-    } else if let Json::Object(m) = &report {
-        for (k, v) in m {
-            println!(
-                "{k:30} {}",
-                match v {
-                    Json::String(s) => s.clone(),
-                    Json::Null => "-".into(),
-                    other => other.to_string(),
-                }
-            );
-        }
+    } else {
+        print!("{}", text::page(&report, &crate::text::Times::new(cal.timezone(), cal.day_start(day_ms)), kept));
     }
     Ok(())
 }

@@ -1,19 +1,23 @@
 //! The simulated devices behind real transports, for `halyard demo`: the VE.Direct MPPT writes
-//! into a pseudo-terminal that the gateway's serial source opens like a USB cable, and the
-//! MasterBus traffic comes from a fake Ebyte ECAN gateway on a loopback TCP port that the
-//! MasterBus source connects to. Bluetooth adverts have no transport without an adapter; they
-//! go in as "advert bytes + address + time", exactly what the BlueZ source delivers.
+//! into a pseudo-terminal that the gateway's serial source opens like a USB cable; the MasterBus
+//! traffic comes from a fake Ebyte ECAN gateway on a loopback TCP port that the MasterBus
+//! source connects to; the navigation instruments from an NMEA multiplexer on another TCP port;
+//! the Meshtastic radio answers the stream API on a third, as a radio on Wi-Fi does (TCP 4403):
+//! it waits for `want_config_id`, sends its node database, then the packets it hears. Bluetooth
+//! adverts have no transport without an adapter; they go in as "advert bytes + address + time",
+//! exactly what the BlueZ source delivers.
 //!
-//! Every feeder paces itself on a shared clock: record time `t` is sent at
-//! `origin + (t − t0) / speed` (at once when `speed` is `None`).
+//! The simulator runs on its own thread and hands its records to a [`Router`]: the history
+//! (everything up to the live day's start) to the import, the live day to each transport's
+//! feeder through bounded channels, so a week aboard never sits in memory. Every feeder paces
+//! itself on a shared clock: record time `t` is sent at `origin + (t − t0) / speed`.
 
 use std::time::Duration;
 
 use halyard_proto::can::{ecan, Received};
-use tokio::io::AsyncWriteExt;
-use tokio::time::Instant;
-
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::ingest::recording::Record;
 use crate::ingest::{now_ms, Input};
@@ -47,82 +51,242 @@ impl Clock {
     }
 }
 
-/// The records, split by transport.
-#[derive(Debug, Default)]
-pub struct Split {
-    /// VE.Direct bytes with their time.
-    pub serial: Vec<(Millis, Vec<u8>)>,
-    /// CAN frames with their time.
-    pub can: Vec<(Millis, Received)>,
+/// Records waiting per transport, at most.
+const QUEUE: usize = 20_000;
+
+/// The receiving ends of the live day's transports.
+#[derive(Debug)]
+pub struct Feeds {
+    /// VE.Direct bytes.
+    pub serial: mpsc::Receiver<(Millis, Vec<u8>)>,
+    /// CAN frames.
+    pub can: mpsc::Receiver<(Millis, Received)>,
+    /// NMEA sentences.
+    pub nmea: mpsc::Receiver<(Millis, String)>,
+    /// Meshtastic stream bytes.
+    pub mesh: mpsc::Receiver<(Millis, Vec<u8>)>,
     /// Everything else (BLE adverts).
-    pub direct: Vec<Record>,
+    pub direct: mpsc::Receiver<Record>,
 }
 
-/// Split the simulator's records by the transport their device uses.
-pub fn split(records: Vec<Record>) -> Split {
-    let mut s = Split::default();
-    for r in records {
-        match r {
-            Record::VeDirect { at, bytes, .. } => s.serial.push((at, bytes)),
-            Record::Can { ts_ns, received, .. } => s.can.push(((ts_ns / 1_000_000) as Millis, received)),
-            other => s.direct.push(other),
-        }
+/// Where the simulator's records go.
+#[derive(Debug)]
+pub struct Router {
+    cut: Millis,
+    history: Option<mpsc::Sender<Record>>,
+    /// As fast as possible: the live day as records too.
+    once: Option<mpsc::Sender<Record>>,
+    /// The radio's node database went out on the live day (a radio sends it on connecting).
+    introduced: bool,
+    serial: mpsc::Sender<(Millis, Vec<u8>)>,
+    can: mpsc::Sender<(Millis, Received)>,
+    nmea: mpsc::Sender<(Millis, String)>,
+    mesh: mpsc::Sender<(Millis, Vec<u8>)>,
+    direct: mpsc::Sender<Record>,
+}
+
+/// The gateway stopped reading (the demo was interrupted).
+#[derive(Debug)]
+pub struct Closed;
+
+impl Router {
+    /// Records up to `cut` go to the returned history receiver; later ones to the transports'
+    /// feeds, or with `once` to the second receiver as records.
+    pub fn new(cut: Millis, once: bool) -> (Router, mpsc::Receiver<Record>, Option<mpsc::Receiver<Record>>, Feeds) {
+        let (history, history_rx) = mpsc::channel(QUEUE);
+        let (once_tx, once_rx) = if once {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let (serial, serial_rx) = mpsc::channel(QUEUE);
+        let (can, can_rx) = mpsc::channel(QUEUE);
+        let (nmea, nmea_rx) = mpsc::channel(QUEUE);
+        let (mesh, mesh_rx) = mpsc::channel(QUEUE);
+        let (direct, direct_rx) = mpsc::channel(QUEUE);
+        let router =
+            Router { cut, history: Some(history), once: once_tx, introduced: false, serial, can, nmea, mesh, direct };
+        let feeds = Feeds { serial: serial_rx, can: can_rx, nmea: nmea_rx, mesh: mesh_rx, direct: direct_rx };
+        (router, history_rx, once_rx, feeds)
     }
-    s
+
+    /// Send one record where it belongs (blocking: call it from the simulator's thread).
+    pub fn route(&mut self, r: Record) -> Result<(), Closed> {
+        let at = r.at();
+        if at <= self.cut {
+            if let Some(h) = &self.history {
+                return h.blocking_send(r).map_err(|_| Closed);
+            }
+        }
+        // The history ends with the first record of the live day.
+        self.history = None;
+        if let Some(once) = &self.once {
+            // A gateway connecting to the radio first gets its node database (radio_feeder).
+            if let (Record::Mesh { source, .. }, false) = (&r, self.introduced) {
+                self.introduced = true;
+                let hello = Record::Mesh { at, source: source.clone(), bytes: super::radios::database(1) };
+                once.blocking_send(hello).map_err(|_| Closed)?;
+            }
+            return once.blocking_send(r).map_err(|_| Closed);
+        }
+        let sent = match r {
+            Record::VeDirect { bytes, .. } => self.serial.blocking_send((at, bytes)).is_ok(),
+            Record::Can { received, .. } => self.can.blocking_send((at, received)).is_ok(),
+            Record::Nmea { line, .. } => self.nmea.blocking_send((at, line)).is_ok(),
+            Record::Mesh { bytes, .. } => self.mesh.blocking_send((at, bytes)).is_ok(),
+            other => self.direct.blocking_send(other).is_ok(),
+        };
+        sent.then_some(()).ok_or(Closed)
+    }
 }
 
 /// What a feeder hands back when done: its transport, to be closed only after the gateway has
-/// stopped (closing it earlier would look like an unplugged cable).
-pub type Transport = Box<dyn Send>;
+/// stopped (closing it earlier would look like an unplugged cable), and how many records it sent.
+pub type Transport = (Box<dyn Send>, u64);
 
 /// Write VE.Direct bytes into the pseudo-terminal's master side.
 pub async fn serial_feeder(
     mut master: tokio_serial::SerialStream,
-    data: Vec<(Millis, Vec<u8>)>,
+    mut data: mpsc::Receiver<(Millis, Vec<u8>)>,
     clock: Clock,
 ) -> Transport {
-    for (at, bytes) in data {
+    let mut n = 0;
+    while let Some((at, bytes)) = data.recv().await {
         clock.wait(at).await;
         if let Err(e) = master.write_all(&bytes).await {
             tracing::warn!("demo: VE.Direct emulator stopped: {e}");
             break;
         }
+        n += 1;
     }
     // Give the gateway time to read what is still in the line.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    Box::new(master)
+    (Box::new(master), n)
 }
 
 /// Serve the CAN frames as an ECAN-E01 would (13-byte frames over TCP), to the first client.
 pub async fn ecan_feeder(
     listener: tokio::net::TcpListener,
-    frames: Vec<(Millis, Received)>,
+    mut frames: mpsc::Receiver<(Millis, Received)>,
     clock: Clock,
 ) -> Transport {
-    let Ok((mut socket, _)) = listener.accept().await else { return Box::new(listener) };
-    let mut buf = Vec::with_capacity(13 * 64);
-    for (at, received) in frames {
+    let Ok((mut socket, _)) = listener.accept().await else { return (Box::new(listener), 0) };
+    let mut n = 0;
+    while let Some((at, received)) = frames.recv().await {
         let Received::Frame(frame) = received else { continue };
-        if clock.speed.is_some() {
-            clock.wait(at).await;
+        clock.wait(at).await;
+        if socket.write_all(&ecan::encode(&frame)).await.is_err() {
+            break;
         }
-        buf.extend_from_slice(&ecan::encode(&frame));
-        if clock.speed.is_some() || buf.len() >= 13 * 64 {
-            if socket.write_all(&buf).await.is_err() {
-                return Box::new(socket);
+        n += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    (Box::new(socket), n)
+}
+
+/// Serve the instruments' sentences as a Wi-Fi NMEA multiplexer does (lines over TCP), to the
+/// first client.
+pub async fn nmea_feeder(
+    listener: tokio::net::TcpListener,
+    mut lines: mpsc::Receiver<(Millis, String)>,
+    clock: Clock,
+) -> Transport {
+    let Ok((mut socket, _)) = listener.accept().await else { return (Box::new(listener), 0) };
+    let mut n = 0;
+    let mut buf = String::new();
+    let mut pending: Option<(Millis, String)> = lines.recv().await;
+    while let Some((at, line)) = pending.take() {
+        clock.wait(at).await;
+        // One write per instant: the sentences of one second leave together.
+        buf.clear();
+        buf.push_str(&line);
+        buf.push_str("\r\n");
+        n += 1;
+        loop {
+            match lines.try_recv() {
+                Ok((t, l)) if t == at => {
+                    buf.push_str(&l);
+                    buf.push_str("\r\n");
+                    n += 1;
+                }
+                Ok(next) => {
+                    pending = Some(next);
+                    break;
+                }
+                Err(_) => {
+                    pending = None;
+                    break;
+                }
             }
-            buf.clear();
+        }
+        if socket.write_all(buf.as_bytes()).await.is_err() {
+            break;
+        }
+        if pending.is_none() {
+            pending = lines.recv().await;
         }
     }
-    let _ = socket.write_all(&buf).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    Box::new(socket)
+    (Box::new(socket), n)
+}
+
+/// Play a Meshtastic radio on its TCP stream API: wait for the client's `want_config_id`,
+/// answer with the node database and `config_complete_id`, then send what the radio hears.
+/// Whatever else the client writes is read and ignored (a real radio would act on it; Halyard
+/// sends only heartbeats).
+pub async fn radio_feeder(
+    listener: tokio::net::TcpListener,
+    mut frames: mpsc::Receiver<(Millis, Vec<u8>)>,
+    clock: Clock,
+) -> Transport {
+    use prost::Message;
+    let Ok((socket, _)) = listener.accept().await else { return (Box::new(listener), 0) };
+    let (mut reader, mut writer) = socket.into_split();
+    // The first frame the client sends: ToRadio { want_config_id }.
+    let mut id = None;
+    let mut framer = halyard_proto::meshtastic::StreamFramer::default();
+    let mut buf = [0u8; 512];
+    while id.is_none() {
+        let Ok(n) = reader.read(&mut buf).await else { return (Box::new(writer), 0) };
+        if n == 0 {
+            return (Box::new(writer), 0);
+        }
+        framer.push_all(&buf[..n], |e| {
+            if let halyard_proto::meshtastic::Event::Frame(f) = e {
+                if let Ok(crate::mesh::proto::ToRadio {
+                    variant: Some(crate::mesh::proto::to_radio::Variant::WantConfigId(i)),
+                }) = crate::mesh::proto::ToRadio::decode(f)
+                {
+                    id = Some(i);
+                }
+            }
+        });
+    }
+    // Drain the client's later heartbeats.
+    tokio::spawn(async move {
+        let mut buf = [0u8; 256];
+        while matches!(reader.read(&mut buf).await, Ok(n) if n > 0) {}
+    });
+    if writer.write_all(&super::radios::database(id.unwrap_or(1))).await.is_err() {
+        return (Box::new(writer), 0);
+    }
+    let mut n = 0;
+    while let Some((at, bytes)) = frames.recv().await {
+        clock.wait(at).await;
+        if writer.write_all(&bytes).await.is_err() {
+            break;
+        }
+        n += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    (Box::new(writer), n)
 }
 
 /// Hand the BLE adverts to the pipeline as the BlueZ source would: stamped on arrival.
-pub async fn direct_feeder(records: Vec<Record>, clock: Clock, tx: mpsc::Sender<Input>) -> u64 {
+pub async fn direct_feeder(mut records: mpsc::Receiver<Record>, clock: Clock, tx: mpsc::Sender<Input>) -> u64 {
     let mut n = 0;
-    for r in records {
+    while let Some(r) = records.recv().await {
         clock.wait(r.at()).await;
         let input = match r {
             Record::Ble { mac, data, .. } => Input::Ble { at: now_ms(), mac, data },

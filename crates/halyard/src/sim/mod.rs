@@ -8,9 +8,15 @@ pub mod battery;
 pub mod boat;
 pub mod devices;
 pub mod emit;
+pub mod instruments;
+pub mod nav_truth;
+pub mod navigation;
+pub mod radios;
 pub mod rng;
 pub mod sky;
 pub mod truth;
+pub mod voyage;
+pub mod weather;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,6 +59,11 @@ pub struct Scenario {
     pub health: Vec<Health>,
     /// Extra DC loads on some days (day index from 0, W): a heater left on.
     pub extra_loads: Vec<(u32, f64)>,
+    /// The navigation instruments, AIS and the Meshtastic mesh (`None`: the electrical side
+    /// only), at these rates on the last day.
+    pub nav: Option<navigation::NavRates>,
+    /// Their rates on the days before the last when `history_period_s` is set.
+    pub nav_history: navigation::NavRates,
 }
 
 /// A charger's output health over the days (1.0 = healthy): `factor` from day index `from_day`,
@@ -96,6 +107,8 @@ impl Default for Scenario {
             forced: Vec::new(),
             health: Vec::new(),
             extra_loads: Vec::new(),
+            nav: None,
+            nav_history: navigation::NavRates::LIGHT,
         }
     }
 }
@@ -213,6 +226,10 @@ pub fn config_text() -> String {
     ));
     s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n\n");
     s.push_str("[[device]]\nname = \"combi\"\nrole = \"inverter\"\nmasterbus = \"0x2F412\"\n");
+    // The mesh's nodes Halyard names; the others keep the names they announce.
+    for (node, name) in radios::CONFIGURED {
+        s.push_str(&format!("\n[[device]]\nname = \"{name}\"\nmeshtastic = \"{}\"\n", crate::mesh::node_id(node.num)));
+    }
     s
 }
 
@@ -244,10 +261,20 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
     let mut days = Vec::new();
     let mut current: Option<truth::Day> = None;
     let mut records = Vec::new();
+    let mut nav = scn.nav.map(|_| navigation::Navigation::new(scn.seed, tz.clone(), start));
+    let nav_rates = |t: i64| -> navigation::NavRates {
+        match scn.nav {
+            Some(_) if scn.history_period_s > 0 && t < last_day => scn.nav_history,
+            Some(r) => r,
+            None => scn.nav_history,
+        }
+    };
     let mut dt = period(start);
     let mut at = start + i64::from(dt) * 1000;
     let mut overnight = truth::Overnight::default();
-    while at <= end {
+    // Each report closes its step; the last ends a step before midnight (a report stamped at
+    // midnight would open a day of one instant after the run).
+    while at < end {
         let day = boat.local_day(at - 1);
         for h in &scn.health {
             if let (Some(c), Some(f)) = (boat.chargers.get_mut(h.charger), h.on(day - scn.first_day)) {
@@ -267,12 +294,22 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
             overnight.add(&s, f64::from(dt), d);
         }
         records.clear();
+        if let Some(n) = nav.as_mut() {
+            n.advance(at, nav_rates(at - 1), &mut records);
+        }
         emitter.emit(&boat, &s, &mut records);
         on_step(&s, &records)?;
         dt = period(at);
         at += i64::from(dt) * 1000;
     }
     days.extend(current);
+    if let Some(n) = &nav {
+        for d in &mut days {
+            let Some(today) = n.day(d.day) else { continue };
+            let (from, to) = (midnight(d.day)?, midnight(d.day + 1)?);
+            d.nav = Some(today.to_json(n.day(d.day - 1), from, to, radios::name));
+        }
+    }
     Ok(days)
 }
 
@@ -282,7 +319,8 @@ pub struct Args {
     /// Number of days.
     #[arg(long, default_value_t = 1)]
     days: u32,
-    /// Output directory: boat.hrec, truth.json, halyard.toml.
+    /// Output directory: boat.hrec, truth.json, halyard.toml (and rangetest.csv, the
+    /// Meshtastic range-test sender's log).
     #[arg(long)]
     out: PathBuf,
     /// Seed of the weather and the loads.
@@ -294,6 +332,10 @@ pub struct Args {
     /// Seconds between reports.
     #[arg(long, default_value_t = 10)]
     period: u32,
+    /// Seconds between the navigation instruments' reports at anchor (once a second under
+    /// way); 0: no navigation instruments, AIS or Meshtastic radios (the electrical side only).
+    #[arg(long, default_value_t = 5)]
+    nav_period: u32,
 }
 
 /// Days since 1970-01-01 of `YYYY-MM-DD`.
@@ -323,7 +365,24 @@ pub fn write(scn: &Scenario, out: &std::path::Path) -> Result<(Vec<truth::Day>, 
     let truth: Vec<serde_json::Value> = days.iter().map(|d| d.to_json(&names)).collect();
     std::fs::write(out.join("truth.json"), serde_json::to_string_pretty(&truth)?)?;
     std::fs::write(out.join("halyard.toml"), config_text())?;
+    if scn.nav.is_some() {
+        std::fs::write(out.join("rangetest.csv"), range_test_log(&days))?;
+    }
     Ok((days, lines))
+}
+
+/// The range-test sender's own log (`seq,tx_time,lat,lon`), as the plugin keeps it on the
+/// handheld: every packet sent, heard or not.
+pub fn range_test_log(days: &[truth::Day]) -> String {
+    let mut log = String::from("seq,tx_time,lat,lon\n");
+    for r in days
+        .iter()
+        .filter_map(|d| d.nav.as_ref())
+        .flat_map(|n| n["mesh"]["range_test"].as_array().cloned().unwrap_or_default())
+    {
+        log.push_str(&format!("{},{},{},{}\n", r["seq"], r["at"].as_str().unwrap_or(""), r["lat"], r["lon"]));
+    }
+    log
 }
 
 /// Write a season.
@@ -333,6 +392,8 @@ pub fn command(args: Args) -> Result<()> {
         seed: args.seed,
         period_s: args.period,
         first_day: parse_date(&args.start)?,
+        nav: (args.nav_period > 0)
+            .then_some(navigation::NavRates { under_way_s: 1, at_anchor_s: args.nav_period.max(1) }),
         ..Default::default()
     };
     let started = std::time::Instant::now();
@@ -363,6 +424,6 @@ mod tests {
     fn the_demo_config_parses() {
         let c = crate::config::Config::parse(&config_text(), "demo").unwrap();
         c.validate().unwrap();
-        assert_eq!(c.device.len(), 8);
+        assert_eq!(c.device.len(), 10);
     }
 }

@@ -58,6 +58,9 @@ pub struct Day {
     pub group_spreads: Vec<f64>,
     /// Samples.
     pub samples: u64,
+    /// The navigation side's truth (wind, distance, stays, fix losses, the mesh), when the
+    /// scenario has it (`nav_truth`).
+    pub nav: Option<Json>,
 }
 
 /// The overnight draw across days: battery discharge since the network last produced.
@@ -197,6 +200,7 @@ impl Day {
             "overnight_wh": self.overnight_wh.map(|w| (w * 10.0).round() / 10.0),
             "group_power_deviation_percent":
                 crate::report::series::median(&mut self.group_spreads.clone()).map(|v| (v * 10.0).round() / 10.0),
+            "nav": self.nav,
         })
     }
 }

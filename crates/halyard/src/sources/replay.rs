@@ -20,6 +20,32 @@ use crate::ingest::{now_ms, Input};
 use crate::model::Millis;
 use crate::telemetry::Telemetry;
 
+/// How to replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// As fast as possible instead of at the recorded pace.
+    pub max_speed: bool,
+    /// The date of logs with times of day but no date (else the file's modification date).
+    pub date: Option<halyard_proto::date::Date>,
+}
+
+/// The date a dateless log's times of day are placed on, and why: `--date`, else the day the
+/// file was last written (UTC).
+fn dateless(
+    path: &std::path::Path,
+    given: Option<halyard_proto::date::Date>,
+) -> Option<(halyard_proto::date::Date, &'static str)> {
+    if let Some(d) = given {
+        return Some((d, "given by --date"));
+    }
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    let secs = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some((
+        halyard_proto::date::Date::from_days(secs.div_euclid(86_400))?,
+        "the file's modification date; --date sets another",
+    ))
+}
+
 /// What a replay went through.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -45,19 +71,16 @@ impl Pace {
     }
 }
 
-/// Play records (a recording in memory, e.g. the simulator's) at `speed` × real time.
+/// Play records as they come (the simulator's, from its thread), as fast as possible.
 pub async fn play(
-    records: impl IntoIterator<Item = Record>,
-    speed: Option<f64>,
+    mut records: mpsc::Receiver<Record>,
     tx: &mpsc::Sender<Input>,
     telemetry: &Arc<Telemetry>,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
     let mut decoders: HashMap<String, MasterBusDecoder> = HashMap::new();
-    let mut pace = Pace { speed, origin: None };
-    for record in records {
+    while let Some(record) = records.recv().await {
         stats.records += 1;
-        pace.wait(record.at()).await;
         let Some(input) = to_input(record, &mut decoders, telemetry) else { continue };
         if tx.send(input).await.is_err() {
             break;
@@ -75,6 +98,16 @@ fn to_input(
         Record::Ble { at, mac, data } => Input::Ble { at, mac, data },
         Record::VeDirect { at, port, bytes } => Input::VeDirect { at, port: port.into(), bytes },
         Record::Mqtt { at, topic, payload } => Input::Mqtt { at, topic, payload: payload.into_bytes() },
+        Record::Nmea { at, source, mut line } => {
+            line.push_str("\r\n");
+            Input::Nmea {
+                at,
+                source: source.into(),
+                bytes: line.into_bytes(),
+                clock: crate::ingest::nmea::Clock::Arrival,
+            }
+        }
+        Record::Mesh { at, source, bytes } => Input::Mesh { at, source: source.into(), bytes, log: false },
         Record::Can { ts_ns, source, received } => {
             let d = decoders.entry(source.clone()).or_insert_with(|| MasterBusDecoder::new(&source, telemetry.clone()));
             Input::Decoded(d.frame(ts_ns, &received).1?)
@@ -85,7 +118,7 @@ fn to_input(
 /// Replay `paths` in order into `tx`.
 pub async fn run(
     paths: &[PathBuf],
-    max_speed: bool,
+    options: Options,
     tx: &mpsc::Sender<Input>,
     telemetry: &Arc<Telemetry>,
 ) -> Result<Stats> {
@@ -93,7 +126,7 @@ pub async fn run(
     let mut decoders: HashMap<String, MasterBusDecoder> = HashMap::new();
     let total = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let mut progress = crate::progress::Progress::new(total);
-    let result = replay_files(paths, max_speed, tx, telemetry, &mut stats, &mut decoders, &mut progress).await;
+    let result = replay_files(paths, options, tx, telemetry, &mut stats, &mut decoders, &mut progress).await;
     progress.finish();
     result.map(|()| stats)
 }
@@ -116,13 +149,14 @@ pub fn is_nmea_log(bytes: &[u8]) -> bool {
 
 async fn replay_files(
     paths: &[PathBuf],
-    max_speed: bool,
+    options: Options,
     tx: &mpsc::Sender<Input>,
     telemetry: &Arc<Telemetry>,
     stats: &mut Stats,
     decoders: &mut HashMap<String, MasterBusDecoder>,
     progress: &mut crate::progress::Progress,
 ) -> Result<()> {
+    let max_speed = options.max_speed;
     for path in paths {
         let name = path.file_name().map_or_else(|| "replay".into(), |n| n.to_string_lossy().into_owned());
         let mut pace = Pace { speed: (!max_speed).then_some(1.0), origin: None };
@@ -198,9 +232,21 @@ async fn replay_files(
                 return Ok(());
             }
         } else if is_nmea_log(&bytes) {
-            // An NMEA log: its own clock (RMC/ZDA dates), as fast as it can be read.
+            // An NMEA log: its own clock (RMC/ZDA dates, or its times of day on the date given
+            // or the file's), as fast as it can be read.
             let source: Arc<str> = name.clone().into();
-            let clock = crate::ingest::nmea::Clock::Log(crate::ingest::nmea::first_date(&bytes));
+            let date = crate::ingest::nmea::first_date(&bytes).or_else(|| {
+                let (d, why) = dateless(path, options.date)?;
+                tracing::info!(
+                    "{}: no date in the log: its times of day are on {:04}-{:02}-{:02} ({why})",
+                    path.display(),
+                    d.year,
+                    d.month,
+                    d.day
+                );
+                Some(d)
+            });
+            let clock = crate::ingest::nmea::Clock::Log(date);
             for chunk in bytes.chunks(64 * 1024) {
                 stats.records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
                 progress.advance(chunk.len() as u64, 0);

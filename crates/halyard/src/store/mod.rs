@@ -43,7 +43,18 @@ pub trait Backend: Send {
     fn save_report(&mut self, date: &str, json: &str) -> Result<()>;
     /// A kept report.
     fn load_report(&mut self, date: &str) -> Result<Option<String>>;
+    /// Keep the newest text of devices' labels (a Meshtastic node's names): (device, label,
+    /// text, time); an older text does not replace a newer one.
+    fn save_labels(&mut self, labels: &[Label]) -> Result<()>;
+    /// A device's kept labels, label → text.
+    fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>>;
 }
+
+/// A device's text label: (device, label, text, ms).
+pub type Label = (String, String, String, i64);
+
+/// The text metrics kept as labels: what names a device (the store otherwise keeps numbers).
+pub const LABELS: [&str; 3] = ["long_name", "short_name", "node_id"];
 
 /// Open the configured store.
 pub fn open(config: &crate::config::Config) -> Result<Box<dyn Backend>> {

@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS reports (
     date TEXT PRIMARY KEY,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS labels (
+    device TEXT NOT NULL,
+    label TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ts BIGINT NOT NULL,
+    PRIMARY KEY (device, label)
+);
 ";
 
 /// A batch's samples in one statement (one round trip, not one per row); what comes back is
@@ -225,5 +232,24 @@ impl super::Backend for Store {
 
     fn load_report(&mut self, date: &str) -> Result<Option<String>> {
         Ok(self.client.query_opt("SELECT json FROM reports WHERE date = $1", &[&date])?.map(|r| r.get(0)))
+    }
+
+    fn save_labels(&mut self, labels: &[super::Label]) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        for (device, label, value, ts) in labels {
+            tx.execute(
+                "INSERT INTO labels (device, label, value, ts) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (device, label) DO UPDATE SET value = EXCLUDED.value, ts = EXCLUDED.ts
+                 WHERE EXCLUDED.ts >= labels.ts",
+                &[device, label, value, ts],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
+        let rows = self.client.query("SELECT label, value FROM labels WHERE device = $1", &[&device])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }

@@ -24,6 +24,7 @@ pub struct Recorder {
     store: Box<dyn Backend>,
     roller: Roller,
     samples: Vec<(u32, i64, f64, bool)>,
+    labels: Vec<super::Label>,
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
     raw_ms: i64,
@@ -50,8 +51,8 @@ pub struct Reports {
     pub root: String,
     /// QoS.
     pub qos: u8,
-    /// To the MQTT sink.
-    pub tx: mpsc::Sender<crate::sinks::mqtt::outbox::Message>,
+    /// To the MQTT sink (`None`: `halyard import`, which keeps the reports in the store only).
+    pub tx: Option<mpsc::Sender<crate::sinks::mqtt::outbox::Message>>,
 }
 
 impl Recorder {
@@ -66,6 +67,7 @@ impl Recorder {
             store,
             roller,
             samples: Vec::new(),
+            labels: Vec::new(),
             telemetry,
             errors: BurstLog::new("store", Duration::from_secs(60)),
             raw_ms: i64::from(raw_days) * 86_400_000,
@@ -111,9 +113,10 @@ impl Recorder {
             (format!("{}/report/today", r.root), payload),
             (format!("{}/stats/solar/network/yield", r.root), yields.to_string().into_bytes()),
         ];
+        let Some(tx) = &r.tx else { return };
         for (topic, payload) in messages {
             let m = crate::sinks::mqtt::outbox::Message { topic, payload, retain: true, qos: r.qos };
-            if r.tx.blocking_send(m).is_err() {
+            if tx.blocking_send(m).is_err() {
                 tracing::warn!("daily report for {date} not published: the MQTT sink has stopped");
             }
         }
@@ -124,7 +127,7 @@ impl Recorder {
     /// `<root>/mesh/answers`, when a node changed and a minute has passed.
     fn publish_mesh(&mut self) {
         let due = self.mesh_published.is_none_or(|t| t.elapsed() >= MESH_EVERY);
-        let Some(r) = self.reports.as_ref().filter(|_| self.mesh_changed && due) else { return };
+        let Some(r) = self.reports.as_ref().filter(|r| self.mesh_changed && due && r.tx.is_some()) else { return };
         self.mesh_changed = false;
         self.mesh_published = Some(Instant::now());
         let node = r.devices.iter().find(|d| d.meshtastic.is_some()).map_or("dinghy", |d| d.name.as_str());
@@ -139,7 +142,7 @@ impl Recorder {
             retain: true,
             qos: r.qos,
         };
-        if r.tx.blocking_send(m).is_err() {
+        if r.tx.as_ref().is_some_and(|tx| tx.blocking_send(m).is_err()) {
             tracing::warn!("mesh answers not published: the MQTT sink has stopped");
         }
     }
@@ -147,6 +150,10 @@ impl Recorder {
     /// Take in one change's numeric values.
     pub fn take(&mut self, change: &Change) -> Result<()> {
         for m in &change.changed {
+            if let (Some(Reading::Text(t)), true) = (&m.value, super::LABELS.contains(&&*m.name)) {
+                self.labels.push((change.device.name.clone(), m.name.to_string(), t.clone(), change.at));
+                continue;
+            }
             let Some(Reading::Number(v)) = m.value else { continue };
             if !v.is_finite() {
                 continue;
@@ -160,6 +167,12 @@ impl Recorder {
 
     /// Write what is pending.
     pub fn flush(&mut self) {
+        if !self.labels.is_empty() {
+            match self.store.save_labels(&self.labels) {
+                Ok(()) => self.labels.clear(),
+                Err(e) => self.errors.report(Instant::now(), || format!("keeping names: {e:#}")),
+            }
+        }
         if self.samples.is_empty() {
             return;
         }

@@ -64,6 +64,11 @@ impl Calendar {
         Calendar { tz: TimeZone::UTC, day: Default::default() }
     }
 
+    /// The time zone (for times of day in text).
+    pub fn timezone(&self) -> TimeZone {
+        self.tz.clone()
+    }
+
     /// The time zone's IANA name (`Europe/Paris`), `UTC` when the system's has none.
     pub fn timezone_name(&self) -> String {
         self.tz.iana_name().unwrap_or("UTC").to_owned()

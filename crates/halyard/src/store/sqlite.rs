@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS reports (
     date TEXT PRIMARY KEY,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS labels (
+    device TEXT NOT NULL,
+    label TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (device, label)
+) WITHOUT ROWID;
 ";
 
 /// Merge a batch's aggregate into the stored one.
@@ -252,5 +259,27 @@ impl super::Backend for Store {
 
     fn load_report(&mut self, date: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT json FROM reports WHERE date = ?1", params![date], |r| r.get(0)).optional()?)
+    }
+
+    fn save_labels(&mut self, labels: &[super::Label]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO labels (device, label, value, ts) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (device, label) DO UPDATE SET value = excluded.value, ts = excluded.ts
+                 WHERE excluded.ts >= labels.ts",
+            )?;
+            for (device, label, value, ts) in labels {
+                upsert.execute(params![device, label, value, ts])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
+        let mut q = self.conn.prepare_cached("SELECT label, value FROM labels WHERE device = ?1")?;
+        let rows = q.query_map(params![device], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

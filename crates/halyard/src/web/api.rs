@@ -80,6 +80,7 @@ pub async fn status(State(web): State<Arc<Web>>) -> Answer {
         "today": web.calendar().date(now),
         "days": days,
         "store": web.store.is_some(),
+        "tiles": web.tiles.as_ref().map(|(url, attribution)| json!({ "url": url, "attribution": attribution })),
     })))
 }
 

@@ -46,6 +46,8 @@ pub struct Web {
     /// Counters.
     pub telemetry: Arc<Telemetry>,
     token: Option<String>,
+    /// The optional online tile layer: (URL template, attribution).
+    pub tiles: Option<(String, String)>,
 }
 
 impl Web {
@@ -66,6 +68,8 @@ impl Web {
             hub,
             telemetry,
             token: config.web.token.as_ref().map(|t| t.0.clone()),
+            tiles: (!config.web.tiles.is_empty())
+                .then(|| (config.web.tiles.clone(), config.web.tiles_attribution.clone())),
         })
     }
 }
