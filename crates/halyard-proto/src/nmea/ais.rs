@@ -109,17 +109,19 @@ fn put(sixbits: &mut [u8; CLASS_A_CHARS], start: usize, width: usize, value: u64
 /// fields are sent as the standard's "not available" values; `status` is the navigational
 /// status (0 under way using engine, 1 at anchor, 5 moored, 7 fishing, 15 undefined).
 pub fn encode_class_a(report: &PositionReport, status: u8, second: u8) -> [u8; CLASS_A_CHARS] {
+    // `core` has no f64::round: half away from zero by hand (casts truncate toward zero).
+    let round = |x: f64| if x < 0.0 { (x - 0.5) as i64 } else { (x + 0.5) as i64 };
     let mut six = [0u8; CLASS_A_CHARS];
-    let minutes = |d: Option<f64>, na: f64| (d.unwrap_or(na) * 600_000.0).round() as i64;
+    let minutes = |d: Option<f64>, na: f64| round(d.unwrap_or(na) * 600_000.0);
     let twos = |v: i64, width: usize| (v as u64) & ((1u64 << width) - 1);
     put(&mut six, 0, 6, u64::from(report.message_type.clamp(1, 3)));
     put(&mut six, 8, 30, u64::from(report.mmsi & 0x3FFF_FFFF));
     put(&mut six, 38, 4, u64::from(status & 0xF));
     put(&mut six, 42, 8, 0x80); // rate of turn not available
-    put(&mut six, 50, 10, report.sog_kn.map_or(1023, |s| ((s * 10.0).round() as u64).min(1022)));
+    put(&mut six, 50, 10, report.sog_kn.map_or(1023, |s| (round(s * 10.0).max(0) as u64).min(1022)));
     put(&mut six, 61, 28, twos(minutes(report.lon, 181.0), 28));
     put(&mut six, 89, 27, twos(minutes(report.lat, 91.0), 27));
-    put(&mut six, 116, 12, report.cog.map_or(3600, |c| (c.rem_euclid(360.0) * 10.0).round() as u64 % 3600));
+    put(&mut six, 116, 12, report.cog.map_or(3600, |c| (round((c % 360.0 + 360.0) % 360.0 * 10.0) as u64) % 3600));
     put(&mut six, 128, 9, report.heading.map_or(511, |h| u64::from(h % 360)));
     put(&mut six, 137, 6, u64::from(second.min(63)));
     six.map(|v| if v < 40 { v + 48 } else { v + 56 })
