@@ -53,6 +53,7 @@ export async function render(root, route, ctx) {
   const max = m.max_range;
   const reliable = (m.range_test || [])
     .map((r) => `<div class="row"><span>reliable range from ${esc(r.sender)}</span><span>${r.reliable_range_m === null ? "no band ≥ 80 %" : `${num(r.reliable_range_m / 1000, 1)} km`}</span></div>
+      <div class="row"><span>farthest band ≥ 80 %</span><span>${r.farthest_reliable_band_m === null || r.farthest_reliable_band_m === undefined ? "–" : `${num(r.farthest_reliable_band_m / 1000, 1)} km`}</span></div>
       <table class="bands compact" data-sender="${esc(r.sender)}"><thead><tr><th>from</th><th class="num">heard</th><th>delivery</th></tr></thead><tbody>${r.bands
         .map((b) => {
           const pct = (100 * b.heard) / Math.max(1, b.expected);
@@ -72,7 +73,7 @@ export async function render(root, route, ctx) {
         <div class="row"><span>max range (direct)</span><span id="max-range">${max ? `${num(max.distance_m / 1000, 2)} km` : "–"}</span></div>
         ${max ? `<div class="row"><span>by</span><span>${esc(max.node)}, ${new Date(max.at).toLocaleString()}</span></div>` : ""}
         ${reliable || '<p class="muted">no range-test packets heard</p>'}
-        <p class="muted">Max range counts direct receptions only (hop_start − hop_limit = 0). Reliable range: the far edge of the farthest 1 km band where ≥ 80 % of the expected range-test packets (at least two) arrived.</p></div>
+        <p class="muted">Max range counts direct receptions only (hop_start − hop_limit = 0). Reliable range: the far edge of the unbroken run of 1 km bands from the boat in which every band with at least two expected range-test packets had ≥ 80 % of them arrive; the farthest band ≥ 80 % may lie beyond a band that failed.</p></div>
       <div class="card"><h2>Us</h2>
         <div class="row"><span>position</span><span>${m.us ? `${num(m.us.lat, 5)}, ${num(m.us.lon, 5)}` : "unknown: no distances"}</span></div>
         ${m.us?.node ? `<div class="row"><span>our radio</span><span>${esc(m.us.node)}</span></div>` : ""}
