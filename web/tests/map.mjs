@@ -42,6 +42,9 @@ try {
   results.season = await page.evaluate(() => window.halyard.map);
   // Drawn on the map: SVG or canvas paths inside Leaflet's overlay pane.
   results.season.overlay = await page.evaluate(() => document.querySelectorAll(".leaflet-overlay-pane canvas, .leaflet-overlay-pane path").length);
+  // At a coastal zoom (the track alone may fit in a harbour's width of open water).
+  await page.evaluate(() => window.halyard.map.zoom(8));
+  await page.waitForTimeout(500);
   results.season.landPixels = await page.evaluate(landPixels);
   results.season.landBelowTrack = await page.evaluate(() => {
     const z = (sel) => Number(getComputedStyle(document.querySelector(sel)).zIndex);

@@ -192,7 +192,7 @@ export async function render(root, route, ctx) {
       map.setView([p.lat, p.lon], 15);
     });
   }
-  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length, land: landDrawn, tiles: Boolean(ctx.status.tiles?.url) };
+  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length, land: landDrawn, tiles: Boolean(ctx.status.tiles?.url), zoom: (z) => map.setZoom(z, { animate: false }) };
   const listener = () => moveBoat();
   ctx.listeners.add(listener);
   return {
