@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+// Metres between two positions: the library's haversine, ample for the 5 m and 200 m
+// tolerances here.
+use halyard::geo::distance_m as metres;
 use serde_json::Value;
 
 #[test]
@@ -64,14 +67,6 @@ fn ms(t: &Value) -> i64 {
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("a number: {v}"))
-}
-
-/// Metres between two positions (haversine; ample for a test's 200 m tolerance).
-fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (p1, p2) = (a.0.to_radians(), b.0.to_radians());
-    let (dp, dl) = (p2 - p1, (b.1 - a.1).to_radians());
-    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6_371_000.0 * h.sqrt().asin()
 }
 
 /// `halyard nav` on what went through the GPS and wind instruments' NMEA, against the

@@ -13,17 +13,13 @@ let land = null;
 
 /** Load Leaflet's script and stylesheet once. */
 export function loadLeaflet() {
-  leaflet ??= new Promise((resolve, reject) => {
+  if (!leaflet) {
     const css = document.createElement("link");
     css.rel = "stylesheet";
     css.href = "/assets/vendor/leaflet.css";
     document.head.append(css);
-    const js = document.createElement("script");
-    js.src = "/assets/vendor/leaflet.js";
-    js.onload = () => resolve(window.L);
-    js.onerror = () => reject(new Error("Leaflet did not load"));
-    document.head.append(js);
-  });
+    leaflet = script("/assets/vendor/leaflet.js").then(() => window.L);
+  }
   return leaflet;
 }
 

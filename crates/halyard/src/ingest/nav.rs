@@ -57,11 +57,6 @@ fn signed_angle(a: f64) -> f64 {
     }
 }
 
-/// Rounded to 0.01.
-fn hundredths(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
 /// True wind (speed kn, angle off the bow −180…180°) from the apparent wind and the boat's
 /// speed through the water: subtract the boat's own motion from the apparent wind vector.
 pub fn true_wind(apparent_kn: f64, apparent_angle: f64, boat_kn: f64) -> (f64, f64) {
@@ -345,7 +340,10 @@ impl Nav {
     ) {
         // Derived values are rounded to the instruments' own resolution at most (0.01), so a
         // payload reads 46.4, not 46.39999999999998.
-        let (angle, direction, speed) = (angle.map(hundredths), direction.map(hundredths), speed.map(hundredths));
+        let (angle, direction, speed) = {
+            let hundredths = |x: f64| crate::json::round(x, 2);
+            (angle.map(hundredths), direction.map(hundredths), speed.map(hundredths))
+        };
         m.extend(angle.map(|a| Metric::number("true_wind_angle", "°", a)));
         m.extend(direction.map(|d| Metric::number("true_wind_direction", "°", d)));
         let Some(speed) = speed else { return };
