@@ -15,8 +15,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # PostgreSQL (the tests start a cluster of their own on a loopback port); chromium is the browser
 # of the dashboard's end-to-end test (driven by playwright-core from npm); gpsd and gpsd-clients
 # (gpsfake) play real NMEA logs into gpsd for the NMEA source's test; python3-venv holds the
-# official Meshtastic Python package (PyPI) that makes the Meshtastic tests' messages.
-packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients python3-venv)
+# official Meshtastic Python package (PyPI) that makes the Meshtastic tests' messages; tmux is the
+# terminal `halyard setup`'s interactive test types into; dpkg-dev, fakeroot, lintian, adduser and
+# systemd build, check, install and verify the Debian package.
+packages=(rustc-web cargo-web rust-web-src lld-22 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients python3-venv tmux dpkg-dev fakeroot lintian adduser systemd)
 # Node.js and npm fetch the dashboard's front-end packages (web/package-lock.json); any recent
 # Node.js will do, Debian's when there is none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
@@ -72,3 +74,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p halyard-proto --no-deps
 
 step "tests"
 cargo test --workspace --all-features
+
+step "the Debian package (amd64): build, lintian, install, check, verify the unit, purge"
+deb=$(scripts/package.sh amd64 --check | tail -n 1)
+as_root dpkg -i "$deb"
+halyard --version | tee /dev/stderr | grep -q "bluetooth, socketcan, tls, postgres"
+halyard run --check -c /etc/halyard/halyard.toml
+as_root test "$(stat -c '%a %U' /etc/halyard/keys.toml)" = "600 halyard"
+systemd-analyze verify /lib/systemd/system/halyard.service
+systemd-analyze security --offline=yes /lib/systemd/system/halyard.service | tail -n 1
+as_root dpkg --purge halyard
+test ! -e /etc/halyard && test ! -e /var/lib/halyard

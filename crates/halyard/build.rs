@@ -22,6 +22,17 @@ const VENDORED: &[(&str, &str)] = &[
     ("world-atlas/land-10m.json", "vendor/land-10m.json"),
 ];
 
+/// `HALYARD_FEATURES`: the optional capabilities built in, for `halyard --version` (a user
+/// asking "can this binary hear Bluetooth?" gets the answer without reading Cargo.toml).
+fn features() {
+    let built: Vec<&str> = ["bluetooth", "socketcan", "tls", "postgres"]
+        .into_iter()
+        .filter(|f| std::env::var_os(format!("CARGO_FEATURE_{}", f.to_uppercase())).is_some())
+        .collect();
+    let text = if built.is_empty() { "none".to_string() } else { built.join(", ") };
+    println!("cargo:rustc-env=HALYARD_FEATURES={text}");
+}
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let web = manifest.join("../../web");
@@ -29,6 +40,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", web.join("src").display());
     println!("cargo:rerun-if-changed={}", web.join("package-lock.json").display());
     println!("cargo:rerun-if-env-changed=HALYARD_NPM");
+    features();
 
     let modules = web.join("node_modules");
     if !VENDORED.iter().all(|(from, _)| modules.join(from).exists()) {

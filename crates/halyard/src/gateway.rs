@@ -158,7 +158,7 @@ pub enum Records {
 }
 
 /// A one-screen description of a configuration, secrets left out.
-fn describe(c: &Config) -> String {
+pub fn describe(c: &Config) -> String {
     let mut out = vec![
         format!("mqtt: {}", c.mqtt.url.as_deref().unwrap_or("mDNS, else the embedded broker")),
         format!("embedded broker: {} ({})", c.broker.listen, if c.broker.enabled { "enabled" } else { "disabled" }),

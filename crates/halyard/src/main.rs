@@ -3,13 +3,15 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 use halyard::{decode, gateway, masterbus, Exit};
 
 /// Halyard: a boat's electrical and navigation data, from the devices to MQTT, history and answers.
 #[derive(Debug, Parser)]
-#[command(name = "halyard", version, about, propagate_version = true)]
+#[command(name = "halyard", version = halyard::manual::VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +36,8 @@ enum Command {
     Export(halyard::nav::export::Args),
     /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
     Sim(halyard::sim::Args),
+    /// The first run on a boat: find the devices, check the Victron keys, write the configuration.
+    Setup(halyard::setup::Args),
     /// The gateway: read the configured devices, publish to MQTT (DESIGN.md §4.4 for the file).
     Run(gateway::RunArgs),
     /// Feed captures through the whole pipeline into MQTT (recordings, pcapng, candump, VE.Direct).
@@ -45,6 +49,15 @@ enum Command {
     MasterBus {
         #[command(subcommand)]
         command: MasterBusCommand,
+    },
+    /// The packager's: write the manual pages and shell completions into a directory.
+    #[command(hide = true)]
+    Generate {
+        /// `man` or `completions`.
+        #[arg(value_parser = ["man", "completions"])]
+        what: String,
+        /// Where to write them.
+        dir: PathBuf,
     },
 }
 
@@ -76,6 +89,10 @@ fn main() -> ExitCode {
             masterbus::listen::run(args)
         }
         Command::Run(args) => gateway::run(args),
+        Command::Setup(args) => {
+            cli_logging();
+            halyard::setup::command(args)
+        }
         Command::Demo(args) => halyard::demo::demo(args),
         Command::Report(args) => halyard::report::command(args),
         Command::Nav(args) => halyard::nav::command(args),
@@ -87,6 +104,14 @@ fn main() -> ExitCode {
         }
         Command::Replay(args) => gateway::replay(args),
         Command::Import(args) => gateway::import(args),
+        Command::Generate { what, dir } => {
+            let written = if what == "man" {
+                halyard::manual::write_man_pages(Cli::command(), &dir)
+            } else {
+                halyard::manual::write_completions(Cli::command(), &dir)
+            };
+            written.map(|files| println!("{}", files.join("\n")))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
