@@ -543,7 +543,14 @@ impl Config {
 
     fn merge_keys_file(&mut self, path: &Path) -> Result<()> {
         warn_if_readable_by_others(path);
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading keys file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading keys file {} (it must be readable by the user Halyard runs as: the packaged service runs as \
+                 `halyard`, so `sudo chown halyard: {}`; run other commands with sudo)",
+                path.display(),
+                path.display()
+            )
+        })?;
         let keys: KeysFile = parse_toml(&text, &path.display().to_string())?;
         for (who, key) in keys.keys {
             let mac = crate::model::Identity::parse_mac(&who);

@@ -228,16 +228,13 @@ pub async fn serial(path: &str, hint: Hint, listen: Duration, until: Instant) ->
 
 /// The one-line reason a port cannot be opened, with what to do.
 fn open_error(path: &str, e: &tokio_serial::Error) -> String {
-    let text = e.to_string();
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("permission denied") {
-        format!("{path}: no permission; run setup with sudo, or add yourself to dialout (`sudo adduser $USER dialout`, then log in again)")
+    let lower = e.to_string().to_ascii_lowercase();
+    if lower.contains("no such file") {
+        format!("{path}: gone (unplugged?)")
     } else if lower.contains("busy") {
         format!("{path}: busy, another program has it open (the halyard service? `sudo systemctl stop halyard` while setting up)")
-    } else if lower.contains("no such file") {
-        format!("{path}: gone (unplugged?)")
     } else {
-        format!("{path}: {text}")
+        format!("{path}: {e}{}", crate::sources::open_hint(e))
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn run(
         telemetry.set("halyard_source_up", &labels, 0.0);
         match result {
             Ok(()) => tracing::warn!("bluetooth: the adapter went away; waiting for it"),
-            Err(e) => errors.report(Instant::now(), || format!("{e}")),
+            Err(e) => errors.report(Instant::now(), || format!("bluetooth: {}", explain(&e))),
         }
         tokio::select! {
             _ = stop.changed() => break,
@@ -49,6 +49,30 @@ pub async fn run(
         }
         telemetry.inc("halyard_source_reconnects_total", &labels);
     }
+}
+
+/// A BlueZ error in one line with what to do about it: the D-Bus error names a boat owner sees
+/// when bluetoothd is missing, the adapter is unplugged or blocked, or the user lacks the group.
+pub fn explain(e: &bluer::Error) -> String {
+    let text = e.to_string();
+    let hint = match &e.kind {
+        bluer::ErrorKind::NotFound | bluer::ErrorKind::DoesNotExist => {
+            "no Bluetooth adapter (plugged in? `bluetoothctl list` shows them)"
+        }
+        bluer::ErrorKind::NotReady => "the adapter is off or blocked (`rfkill unblock bluetooth`)",
+        bluer::ErrorKind::NotAuthorized | bluer::ErrorKind::NotPermitted => {
+            "BlueZ refused: the user needs the bluetooth group (`sudo adduser $USER bluetooth`)"
+        }
+        _ if text.contains("ServiceUnknown") || text.contains("org.bluez") => {
+            "bluetoothd is not running (install bluez; `sudo systemctl start bluetooth`)"
+        }
+        _ if text.contains("AccessDenied") => {
+            "D-Bus refused: the user needs the bluetooth group (`sudo adduser $USER bluetooth`)"
+        }
+        _ if text.contains("system_bus_socket") || text.contains("D-Bus") => "no D-Bus system bus (is dbus running?)",
+        _ => return text,
+    };
+    format!("{hint} [{text}]")
 }
 
 async fn scan(

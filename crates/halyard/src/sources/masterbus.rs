@@ -50,7 +50,7 @@ pub async fn run(
         match Link::open(&cfg.source, cfg.active).await {
             Err(e) => {
                 telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("{name}: cannot open: {e}"));
+                errors.report(Instant::now(), || format!("{name}: cannot open: {e}{}", super::open_hint(&e)));
             }
             Ok(mut link) => {
                 if !first {

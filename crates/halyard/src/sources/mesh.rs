@@ -122,7 +122,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
                     tracing::info!("meshtastic: reading {path}");
                     session(p, &name, &tx, &mut stop, &mut backoff).await
                 }
-                Err(e) => Some(format!("cannot open: {e}")),
+                Err(e) => Some(format!("cannot open: {e}{}", super::open_hint(&e))),
             },
         };
         telemetry.set("halyard_source_up", &labels, 0.0);

@@ -207,7 +207,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
             Ok(()) => break,
             Err(e) => {
                 telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("nmea {spec}: {e}"));
+                errors.report(Instant::now(), || format!("nmea {spec}: {e}{}", super::open_hint(&e)));
             }
         }
         tokio::select! {

@@ -66,7 +66,7 @@ pub async fn run(
         match opened {
             Err(e) => {
                 telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("{}: cannot open: {e}", cfg.port));
+                errors.report(Instant::now(), || format!("{}: cannot open: {e}{}", cfg.port, super::open_hint(&e)));
             }
             Ok(mut port) => {
                 if !first {
