@@ -76,12 +76,17 @@ step "tests"
 cargo test --workspace --all-features
 
 step "the Debian package (amd64): build, lintian, install, check, verify the unit, purge"
-deb=$(scripts/package.sh amd64 --check | tail -n 1)
+deb=$(scripts/package.sh amd64 --check | tee /dev/stderr | tail -n 1)
 as_root dpkg -i "$deb"
 halyard --version | tee /dev/stderr | grep -q "bluetooth, socketcan, tls, postgres"
 halyard run --check -c /etc/halyard/halyard.toml
 as_root test "$(stat -c '%a %U' /etc/halyard/keys.toml)" = "600 halyard"
 systemd-analyze verify /lib/systemd/system/halyard.service
 systemd-analyze security --offline=yes /lib/systemd/system/halyard.service | tail -n 1
+# An upgrade (the same package again) keeps the user's configuration and keys.
+echo '# the owner was here' | as_root tee -a /etc/halyard/halyard.toml /etc/halyard/keys.toml >/dev/null
+as_root dpkg -i "$deb"
+as_root grep -q 'the owner was here' /etc/halyard/halyard.toml
+as_root grep -q 'the owner was here' /etc/halyard/keys.toml
 as_root dpkg --purge halyard
 test ! -e /etc/halyard && test ! -e /var/lib/halyard
