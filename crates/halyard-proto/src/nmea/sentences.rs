@@ -447,8 +447,14 @@ pub(crate) fn decode<'a>(frame: &Frame<'a>) -> Result<Sentence<'a>, Error> {
             let zone = match (r.f(5), r.f(6)) {
                 ("", _) => None,
                 (h, m) => {
-                    let h: i16 = h.parse().map_err(|_| r.err(5))?;
-                    let m: i16 = if m.is_empty() { 0 } else { m.parse().map_err(|_| r.err(6))? };
+                    // Zones run from -13 to +14 hours (NMEA 0183 ZDA: "local zone hours, 00 to
+                    // ±13"; Kiribati is +14); anything else is corruption, not a zone.
+                    let h: i16 = h.parse().ok().filter(|h: &i16| (-14..=14).contains(h)).ok_or_else(|| r.err(5))?;
+                    let m: i16 = if m.is_empty() {
+                        0
+                    } else {
+                        m.parse().ok().filter(|m: &i16| (0..60).contains(m)).ok_or_else(|| r.err(6))?
+                    };
                     Some(h * 60 + if h < 0 || r.f(5).starts_with('-') { -m } else { m })
                 }
             };
@@ -591,6 +597,11 @@ mod tests {
         assert_eq!((m[1].kind, m[1].value, m[1].unit, m[1].name), ("A", Some(-1.5), "D", "HEEL"));
         let Sentence::Zda(z) = sentence("$GPZDA,160012.71,11,03,2004,-1,00") else { panic!() };
         assert_eq!((z.date.map(|d| d.day), z.zone_minutes), (Some(11), Some(-60)));
+        // The fuzzer's find: 1000 zone hours wrapped a 16-bit product (-5536 minutes).
+        assert!(parse(b"$GPZDA,120000.00,01,01,2026,1000,00*62").is_err());
+        assert!(parse(b"$GPZDA,120000.00,01,01,2026,05,75*64").is_err(), "75 zone minutes");
+        let Sentence::Zda(z) = parse(b"$GPZDA,120000.00,01,01,2026,14,45*67").unwrap().sentence else { panic!() };
+        assert_eq!(z.zone_minutes, Some(14 * 60 + 45), "the widest zone there is (Chatham in summer is +13:45)");
         let Sentence::Zda(z) = sentence("$IIZDA,153300,,,,,") else { panic!() };
         assert_eq!(z.date, None, "never invent a date");
         assert_eq!(

@@ -36,7 +36,15 @@ pub struct Recorder {
     /// A mesh node changed since the mesh's answers were last published.
     mesh_changed: bool,
     mesh_published: Option<Instant>,
+    /// After a failed write (a full disk, a lost database), no new attempt before this: without
+    /// it every change would retry the whole batch and spin a core until space returns.
+    retry_at: Option<Instant>,
+    /// The wait after the next failure (doubling from 1 s to 30 s).
+    retry_delay: Duration,
 }
+
+/// The longest wait between attempts to write after failures.
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// The mesh's answers are published at most this often (they read every node's history).
 const MESH_EVERY: Duration = Duration::from_secs(60);
@@ -78,6 +86,8 @@ impl Recorder {
             day: None,
             mesh_changed: false,
             mesh_published: None,
+            retry_at: None,
+            retry_delay: Duration::from_secs(1),
         }
     }
 
@@ -165,6 +175,16 @@ impl Recorder {
         Ok(())
     }
 
+    /// While the store cannot be written, keep at most [`BACKLOG`] samples, dropping (and
+    /// counting) the oldest.
+    fn bound_backlog(&mut self) {
+        if self.samples.len() > BACKLOG {
+            let drop = self.samples.len() - BACKLOG;
+            self.samples.drain(..drop);
+            self.telemetry.add("halyard_store_dropped_total", &[], drop as f64);
+        }
+    }
+
     /// Write what is pending.
     pub fn flush(&mut self) {
         if !self.labels.is_empty() {
@@ -176,21 +196,30 @@ impl Recorder {
         if self.samples.is_empty() {
             return;
         }
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            self.bound_backlog();
+            return;
+        }
         match self.store.write_batch(&self.samples, &mut self.roller) {
             Ok(()) => {
                 self.telemetry.add("halyard_store_samples_total", &[], self.samples.len() as f64);
                 self.samples.clear();
+                self.retry_at = None;
+                self.retry_delay = Duration::from_secs(1);
             }
             Err(e) => {
                 self.telemetry.inc("halyard_store_errors_total", &[]);
+                let wait = self.retry_delay;
+                self.retry_at = Some(Instant::now() + wait);
+                self.retry_delay = (wait * 2).min(RETRY_MAX);
                 self.errors.report(Instant::now(), || {
-                    format!("writing the store failed: {e:#}; keeping {} samples to retry", self.samples.len())
+                    format!(
+                        "writing the store failed: {e:#}; keeping {} samples, next attempt in {} s",
+                        self.samples.len(),
+                        wait.as_secs()
+                    )
                 });
-                if self.samples.len() > BACKLOG {
-                    let drop = self.samples.len() - BACKLOG;
-                    self.samples.drain(..drop);
-                    self.telemetry.add("halyard_store_dropped_total", &[], drop as f64);
-                }
+                self.bound_backlog();
             }
         }
         // Raw retention, checked hourly (by the data's own clock).
@@ -235,6 +264,7 @@ impl Recorder {
                 }
             }
         }
+        self.retry_at = None; // the last chance: try once more whatever the backoff
         self.flush();
         self.mesh_published = None;
         self.publish_mesh();
@@ -252,4 +282,91 @@ pub enum Input {
     Change(Arc<Change>),
     /// A second has passed.
     Tick,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::store::rollup::{Aggregate, Calendar, Resolution};
+
+    /// The real SQLite store behind a switch that makes its writes fail as a full disk does.
+    struct FillingDisk {
+        store: crate::store::sqlite::Store,
+        full: Arc<AtomicBool>,
+        attempts: Arc<AtomicUsize>,
+    }
+
+    impl Backend for FillingDisk {
+        fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
+            self.store.series_id(device, metric, unit)
+        }
+        fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()> {
+            self.attempts.fetch_add(1, Ordering::Relaxed);
+            anyhow::ensure!(!self.full.load(Ordering::Relaxed), "database or disk is full");
+            self.store.write_batch(samples, roller)
+        }
+        fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize> {
+            self.store.prune(samples_before, minutes_before)
+        }
+        fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {
+            self.store.samples(device, metric, from, to)
+        }
+        fn rollups(&mut self, r: Resolution, d: &str, m: &str, from: i64, to: i64) -> Result<Vec<(i64, Aggregate)>> {
+            self.store.rollups(r, d, m, from, to)
+        }
+        fn series(&mut self) -> Result<Vec<(String, String, String)>> {
+            self.store.series()
+        }
+        fn days(&mut self) -> Result<Vec<i64>> {
+            self.store.days()
+        }
+        fn save_report(&mut self, date: &str, json: &str) -> Result<()> {
+            self.store.save_report(date, json)
+        }
+        fn load_report(&mut self, date: &str) -> Result<Option<String>> {
+            self.store.load_report(date)
+        }
+        fn save_labels(&mut self, labels: &[crate::store::Label]) -> Result<()> {
+            self.store.save_labels(labels)
+        }
+        fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
+            self.store.labels(device)
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_retried_with_backoff_and_nothing_is_lost_when_space_returns() {
+        let dir = std::env::temp_dir().join(format!("halyard-recorder-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let full = Arc::new(AtomicBool::new(true));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let store = crate::store::sqlite::Store::open(&dir.join("h.sqlite")).unwrap();
+        let backend = FillingDisk { store, full: full.clone(), attempts: attempts.clone() };
+        let telemetry = Arc::new(Telemetry::default());
+        let roller = Roller::new(Calendar::utc(), 600_000);
+        let mut recorder = Recorder::new(Box::new(backend), roller, (30, 90), telemetry.clone());
+        let id = recorder.store.series_id("house-bank", "voltage", "V").unwrap();
+        // A busy boat: batch after batch arrives while the disk is full.
+        for batch in 0..20i64 {
+            recorder.samples.extend((0..BATCH as i64).map(|k| (id, (batch * BATCH as i64 + k) * 1000, 12.5, false)));
+            recorder.flush();
+        }
+        assert_eq!(attempts.load(Ordering::Relaxed), 1, "one attempt, then a wait: no spinning");
+        assert_eq!(telemetry.get("halyard_store_errors_total", &[]), 1.0);
+        let kept = recorder.samples.len();
+        assert_eq!(kept, (20 * BATCH).min(BACKLOG), "kept up to the backlog");
+
+        // Space returns; the wait is over.
+        full.store(false, Ordering::Relaxed);
+        recorder.retry_at = Some(Instant::now());
+        recorder.flush();
+        assert!(recorder.samples.is_empty());
+        let stored = recorder.store.samples("house-bank", "voltage", 0, i64::MAX).unwrap();
+        assert_eq!(stored.len(), kept, "everything kept was written");
+        let dropped = telemetry.get("halyard_store_dropped_total", &[]);
+        assert_eq!(dropped as usize + kept, 20 * BATCH, "what was not kept is counted");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

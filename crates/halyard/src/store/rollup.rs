@@ -114,6 +114,12 @@ impl Calendar {
                 if (s..e).contains(&ms) {
                     return (s, e);
                 }
+                if Timestamp::from_millisecond(ms).is_err() {
+                    // Beyond the calendar (year 9999): a corrupt clock, not a day. A UTC day
+                    // keeps the bucket around `ms`, so the caller's walk still moves forward.
+                    let s = ms - ms.rem_euclid(86_400_000);
+                    return (s, s + 86_400_000);
+                }
                 let s = self.day_start(ms);
                 let day = (s, self.next_day(s));
                 self.day.set(day);
@@ -259,6 +265,9 @@ impl Roller {
             let mut t = from;
             while t < to {
                 let (start, end) = self.calendar.bucket(r, t);
+                if end <= t {
+                    break; // never walk backwards (a bucket must contain `t`)
+                }
                 let until = end.min(to);
                 self.pending.entry((r, id, start)).or_default().energy_wh += watts * (until - t) as f64 / 3_600_000.0;
                 t = until;
@@ -275,6 +284,16 @@ impl Roller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_beyond_the_calendar_end_in_one_bucket_not_a_loop() {
+        let cal = Calendar::new("Europe/Paris").unwrap();
+        let far = 400_000_000_000_000i64; // year ~14645
+        for ms in [far, -far, i64::MAX / 2] {
+            let (s, e) = cal.bucket(Resolution::Day, ms);
+            assert!(s <= ms && ms < e, "{ms}: ({s}, {e})");
+        }
+    }
 
     #[test]
     fn energy_splits_at_local_midnight_across_a_dst_change() {
