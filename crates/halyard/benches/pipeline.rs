@@ -40,7 +40,7 @@ fn masterbus_capture_to_messages(b: Bencher) {
     b.bench(|| {
         let mut d = MasterBusDecoder::new("bench", Arc::new(Telemetry::default()));
         let mut updates = Vec::new();
-        for r in halyard::sources::can::file::records(&bytes).unwrap() {
+        for r in halyard::sources::can::file::stream(&bytes[..]).unwrap() {
             let r = r.unwrap();
             if let (_, Some(u)) = d.frame(r.timestamp_ns, &r.received) {
                 updates.push(u);

@@ -12,6 +12,7 @@ pub mod geo;
 pub mod ingest;
 pub mod json;
 pub mod keys;
+pub mod lines;
 pub mod manual;
 pub mod masterbus;
 pub mod mesh;

@@ -118,6 +118,26 @@ impl CaptureError {
     pub const fn is_recoverable(&self) -> bool {
         !matches!(self, CaptureError::NotACapture | CaptureError::Truncated { .. } | CaptureError::BadBlock { .. })
     }
+
+    /// The same error with its offset moved by `by` bytes: a reader that walks a window of a
+    /// stream reports offsets in the window, its caller in the file.
+    #[must_use]
+    pub const fn shifted(self, by: usize) -> Self {
+        match self {
+            CaptureError::NotACapture => CaptureError::NotACapture,
+            CaptureError::Truncated { offset } => CaptureError::Truncated { offset: offset + by },
+            CaptureError::BadBlock { offset } => CaptureError::BadBlock { offset: offset + by },
+            CaptureError::UnknownInterface { offset, interface } => {
+                CaptureError::UnknownInterface { offset: offset + by, interface }
+            }
+            CaptureError::UnsupportedLinkType { offset, link_type } => {
+                CaptureError::UnsupportedLinkType { offset: offset + by, link_type }
+            }
+            CaptureError::ShortPacket { offset, len } => CaptureError::ShortPacket { offset: offset + by, len },
+            CaptureError::NotCan { offset, protocol } => CaptureError::NotCan { offset: offset + by, protocol },
+            CaptureError::BadFrame { offset, error } => CaptureError::BadFrame { offset: offset + by, error },
+        }
+    }
 }
 
 impl core::fmt::Display for CaptureError {
@@ -166,7 +186,19 @@ impl Resolution {
     }
 }
 
-/// A reader over a whole capture file in memory; iterate it for [`Packet`]s.
+/// What a [`Capture`] has learned between blocks (format, byte order, interfaces), so that a
+/// stream can be read a window at a time: [`Capture::resume_point`] after a packet, then
+/// [`Capture::resume`] over the next window starting at that point. A window that ends inside a
+/// block gives [`CaptureError::Truncated`] at the block's start; the caller reads more and resumes.
+#[derive(Debug, Clone, Copy)]
+pub struct Resume {
+    format: Format,
+    big_endian: bool,
+    interfaces: [Option<Interface>; MAX_INTERFACES],
+}
+
+/// A reader over a capture in memory (a whole file, or a window of a stream); iterate it for
+/// [`Packet`]s.
 #[derive(Debug, Clone)]
 pub struct Capture<'a> {
     bytes: &'a [u8],
@@ -211,6 +243,24 @@ impl<'a> Capture<'a> {
         capture.interfaces[0] = Some(Interface { link_type, resolution, offset_s: 0 });
         capture.pos = 24;
         Ok(capture)
+    }
+
+    /// How far the reader has gone in its bytes, and what it needs to go on over other bytes
+    /// that start there.
+    pub const fn resume_point(&self) -> (usize, Resume) {
+        (self.pos, Resume { format: self.format, big_endian: self.big_endian, interfaces: self.interfaces })
+    }
+
+    /// Go on reading `bytes`, which start where a reader's [`Capture::resume_point`] was.
+    pub const fn resume(bytes: &'a [u8], state: Resume) -> Self {
+        Capture {
+            bytes,
+            pos: 0,
+            format: state.format,
+            big_endian: state.big_endian,
+            interfaces: state.interfaces,
+            done: false,
+        }
     }
 
     /// The container format.

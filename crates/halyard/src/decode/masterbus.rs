@@ -25,13 +25,13 @@ pub struct Args {
 
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
-    let bytes = super::read_input(&args.file)?;
+    let out = super::output();
+    let input = super::Flushing { input: super::open_input(&args.file)?, out: out.clone() };
     let mut listener = Listener::default();
     let mut bad = BurstLog::new("masterbus capture", Duration::from_secs(1));
-    let out = std::cell::RefCell::new(std::io::BufWriter::new(std::io::stdout().lock()));
     let write = |line: &serde_json::Value| -> Result<()> { super::writeln_json(&mut *out.borrow_mut(), line) };
     replay(
-        &bytes,
+        input,
         &mut listener,
         |ts, decoded| mbjson::decoded(ts, decoded, args.all).map_or(Ok(()), |line| write(&line)),
         |e| {
@@ -43,8 +43,7 @@ pub fn run(args: Args) -> Result<()> {
         },
     )
     .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
-    let mut out = out.into_inner();
-    out.flush()?;
+    out.borrow_mut().flush()?;
     eprintln!("halyard: masterbus summary {}", mbjson::summary(&listener.counters));
     Ok(())
 }

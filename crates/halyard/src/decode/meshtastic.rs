@@ -24,24 +24,26 @@ pub struct Args {
 
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
-    let bytes = super::read_input(&args.file)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut result = Ok(());
-    StreamFramer::new().push_all(&bytes, |e| {
-        let line = match e {
-            Event::Frame(p) => Some(match proto::FromRadio::decode(p) {
-                Ok(m) => from_radio_json(&m),
-                Err(e) => json!({ "error": format!("not a FromRadio message: {e}") }),
-            }),
-            Event::BadLength(n) => Some(json!({ "error": format!("frame length {n} over the stream API's 512") })),
-            Event::Log(l) if args.logs => Some(json!({ "log": String::from_utf8_lossy(l).trim_end() })),
-            Event::Log(_) => None,
-        };
-        if let (Some(line), true) = (line, result.is_ok()) {
-            result = super::writeln_json(&mut out, &line);
-        }
-    });
-    result
+    let mut framer = StreamFramer::new();
+    super::for_each_chunk(&args.file, &mut out, |out, bytes| {
+        let mut result = Ok(());
+        framer.push_all(bytes, |e| {
+            let line = match e {
+                Event::Frame(p) => Some(match proto::FromRadio::decode(p) {
+                    Ok(m) => from_radio_json(&m),
+                    Err(e) => json!({ "error": format!("not a FromRadio message: {e}") }),
+                }),
+                Event::BadLength(n) => Some(json!({ "error": format!("frame length {n} over the stream API's 512") })),
+                Event::Log(l) if args.logs => Some(json!({ "log": String::from_utf8_lossy(l).trim_end() })),
+                Event::Log(_) => None,
+            };
+            if let (Some(line), true) = (line, result.is_ok()) {
+                result = super::writeln_json(out, &line);
+            }
+        });
+        result
+    })
 }
 
 fn from_radio_json(m: &proto::FromRadio) -> Json {

@@ -49,14 +49,61 @@ pub fn run(protocol: Protocol) -> Result<()> {
     }
 }
 
-/// Read a whole file, or standard input for `-`.
-pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
+/// A file, or standard input for `-`, to be read as a stream: decoders never hold more than a
+/// chunk of it, so a pipe, a serial device or `/dev/zero` runs in bounded memory.
+pub(crate) fn open_input(path: &Path) -> Result<Box<dyn Read>> {
     if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("reading standard input")?;
-        Ok(buf)
+        Ok(Box::new(std::io::stdin().lock()))
     } else {
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Box::new(file))
+    }
+}
+
+/// Hand the input to `each` a chunk (at most 64 KiB, or what one read gave) at a time; framers
+/// keep their state between chunks, so the output is the same as for the whole input at once.
+/// `out` is flushed before each read, so a live pipe's lines come out as its input arrives,
+/// while a file's output is still written in large blocks.
+pub(crate) fn for_each_chunk<W: std::io::Write>(
+    path: &Path,
+    out: &mut W,
+    mut each: impl FnMut(&mut W, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut input = open_input(path)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        out.flush()?;
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        each(out, &buf[..n])?;
+    }
+}
+
+/// Standard output, block-buffered, flushed by [`Flushing`] when the input waits.
+pub(crate) type Output = std::rc::Rc<std::cell::RefCell<std::io::BufWriter<std::io::StdoutLock<'static>>>>;
+
+/// Standard output for a decoder.
+pub(crate) fn output() -> Output {
+    std::rc::Rc::new(std::cell::RefCell::new(std::io::BufWriter::new(std::io::stdout().lock())))
+}
+
+/// An input that flushes the output before each read, for readers that own their input (the
+/// CAN capture stream): lines of a live pipe come out as it arrives.
+pub(crate) struct Flushing<R> {
+    /// The input.
+    pub input: R,
+    /// The output to flush.
+    pub out: Output,
+}
+
+impl<R: Read> Read for Flushing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Write::flush(&mut *self.out.borrow_mut())?;
+        self.input.read(buf)
     }
 }
 

@@ -18,17 +18,19 @@ pub struct Args {
 
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
-    let bytes = super::read_input(&args.file)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut result = Ok(());
     let mut n = 0usize;
-    LineFramer::new().push_all(&bytes, |line| {
-        n += 1;
-        if result.is_ok() {
-            result = super::writeln_json(&mut out, &line_json(n, line));
-        }
-    });
-    result
+    let mut framer = LineFramer::new();
+    super::for_each_chunk(&args.file, &mut out, |out, bytes| {
+        let mut result = Ok(());
+        framer.push_all(bytes, |line| {
+            n += 1;
+            if result.is_ok() {
+                result = super::writeln_json(out, &line_json(n, line));
+            }
+        });
+        result
+    })
 }
 
 /// One line as JSON.

@@ -20,16 +20,17 @@ pub struct Args {
 
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
-    let bytes = super::read_input(&args.file)?;
     let mut framer = TextFramer::new();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut result = Ok(());
-    framer.push_all(&bytes, |event| {
-        if result.is_ok() {
-            result = super::writeln_json(&mut out, &event_json(&event));
-        }
-    });
-    result
+    super::for_each_chunk(&args.file, &mut out, |out, bytes| {
+        let mut result = Ok(());
+        framer.push_all(bytes, |event| {
+            if result.is_ok() {
+                result = super::writeln_json(out, &event_json(&event));
+            }
+        });
+        result
+    })
 }
 
 fn event_json(event: &Event<'_>) -> Json {

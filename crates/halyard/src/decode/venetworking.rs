@@ -32,20 +32,40 @@ pub fn run(args: Args) -> Result<()> {
     let Ok(network_id) = <[u8; 2]>::try_from(id.as_slice()) else {
         bail!("--network-id must be 4 hex digits");
     };
-    let lines: Vec<String> = match &args.file {
-        Some(path) => String::from_utf8_lossy(&super::read_input(path)?)
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect(),
-        None => args.messages.clone(),
+    let out = super::output();
+    // Messages from the command line, or a file's lines read one at a time (bounded memory).
+    let lines: Box<dyn Iterator<Item = Result<String>>> = match &args.file {
+        Some(path) => {
+            let flushing = super::Flushing { input: super::open_input(path)?, out: out.clone() };
+            let mut input = std::io::BufReader::new(flushing);
+            let mut line = Vec::new();
+            Box::new(std::iter::from_fn(move || {
+                line.clear();
+                match crate::lines::read_line(&mut input, &mut line) {
+                    Ok((0, _)) => None,
+                    Ok((_, true)) => Some(Ok("(a line too long to be a message)".into())),
+                    Ok(_) => Some(Ok(String::from_utf8_lossy(&line).trim().to_owned())),
+                    Err(e) => Some(Err(e.into())),
+                }
+            }))
+        }
+        None => Box::new(args.messages.clone().into_iter().map(Ok)),
     };
     let mut network = Network::new(key, network_id);
     let (mut authenticated, mut auth_failures) = (0, 0);
-    for line in &lines {
-        let bytes = super::parse_hex("a message", line)?;
-        let out = match network.handle(&bytes) {
+    for line in lines {
+        let line = line?;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bytes = match super::parse_hex("a message", &line) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                super::writeln_json(&mut *out.borrow_mut(), &json!({ "error": format!("{e:#}") }))?;
+                continue;
+            }
+        };
+        let line_out = match network.handle(&bytes) {
             Ok(event) => {
                 authenticated += 1;
                 event_json(&event)
@@ -57,8 +77,9 @@ pub fn run(args: Args) -> Result<()> {
                 json!({ "error": rejection.to_string() })
             }
         };
-        println!("{out}");
+        super::writeln_json(&mut *out.borrow_mut(), &line_out)?;
     }
+    std::io::Write::flush(&mut *out.borrow_mut())?;
     if authenticated == 0 && auth_failures > 0 {
         return Err(Exit { code: 3, message: "no message authenticated: wrong network key or id".into() }.into());
     }

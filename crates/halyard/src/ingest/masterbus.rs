@@ -96,7 +96,7 @@ mod tests {
         let t = Arc::new(Telemetry::default());
         let mut d = MasterBusDecoder::new("file", t);
         let mut updates = Vec::new();
-        for r in crate::sources::can::file::records(&bytes).unwrap() {
+        for r in crate::sources::can::file::stream(&bytes[..]).unwrap() {
             let r = r.unwrap();
             if let (_, Some(u)) = d.frame(r.timestamp_ns, &r.received) {
                 updates.push(u);

@@ -33,18 +33,34 @@ pub enum Clock {
 
 /// The first date an RMC or ZDA of a log gives.
 pub fn first_date(bytes: &[u8]) -> Option<Date> {
+    first_date_in(bytes).ok().flatten()
+}
+
+/// [`first_date`] of a stream, read a chunk at a time until the first date (a log may spend its
+/// first megabytes without a fix, so its head alone is not enough).
+pub fn first_date_in(mut input: impl std::io::Read) -> std::io::Result<Option<Date>> {
     let mut found = None;
-    LineFramer::new().push_all(bytes, |line| {
-        if found.is_some() {
-            return;
-        }
-        found = match line.and_then(nmea::parse).map(|p| p.sentence) {
-            Ok(Sentence::Rmc(r)) => r.date,
-            Ok(Sentence::Zda(z)) => z.date,
-            _ => None,
+    let mut framer = LineFramer::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    while found.is_none() {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
-    });
-    found
+        framer.push_all(&buf[..n], |line| {
+            if found.is_some() {
+                return;
+            }
+            found = match line.and_then(nmea::parse).map(|p| p.sentence) {
+                Ok(Sentence::Rmc(r)) => r.date,
+                Ok(Sentence::Zda(z)) => z.date,
+                _ => None,
+            };
+        });
+    }
+    Ok(found)
 }
 
 /// A log's own clock.

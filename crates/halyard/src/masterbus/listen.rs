@@ -126,10 +126,10 @@ async fn listen(args: Args) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s));
     if let Spec::File(path) = &args.source {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+        let file = std::fs::File::open(path).with_context(|| format!("reading {path}"))?;
         let mut bad = BurstLog::new("masterbus capture", Duration::from_secs(1));
         replay(
-            &bytes,
+            file,
             &mut listener,
             |ts, decoded| match mbjson::decoded(ts, decoded, args.all).or_else(|| event_line(ts, decoded)) {
                 Some(line) => emit(&mut out, &line),

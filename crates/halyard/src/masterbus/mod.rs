@@ -50,16 +50,16 @@ pub enum Decoded {
     },
 }
 
-/// Feed a whole capture (pcapng, pcap or candump log) through `listener`. Each frame goes to
-/// `on_frame`; each record the reader could not use is counted in `bad_records` and goes to `on_bad`.
-/// Fails only when the bytes are not a capture at all or a callback fails.
+/// Feed a capture (pcapng, pcap or candump log, read as a stream) through `listener`. Each frame
+/// goes to `on_frame`; each record the reader could not use is counted in `bad_records` and goes
+/// to `on_bad`. Fails only when the input is not a capture at all or a callback fails.
 pub fn replay(
-    bytes: &[u8],
+    input: impl std::io::Read,
     listener: &mut Listener,
     mut on_frame: impl FnMut(u64, &Decoded) -> anyhow::Result<()>,
     mut on_bad: impl FnMut(&RecordError) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    for record in file::records(bytes).map_err(|e| anyhow::anyhow!(e))? {
+    for record in file::stream(input)? {
         match record {
             Ok(r) => {
                 let decoded = listener.handle(r.timestamp_ns, &r.received);

@@ -46,6 +46,13 @@ fn dateless(
     ))
 }
 
+/// A file that is not a recording, by what its head says it is.
+enum Stream {
+    Mesh,
+    Nmea(crate::ingest::nmea::Clock),
+    VeDirect(Arc<str>),
+}
+
 /// What a replay went through.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -168,9 +175,10 @@ async fn replay_files(
             // A season is hundreds of megabytes: read it a line at a time.
             let mut line = Vec::new();
             let mut n = 0usize;
+            let mut bad = crate::burst::BurstLog::new("bad recording lines", Duration::from_secs(5));
             loop {
                 line.clear();
-                let read = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                let (read, too_long) = crate::lines::read_line(&mut reader, &mut line)
                     .with_context(|| format!("reading {}", path.display()))?;
                 if read == 0 {
                     break;
@@ -178,13 +186,18 @@ async fn replay_files(
                 n += 1;
                 progress.advance(read as u64, 1);
                 let text = String::from_utf8_lossy(&line);
-                let record = match recording::parse_line(text.trim_end_matches(['\n', '\r'])) {
+                let parsed = if too_long {
+                    Err(format!("a line of more than {} bytes, skipped", crate::lines::MAX_LINE))
+                } else {
+                    recording::parse_line(text.trim_end_matches(['\n', '\r']))
+                };
+                let record = match parsed {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
                     Err(e) => {
                         stats.bad += 1;
                         telemetry.inc("halyard_decode_errors_total", &[("source", "replay"), ("kind", "bad_record")]);
-                        tracing::warn!("{}:{n}: {e}", path.display());
+                        bad.report(std::time::Instant::now(), || format!("{}:{n}: {e}", path.display()));
                         continue;
                     }
                 };
@@ -197,15 +210,18 @@ async fn replay_files(
             }
             continue;
         }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut reader, &mut bytes).with_context(|| format!("reading {}", path.display()))?;
-        if crate::sources::can::file::detect(&bytes).is_some() {
+        // Everything else is read as a stream, recognised by its head (what the first read of
+        // the 1 MiB buffer gave): memory stays bounded whatever the input's size.
+        let head = head.to_vec();
+        let reading = |e: std::io::Error| anyhow::Error::new(e).context(format!("reading {}", path.display()));
+        if crate::sources::can::file::detect(&head).is_some() {
             let d = decoders.entry(name.clone()).or_insert_with(|| MasterBusDecoder::new(&name, telemetry.clone()));
-            let records =
-                crate::sources::can::file::records(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            for r in records {
+            let mut records = crate::sources::can::file::stream(&mut reader).map_err(reading)?;
+            let mut walked = 0;
+            while let Some(r) = records.next() {
                 stats.records += 1;
-                progress.advance(0, 1);
+                progress.advance(records.position() - walked, 1);
+                walked = records.position();
                 match r {
                     Ok(r) => {
                         pace.wait((r.timestamp_ns / 1_000_000) as Millis).await;
@@ -222,20 +238,20 @@ async fn replay_files(
                     }
                 }
             }
-            progress.advance(bytes.len() as u64, 0);
-        } else if is_mesh_stream(&bytes) {
-            // A recorded Meshtastic stream: timed by the packets' reception times.
-            stats.records += 1;
-            progress.advance(bytes.len() as u64, 1);
-            let input = Input::Mesh { at: now_ms(), source: name.clone().into(), bytes, log: true };
-            if tx.send(input).await.is_err() {
-                return Ok(());
-            }
-        } else if is_nmea_log(&bytes) {
+            continue;
+        }
+        let (kind, size) = if is_mesh_stream(&head) {
+            (Stream::Mesh, 64 * 1024)
+        } else if is_nmea_log(&head) {
             // An NMEA log: its own clock (RMC/ZDA dates, or its times of day on the date given
             // or the file's), as fast as it can be read.
-            let source: Arc<str> = name.clone().into();
-            let date = crate::ingest::nmea::first_date(&bytes).or_else(|| {
+            let date = match crate::ingest::nmea::first_date(&head) {
+                Some(d) => Some(d),
+                None => {
+                    crate::ingest::nmea::first_date_in(std::fs::File::open(path).map_err(reading)?).map_err(reading)?
+                }
+            };
+            let date = date.or_else(|| {
                 let (d, why) = dateless(path, options.date)?;
                 tracing::info!(
                     "{}: no date in the log: its times of day are on {:04}-{:02}-{:02} ({why})",
@@ -246,28 +262,46 @@ async fn replay_files(
                 );
                 Some(d)
             });
-            let clock = crate::ingest::nmea::Clock::Log(date);
-            for chunk in bytes.chunks(64 * 1024) {
-                stats.records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
-                progress.advance(chunk.len() as u64, 0);
-                let input = Input::Nmea { at: now_ms(), source: source.clone(), bytes: chunk.to_vec(), clock };
-                if tx.send(input).await.is_err() {
-                    return Ok(());
-                }
-            }
+            (Stream::Nmea(crate::ingest::nmea::Clock::Log(date)), 64 * 1024)
         } else {
-            // A VE.Direct dump: 19,200 baud 8N1 is 1,920 bytes/s.
+            // A VE.Direct dump: 19,200 baud 8N1 is 1,920 bytes/s, so 192 bytes every 100 ms.
             let port: Arc<str> = name.clone().into();
             let _ = tx.send(Input::VeDirectReopened { port: port.clone() }).await;
-            for chunk in bytes.chunks(if max_speed { 4096 } else { 192 }) {
-                stats.records += 1;
-                progress.advance(chunk.len() as u64, 1);
-                if !max_speed {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+            (Stream::VeDirect(port), if max_speed { 4096 } else { 192 })
+        };
+        let source: Arc<str> = name.clone().into();
+        let mut chunk = vec![0u8; size];
+        loop {
+            let n = match std::io::Read::read(&mut reader, &mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(reading(e)),
+            };
+            let bytes = chunk[..n].to_vec();
+            let input = match &kind {
+                // A recorded Meshtastic stream: timed by the packets' reception times.
+                Stream::Mesh => {
+                    stats.records += 1;
+                    progress.advance(n as u64, 1);
+                    Input::Mesh { at: now_ms(), source: source.clone(), bytes, log: true }
                 }
-                if tx.send(Input::VeDirect { at: now_ms(), port: port.clone(), bytes: chunk.to_vec() }).await.is_err() {
-                    return Ok(());
+                Stream::Nmea(clock) => {
+                    stats.records += bytes.iter().filter(|b| **b == b'\n').count() as u64;
+                    progress.advance(n as u64, 0);
+                    Input::Nmea { at: now_ms(), source: source.clone(), bytes, clock: *clock }
                 }
+                Stream::VeDirect(port) => {
+                    stats.records += 1;
+                    progress.advance(n as u64, 1);
+                    if !max_speed {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Input::VeDirect { at: now_ms(), port: port.clone(), bytes }
+                }
+            };
+            if tx.send(input).await.is_err() {
+                return Ok(());
             }
         }
     }
