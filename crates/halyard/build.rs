@@ -33,6 +33,19 @@ fn features() {
     println!("cargo:rustc-env=HALYARD_FEATURES={text}");
 }
 
+/// `HALYARD_BUILD_DATE_MS`: no live reading can be older than the binary that took it (a Pi
+/// booting at 1970 stamps readings before it). `SOURCE_DATE_EPOCH` when set (reproducible
+/// builds, the Debian package), else the time of the build.
+fn build_date() {
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let seconds = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    });
+    // The start of the day before: a bound, not a precise instant (a build's own tests may move
+    // the clock back hours right after midnight).
+    println!("cargo:rustc-env=HALYARD_BUILD_DATE_MS={}", (seconds - seconds % 86_400).saturating_sub(86_400) * 1000);
+}
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let web = manifest.join("../../web");
@@ -41,6 +54,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", web.join("package-lock.json").display());
     println!("cargo:rerun-if-env-changed=HALYARD_NPM");
     features();
+    build_date();
 
     let modules = web.join("node_modules");
     if !VENDORED.iter().all(|(from, _)| modules.join(from).exists()) {

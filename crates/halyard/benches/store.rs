@@ -27,7 +27,7 @@ fn write_a_batch_of_5000_readings(b: Bencher) {
         let mut batch = Vec::with_capacity(BATCH);
         for step in 0..BATCH / ids.len() {
             for (k, id) in ids.iter().enumerate() {
-                batch.push((*id, t, (step * 7 + k) as f64 * 0.5, true));
+                batch.push((*id, t, (step * 7 + k) as f64 * 0.5, halyard::store::Integrate::Power));
             }
             t += 10_000;
         }

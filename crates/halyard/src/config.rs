@@ -54,6 +54,19 @@ pub struct Config {
     pub mqtt_in: MqttIn,
     /// Known devices.
     pub device: Vec<Device>,
+    /// The system clock and GPS time.
+    pub clock: ClockSettings,
+}
+
+/// `[clock]`: when the system clock is not synchronised (no NTP at sea, a Pi without a real-time
+/// clock), readings are stamped from GPS time (RMC/ZDA) instead; see `ingest::clock`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSettings {
+    /// Also set the system clock from GPS time (needs `CAP_SYS_TIME`: root, or the unit's
+    /// `AmbientCapabilities=CAP_SYS_TIME` with `ProtectClock=no`). Off by default: Halyard
+    /// changes nothing on the machine unless asked.
+    pub set_system_time: bool,
 }
 
 /// `[mqtt]`.

@@ -208,6 +208,9 @@ pub async fn pipeline(
     let demo = matches!(mode, Mode::Demo(_));
     let import = matches!(mode, Mode::Import { .. });
     let print = matches!(mode, Mode::Replay { print: true, .. });
+    if live {
+        crate::clock::configure(config.clock.set_system_time);
+    }
     if (live || demo) && !config.metrics.listen.is_empty() {
         match crate::telemetry::http::serve(&config.metrics.listen, telemetry.clone()).await {
             Ok(addr) => tracing::info!("metrics on http://{addr}/metrics"),
@@ -280,6 +283,7 @@ pub async fn pipeline(
             (config.store.raw_days, config.store.minute_days),
             telemetry.clone(),
         )
+        .live(live)
         .with_reports(crate::store::recorder::Reports {
             devices: config.device.clone(),
             root: root.clone(),

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod burst;
+pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod demo;

@@ -56,7 +56,10 @@ impl core::fmt::Display for LineError {
 
 fn timestamp_ns(text: &str) -> Result<u64, LineError> {
     let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if seconds.is_empty() || fraction.len() > 9 || !text.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+    // Digits only on both sides of one point: `(67.6.6)` was once read with a second point in the
+    // fraction (a subtraction overflow the can_framings fuzz target found).
+    let digits = |t: &str| t.bytes().all(|c| c.is_ascii_digit());
+    if seconds.is_empty() || fraction.len() > 9 || !digits(seconds) || !digits(fraction) {
         return Err(LineError::Timestamp);
     }
     let seconds: u64 = seconds.parse().map_err(|_| LineError::Timestamp)?;
@@ -189,6 +192,9 @@ mod tests {
         assert_eq!(parse_line(""), Ok(None));
         assert_eq!(parse_line("can0 123#00"), Err(LineError::Shape));
         assert_eq!(parse_line("(x) can0 123#00"), Err(LineError::Timestamp));
+        // Found by the can_framings fuzz target: a second point in the time overflowed.
+        assert_eq!(parse_line("(67.6.6) can0 123#00"), Err(LineError::Timestamp));
+        assert_eq!(parse_line("(1.+5) can0 123#00"), Err(LineError::Timestamp));
         assert_eq!(parse_line("(1.0) can0 12#00"), Err(LineError::Id));
         assert_eq!(parse_line("(1.0) can0 123#0"), Err(LineError::Data));
         assert_eq!(parse_line("(1.0) can0 123#001122334455667788"), Err(LineError::Data));

@@ -168,7 +168,7 @@ pub fn now_ms() -> Millis {
         // can open first).
         return clock.now().max(clock.t0);
     }
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+    crate::clock::now_ms()
 }
 
 /// Whether [`now_ms`] follows the demo's clock.

@@ -99,6 +99,16 @@ impl LogClock {
     }
 }
 
+/// The time a live GPS gives: a valid RMC's, or a ZDA's (the receiver's clock), with its date.
+fn gps_time(sentence: &Sentence<'_>) -> Option<Millis> {
+    let (time, date) = match sentence {
+        Sentence::Rmc(r) if r.valid => (r.time?, r.date?),
+        Sentence::Zda(z) => (z.time?, z.date?),
+        _ => return None,
+    };
+    Some(date.at(time))
+}
+
 /// One source's decoder.
 pub struct NmeaDecoder {
     source: String,
@@ -136,7 +146,12 @@ impl NmeaDecoder {
             match line.and_then(nmea::parse) {
                 Ok(p) => {
                     let at = match clock.as_mut() {
-                        None => at,
+                        None => {
+                            if let Some(gps) = gps_time(&p.sentence) {
+                                crate::clock::gps_time(gps);
+                            }
+                            at
+                        }
                         Some(c) => match c.time_of(&p.sentence) {
                             Some(t) => t,
                             // A dated log, before its first time of day.

@@ -17,8 +17,9 @@
 //! - **full**: the first recorded time a solar charger reported float (state 5) or the battery
 //!   device a state of charge of 100 %.
 //! - **lowest battery voltage**: the smallest voltage the battery device reported.
-//! - **yield** of each MPPT: the last value of its own `yield_today` counter of the day; the
-//!   network total and each MPPT's share of it; each MPPT against its history and its peers as
+//! - **yield** of each MPPT: the sum of the increases of its own `yield_today` counter over the
+//!   day (a drop to less than half is a reset: see `store::rollup`), whenever the device resets
+//!   it (Victron MPPTs at the morning's sun, having no clock); the network total and each MPPT's share of it; each MPPT against its history and its peers as
 //!   defined in [`performance`].
 //! - **daily battery consumption**: the energy of negative battery power over the day.
 //! - **overnight draw**: the energy of negative battery power from the previous solar stop (up
@@ -289,14 +290,15 @@ fn solar(
     network: &Network,
     times: &[i64],
 ) -> Result<()> {
-    // Every recorded day's yield per MPPT (the day rollup's last `yield_today`, kWh → Wh).
+    // Every recorded day's yield per MPPT: the increases of its `yield_today` counter that day
+    // (the day rollup's energy, Wh).
     let mut history: BTreeMap<i64, performance::DayYields> = BTreeMap::new();
     for (d, _, _) in &roles.solar {
         for (bucket, agg) in store.rollups(Resolution::Day, d, "yield_today", 0, start + 1)? {
-            if let Some((_, kwh)) = agg.last {
+            if agg.count > 0 {
                 let day = cal.day_number(bucket);
                 let e = history.entry(day).or_insert_with(|| performance::DayYields { day, ..Default::default() });
-                e.yields.insert(d.clone(), kwh * 1000.0);
+                e.yields.insert(d.clone(), agg.energy_wh);
             }
         }
     }
@@ -391,7 +393,7 @@ covered_consumption_at: first time battery_power was >= 0 while the network prod
 max_charge_w: largest battery_power of the day (0 when it never charged).\n\
 full_at: first time a solar charger reported float or the battery device 100 % state of charge.\n\
 lowest_battery_v: smallest battery voltage reported.\n\
-yield_wh: each MPPT's own yield_today counter, last value of the day; network_yield_wh and share_percent.\n\
+yield_wh: the increases of each MPPT's own yield_today counter over the day (resets at any hour); network_yield_wh and share_percent.\n\
 mppt: each MPPT's share against the median of its previous 14 days with >= 50 Wh network yield \
 (relative_to_history_percent; underperforming below 80 %), and the least-squares trend of its share over \
 90 days in % of its mean per 30 days (degrading below -10 % over >= 14 days).\n\

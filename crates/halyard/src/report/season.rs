@@ -41,13 +41,15 @@ pub fn summary(
     };
     for (d, _, _) in &roles.solar {
         for (bucket, agg) in store.rollups(Resolution::Day, d, "yield_today", from, to)? {
-            let Some((_, kwh)) = agg.last else { continue };
+            if agg.count == 0 {
+                continue;
+            }
             let n = row(&mut days, bucket);
             yields
                 .entry(n)
                 .or_insert_with(|| DayYields { day: n, ..Default::default() })
                 .yields
-                .insert(d.clone(), kwh * 1000.0);
+                .insert(d.clone(), agg.energy_wh);
         }
     }
     if let Some(b) = &roles.battery {

@@ -267,8 +267,6 @@ impl Boat {
             self.day = day;
             let t = self.day_type(day);
             self.clouds = Clouds::new(t);
-            self.yield_wh.iter_mut().for_each(|y| *y = 0.0);
-            self.max_power.iter_mut().for_each(|p| *p = 0.0);
         }
         let sun = sky::sun(at, self.lat, self.lon);
         let cover = self.clouds.cover(at, &mut self.rng);
@@ -301,6 +299,10 @@ impl Boat {
             self.dark_since = None;
             if self.stage == Stage::Off {
                 self.stage = Stage::Bulk;
+                // A Victron MPPT has no clock: its "today" (yield, maximum power, the history
+                // day) starts with the morning's sun after an hour of darkness, not at midnight.
+                self.yield_wh.iter_mut().for_each(|y| *y = 0.0);
+                self.max_power.iter_mut().for_each(|p| *p = 0.0);
             }
         }
         let volts_guess = self.last_volts.max(11.0);

@@ -6,9 +6,10 @@ pub mod postgres;
 pub mod recorder;
 pub mod rollup;
 pub mod sqlite;
+pub mod time_guard;
 
 pub use recorder::Recorder;
-pub use rollup::{Aggregate, Calendar, Resolution, Roller};
+pub use rollup::{Aggregate, Calendar, Integrate, Resolution, Roller};
 pub use sqlite::Store;
 
 use anyhow::Result;
@@ -19,7 +20,7 @@ pub trait Backend: Send {
     fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32>;
     /// Write one batch in one transaction; samples already stored are not counted again; on
     /// error nothing is written and the roller is as before.
-    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()>;
+    fn write_batch(&mut self, samples: &[(u32, i64, f64, rollup::Integrate)], roller: &mut Roller) -> Result<()>;
     /// Delete raw samples older than `samples_before` and 1-minute rollups older than
     /// `minutes_before` (ms).
     fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize>;

@@ -114,7 +114,11 @@ impl super::Backend for Store {
         Ok(id)
     }
 
-    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()> {
+    fn write_batch(
+        &mut self,
+        samples: &[(u32, i64, f64, super::rollup::Integrate)],
+        roller: &mut Roller,
+    ) -> Result<()> {
         let held = roller.held();
         let result = (|| -> Result<()> {
             let mut tx = self.client.transaction()?;
@@ -123,10 +127,10 @@ impl super::Backend for Store {
             let values: Vec<f64> = samples.iter().map(|s| s.2).collect();
             let mut new: std::collections::HashSet<(i32, i64)> =
                 tx.query(INSERT_SAMPLES, &[&series, &ts, &values])?.iter().map(|r| (r.get(0), r.get(1))).collect();
-            for (s, ts, v, power) in samples {
+            for (s, ts, v, how) in samples {
                 // The first of duplicates within the batch is the one stored.
                 if new.remove(&(*s as i32, *ts)) {
-                    roller.add(*s, *ts, *v, *power);
+                    roller.add(*s, *ts, *v, *how);
                 } else {
                     roller.hold(*s, *ts, *v);
                 }

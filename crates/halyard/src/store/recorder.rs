@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use super::rollup::Roller;
+use super::rollup::{Integrate, Roller};
+use super::time_guard::{Event, TimeGuard, BUILD_DATE_MS};
 use super::Backend;
 use crate::burst::BurstLog;
 use crate::model::{Change, Reading};
@@ -23,7 +24,7 @@ const BACKLOG: usize = 1_000_000;
 pub struct Recorder {
     store: Box<dyn Backend>,
     roller: Roller,
-    samples: Vec<(u32, i64, f64, bool)>,
+    samples: Vec<(u32, i64, f64, super::rollup::Integrate)>,
     labels: Vec<super::Label>,
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
@@ -41,6 +42,14 @@ pub struct Recorder {
     retry_at: Option<Instant>,
     /// The wait after the next failure (doubling from 1 s to 30 s).
     retry_delay: Duration,
+    /// Energy counters whose last stored value has been looked up.
+    counters_looked_up: std::collections::HashSet<u32>,
+    /// Which reading times are believed.
+    guard: TimeGuard<Arc<Change>>,
+    /// Readings are stamped by this machine's clock (`halyard run`), not read from files.
+    live: bool,
+    sync_asked: Option<(Instant, Option<bool>)>,
+    clock_errors: BurstLog,
 }
 
 /// The longest wait between attempts to write after failures.
@@ -88,10 +97,23 @@ impl Recorder {
             mesh_published: None,
             retry_at: None,
             retry_delay: Duration::from_secs(1),
+            counters_looked_up: Default::default(),
+            guard: TimeGuard::new(false, BUILD_DATE_MS),
+            live: false,
+            sync_asked: None,
+            clock_errors: BurstLog::new("clock", Duration::from_secs(60)),
         }
     }
 
     /// Publish the daily report when a day ends.
+    /// Readings stamped by this machine's clock (`halyard run`): the live [`TimeGuard`] rules.
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self.guard = TimeGuard::new(live, BUILD_DATE_MS);
+        self
+    }
+
+    /// With the daily reports published.
     pub fn with_reports(mut self, reports: Reports) -> Self {
         self.reports = Some(reports);
         self
@@ -169,10 +191,35 @@ impl Recorder {
                 continue;
             }
             let id = self.store.series_id(&change.device.name, &m.name, &m.unit)?;
-            self.samples.push((id, change.at, v, m.unit == "W"));
+            let how = Integrate::of(&m.name, &m.unit);
+            if how == Integrate::Counter && !self.roller.holds(id) && self.counters_looked_up.insert(id) {
+                self.hold_last_stored(id, &change.device.name, &m.name, change.at);
+            }
+            self.samples.push((id, change.at, v, how));
             self.newest = self.newest.max(change.at);
         }
         Ok(())
+    }
+
+    /// An energy counter's first sample in this process counts from the last value the store
+    /// has of it (within a day and a half), not from zero: a restart or a second import counts
+    /// nothing twice.
+    fn hold_last_stored(&mut self, id: u32, device: &str, metric: &str, at: i64) {
+        let from = at - 36 * 3_600_000;
+        let last =
+            self.store.samples(device, metric, from, at).map(|s| s.last().copied()).and_then(|last| match last {
+                Some(l) => Ok(Some(l)),
+                // Raw samples may be pruned sooner: the minute rollups keep their last values.
+                None => self
+                    .store
+                    .rollups(super::Resolution::Minute, device, metric, from, at)
+                    .map(|r| r.iter().rev().find_map(|(_, a)| a.last)),
+            });
+        match last {
+            Ok(Some((t, v))) => self.roller.hold(id, t, v),
+            Ok(None) => {}
+            Err(e) => self.errors.report(Instant::now(), || format!("reading {device} {metric}: {e:#}")),
+        }
     }
 
     /// While the store cannot be written, keep at most [`BACKLOG`] samples, dropping (and
@@ -231,6 +278,71 @@ impl Recorder {
         }
     }
 
+    /// Record one change whose time the [`TimeGuard`] believes; a new local day publishes the
+    /// report of the one before.
+    fn record(&mut self, c: &Change) {
+        let day = self.roller.calendar().day_start(c.at);
+        if let Some(previous) = self.day.filter(|p| day > *p) {
+            self.flush();
+            self.publish_report(previous);
+        }
+        if self.day.is_none_or(|p| day > p) {
+            self.day = Some(day);
+        }
+        self.mesh_changed |= c.device.name.starts_with("mesh/");
+        if let Err(e) = self.take(c) {
+            self.errors.report(Instant::now(), || format!("{e:#}"));
+        }
+    }
+
+    /// Whether the clock's jumps are believed at once (synchronised, or checked by GPS), asked
+    /// at most once a second.
+    fn synchronised(&mut self) -> Option<bool> {
+        if self.sync_asked.is_none_or(|(t, _)| t.elapsed() >= Duration::from_secs(1)) {
+            self.sync_asked = Some((Instant::now(), crate::clock::trusted()));
+        }
+        self.sync_asked.and_then(|(_, s)| s)
+    }
+
+    /// Log and count what the [`TimeGuard`] did.
+    fn clock_event(&mut self, device: &str, e: Event) {
+        let date = |ms: i64| crate::sinks::mqtt::rfc3339(ms);
+        let newest = self.guard.newest().map_or_else(|| "none".into(), date);
+        match e {
+            Event::Rejected { at } => {
+                self.telemetry.inc("halyard_store_rejected_total", &[("reason", "implausible_time")]);
+                self.clock_errors.report(Instant::now(), || {
+                    let when = if at > 0 && at <= super::time_guard::LATEST { date(at) } else { format!("{at} ms") };
+                    format!(
+                        "a reading of {device} stamped {when} is not recorded: before this build ({}) or beyond year \
+                         9999, the clock is not set",
+                        date(super::time_guard::BUILD_DATE_MS)
+                    )
+                });
+            }
+            Event::Holding { at, off } => tracing::warn!(
+                "readings of {device} are stamped {} ({} h {} the newest recorded, {newest}): held back until the clock \
+                 comes back or keeps this time for 2 hours",
+                date(at),
+                off.unsigned_abs() / 3_600_000,
+                if off > 0 { "after" } else { "before" }
+            ),
+            Event::Believed { count } => {
+                tracing::warn!("the clock keeps its new time: {count} held readings recorded as stamped")
+            }
+            Event::Restamped { count, by } => tracing::warn!(
+                "the clock came back: {count} held readings recorded at their true times ({} s corrected)",
+                by / 1000
+            ),
+            Event::Dropped { count } => {
+                self.telemetry.add("halyard_store_dropped_total", &[], count as f64);
+                self.clock_errors.report(Instant::now(), || {
+                    format!("{count} readings with a glitched time (now {newest}) were not recorded")
+                });
+            }
+        }
+    }
+
     /// Record until the changes end. Blocking (database clients are synchronous): run it on a
     /// blocking thread. `Input::Tick` arrives every second and flushes the batch.
     pub fn run_blocking(mut self, mut rx: mpsc::Receiver<Input>) -> Result<()> {
@@ -238,21 +350,18 @@ impl Recorder {
         while let Some(input) = rx.blocking_recv() {
             match input {
                 Input::Change(c) => {
-                    let day = self.roller.calendar().day_start(c.at);
-                    if let Some(previous) = self.day.filter(|p| day > *p) {
-                        self.flush();
-                        self.publish_report(previous);
+                    let device = c.device.name.clone();
+                    let mut events = Vec::new();
+                    let synchronised = if self.live { self.synchronised() } else { None };
+                    for c in self.guard.admit(c, Instant::now(), synchronised, &mut events) {
+                        self.record(&c);
+                        if self.samples.len() >= BATCH {
+                            self.flush();
+                            last_flush = Instant::now();
+                        }
                     }
-                    if self.day.is_none_or(|p| day > p) {
-                        self.day = Some(day);
-                    }
-                    self.mesh_changed |= c.device.name.starts_with("mesh/");
-                    if let Err(e) = self.take(&c) {
-                        self.errors.report(Instant::now(), || format!("{e:#}"));
-                    }
-                    if self.samples.len() >= BATCH {
-                        self.flush();
-                        last_flush = Instant::now();
+                    for e in events {
+                        self.clock_event(&device, e);
                     }
                 }
                 Input::Tick => {
@@ -302,7 +411,7 @@ mod tests {
         fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
             self.store.series_id(device, metric, unit)
         }
-        fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut Roller) -> Result<()> {
+        fn write_batch(&mut self, samples: &[(u32, i64, f64, Integrate)], roller: &mut Roller) -> Result<()> {
             self.attempts.fetch_add(1, Ordering::Relaxed);
             anyhow::ensure!(!self.full.load(Ordering::Relaxed), "database or disk is full");
             self.store.write_batch(samples, roller)
@@ -350,7 +459,9 @@ mod tests {
         let id = recorder.store.series_id("house-bank", "voltage", "V").unwrap();
         // A busy boat: batch after batch arrives while the disk is full.
         for batch in 0..20i64 {
-            recorder.samples.extend((0..BATCH as i64).map(|k| (id, (batch * BATCH as i64 + k) * 1000, 12.5, false)));
+            recorder
+                .samples
+                .extend((0..BATCH as i64).map(|k| (id, (batch * BATCH as i64 + k) * 1000, 12.5, Integrate::No)));
             recorder.flush();
         }
         assert_eq!(attempts.load(Ordering::Relaxed), 1, "one attempt, then a wait: no spinning");

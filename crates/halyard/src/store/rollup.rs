@@ -5,6 +5,14 @@
 //! holds until the next one). Energy is the held power × time, split exactly at bucket
 //! boundaries. A gap longer than `max_hold` is a data gap: nothing is integrated across it.
 //!
+//! Energy counters (a charger's `yield_today`, a battery monitor's `charged_energy`…, in kWh)
+//! give their energy as the sum of their increases, in Wh, filed under the bucket of the sample
+//! that shows each increase. A drop to less than half the value before is a reset (the counter
+//! starts again from zero, so the new value is all increase); a smaller drop is a glitch and is
+//! ignored. So a day's yield no longer depends on when the device resets its counter: Victron
+//! MPPTs have no clock and start their day with the morning's sun, not at midnight, and a clock
+//! that steps back across midnight cannot move a whole day's yield into the day before.
+//!
 //! Minute and hour buckets are aligned to UTC; day buckets to local midnight in the configured
 //! time zone, so a day with a daylight-saving change has 23 or 25 hours.
 
@@ -144,7 +152,7 @@ pub struct Aggregate {
     pub first: Option<(i64, f64)>,
     /// Last sample and its time.
     pub last: Option<(i64, f64)>,
-    /// Energy, Wh (power series only).
+    /// Energy, Wh: integrated for power series, the sum of the increases for energy counters.
     pub energy_wh: f64,
 }
 
@@ -199,6 +207,31 @@ impl Aggregate {
 /// steady value: no energy is integrated across it, and the report lists it.
 pub const MAX_HOLD_MS: i64 = 15 * 60_000;
 
+/// How a series' samples add up to energy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integrate {
+    /// Not at all.
+    No,
+    /// Power, W: held × time.
+    Power,
+    /// An energy counter, kWh: its increases.
+    Counter,
+}
+
+/// The energy counters (in kWh) that [`Integrate::Counter`] applies to.
+pub const COUNTERS: [&str; 5] = ["yield_today", "user_yield", "system_yield", "charged_energy", "discharged_energy"];
+
+impl Integrate {
+    /// How a metric integrates, from its name and unit.
+    pub fn of(metric: &str, unit: &str) -> Self {
+        match unit {
+            "W" => Integrate::Power,
+            "kWh" if COUNTERS.contains(&metric) => Integrate::Counter,
+            _ => Integrate::No,
+        }
+    }
+}
+
 /// A key of the rollup tables.
 pub type Key = (Resolution, u32, i64);
 
@@ -223,14 +256,29 @@ impl Roller {
         &self.calendar
     }
 
-    /// A sample of series `id`; `power` integrates it into energy.
-    pub fn add(&mut self, id: u32, ts: i64, v: f64, power: bool) {
-        if power {
-            if let Some((t0, v0)) = self.held.get(&id).copied() {
-                if ts > t0 && ts - t0 <= self.max_hold_ms {
-                    self.integrate(id, t0, ts, v0);
-                }
+    /// A sample of series `id`, integrated into energy as `how` says.
+    pub fn add(&mut self, id: u32, ts: i64, v: f64, how: Integrate) {
+        let before = self.held.get(&id).copied();
+        match (how, before) {
+            (Integrate::Power, Some((t0, v0))) if ts > t0 && ts - t0 <= self.max_hold_ms => {
+                self.integrate(id, t0, ts, v0);
             }
+            (Integrate::Counter, _) => {
+                let (increase, hold) = counter_step(before.map(|(_, v0)| v0), v);
+                // A counter is held in the order its values come, whatever their stamps: a
+                // clock that steps back must not make an old value the reference again.
+                if hold {
+                    self.held.insert(id, (ts, v));
+                }
+                for r in Resolution::ALL {
+                    let (start, _) = self.calendar.bucket(r, ts);
+                    let a = self.pending.entry((r, id, start)).or_default();
+                    a.add(ts, v);
+                    a.energy_wh += increase * 1000.0;
+                }
+                return;
+            }
+            _ => {}
         }
         if self.held.get(&id).is_none_or(|(t, _)| ts >= *t) {
             self.held.insert(id, (ts, v));
@@ -247,6 +295,12 @@ impl Roller {
         if self.held.get(&id).is_none_or(|(t, _)| ts >= *t) {
             self.held.insert(id, (ts, v));
         }
+    }
+
+    /// Whether series `id` has a held value (else a counter's next sample would count whole:
+    /// the recorder first holds the last stored value, so a restart counts nothing twice).
+    pub fn holds(&self, id: u32) -> bool {
+        self.held.contains_key(&id)
     }
 
     /// The held values, to restore when a batch could not be written.
@@ -281,9 +335,59 @@ impl Roller {
     }
 }
 
+/// One step of an energy counter from `before` to `v`: (the increase, whether `v` becomes the
+/// reference). The first value ever seen counts whole: a counter starts from zero.
+fn counter_step(before: Option<f64>, v: f64) -> (f64, bool) {
+    match before {
+        None => (v.max(0.0), true),
+        Some(v0) if v >= v0 => (v - v0, true),
+        // A reset: the counter started again from zero, and has counted `v` since.
+        Some(v0) if v < v0 * 0.5 => (v.max(0.0), true),
+        // A small drop (a rounding, a stale value from a second source): ignored, and the higher
+        // value stays the reference so that the recovery is not counted twice.
+        Some(_) => (0.0, false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day_energy(r: &mut Roller) -> Vec<(String, f64)> {
+        let cal = r.calendar().clone();
+        r.take()
+            .iter()
+            .filter(|((res, _, _), _)| *res == Resolution::Day)
+            .map(|((_, _, s), a)| (cal.date(*s), (a.energy_wh * 1000.0).round() / 1000.0))
+            .collect()
+    }
+
+    #[test]
+    fn a_counter_gives_its_increases_whenever_it_resets() {
+        const H: i64 = 3_600_000;
+        let t0 = 1_782_000_000_000 - 1_782_000_000_000 % (24 * H); // a UTC midnight
+                                                                   // Day 1: 0 → 2.5 kWh, then the counter keeps its value past midnight (no clock) and
+                                                                   // resets with the morning's sun on day 2, then climbs to 1.25 kWh.
+        let mut r = Roller::new(Calendar::utc(), MAX_HOLD_MS);
+        for (t, v) in [(7, 0.0), (12, 1.0), (19, 2.5), (23, 2.5), (25, 2.5), (31, 2.5), (32, 0.0), (40, 1.25)] {
+            r.add(1, t0 + t * H, v, Integrate::Counter);
+        }
+        let days = day_energy(&mut r);
+        assert_eq!(days.iter().map(|d| d.1).collect::<Vec<_>>(), [2500.0, 1250.0], "{days:?}");
+        // A small drop (a stale value) is not a reset, and the recovery is not counted again.
+        let mut r = Roller::new(Calendar::utc(), MAX_HOLD_MS);
+        for (t, v) in [(8, 1.0), (9, 0.98), (10, 1.2)] {
+            r.add(1, t0 + t * H, v, Integrate::Counter);
+        }
+        assert_eq!(day_energy(&mut r)[0].1, 1200.0);
+        // A clock stepping back 30 s across midnight: the reset is stamped before midnight but
+        // neither day loses its yield.
+        let mut r = Roller::new(Calendar::utc(), MAX_HOLD_MS);
+        for (t, v) in [(t0 - 12 * H, 3.0), (t0 - 60_000, 4.0), (t0 + 20_000 - 30_000, 0.0), (t0 + 10 * H, 2.0)] {
+            r.add(1, t, v, Integrate::Counter);
+        }
+        assert_eq!(day_energy(&mut r).iter().map(|d| d.1).collect::<Vec<_>>(), [4000.0, 2000.0]);
+    }
 
     #[test]
     fn times_beyond_the_calendar_end_in_one_bucket_not_a_loop() {
@@ -305,8 +409,8 @@ mod tests {
         // 100 W held from 22:00Z on the 28th (23:00 local) to 00:00Z on the 29th (01:00 local).
         let mut r = Roller::new(cal.clone(), 3 * 3_600_000);
         let t0 = 1_774_735_200_000; // 2026-03-28T22:00Z
-        r.add(1, t0, 100.0, true);
-        r.add(1, t0 + 2 * 3_600_000, 0.0, true);
+        r.add(1, t0, 100.0, Integrate::Power);
+        r.add(1, t0 + 2 * 3_600_000, 0.0, Integrate::Power);
         let agg = r.take();
         let day_energy: Vec<(i64, f64)> = agg
             .iter()
@@ -322,8 +426,8 @@ mod tests {
     #[test]
     fn gaps_are_not_integrated() {
         let mut r = Roller::new(Calendar::utc(), 600_000);
-        r.add(1, 0, 100.0, true);
-        r.add(1, 3_600_000, 100.0, true);
+        r.add(1, 0, 100.0, Integrate::Power);
+        r.add(1, 3_600_000, 100.0, Integrate::Power);
         let total: f64 =
             r.take().iter().filter(|((res, _, _), _)| *res == Resolution::Day).map(|(_, a)| a.energy_wh).sum();
         assert_eq!(total, 0.0);

@@ -131,7 +131,11 @@ impl super::Backend for Store {
     /// already stored (so replaying known data, or retrying after a crash, counts nothing
     /// twice). Samples are `(series, ts, value, is_power)`. On error nothing is written and
     /// the roller is as before.
-    fn write_batch(&mut self, samples: &[(u32, i64, f64, bool)], roller: &mut super::Roller) -> Result<()> {
+    fn write_batch(
+        &mut self,
+        samples: &[(u32, i64, f64, super::rollup::Integrate)],
+        roller: &mut super::Roller,
+    ) -> Result<()> {
         let held = roller.held();
         let result = (|| -> Result<()> {
             let tx = self.conn.transaction()?;
@@ -141,11 +145,11 @@ impl super::Backend for Store {
                 // In key order: each series' rows go into the same few B-tree pages one after
                 // another (a batch interleaves 50–100 series). Each series stays in time order,
                 // which is all the roller needs.
-                let mut order: Vec<&(u32, i64, f64, bool)> = samples.iter().collect();
+                let mut order: Vec<&(u32, i64, f64, super::rollup::Integrate)> = samples.iter().collect();
                 order.sort_by_key(|(s, ts, _, _)| (*s, *ts));
-                for (s, ts, v, power) in order {
+                for (s, ts, v, how) in order {
                     if ins.execute(params![s, ts, v])? == 1 {
-                        roller.add(*s, *ts, *v, *power);
+                        roller.add(*s, *ts, *v, *how);
                     } else {
                         roller.hold(*s, *ts, *v);
                     }

@@ -1,11 +1,12 @@
 //! The data of the day graphs, midnight to midnight in the configured time zone, one point per
-//! minute: the 1-minute rollups' mean for power and voltage, the counters' last value for the
-//! yields. A minute without a sample is a gap (`null`), except in sums over devices, where each
+//! minute: the 1-minute rollups' mean for power and voltage, the counters' increases summed
+//! from midnight for the yields. A minute without a sample is a gap (`null`), except in sums over devices, where each
 //! device's last value holds for up to 15 minutes as in the daily report.
 //!
 //! - **network power**: the sum of every solar device's PV power (their roles as in the report).
-//! - **yield through the day**: each MPPT's own `yield_today` counter (its energy integrated
-//!   from PV power when it has no counter), held between samples; the network's is their sum.
+//! - **yield through the day**: the increases of each MPPT's own `yield_today` counter since
+//!   midnight (its energy integrated from PV power when it has no counter), held between
+//!   samples; the network's is their sum.
 //! - **charge targets**: the chargers' `absorption_voltage` and `float_voltage` when they report
 //!   them (VE.Direct registers 0xEDF7/0xEDF6), else the highest and lowest target of the day
 //!   that the VE.Smart network's master broadcasts (`network_target_voltage`, 0x2001).
@@ -116,21 +117,22 @@ pub fn solar(devices: &[crate::config::Device], store: &mut dyn Backend, cal: &C
     let mut yields = Vec::new();
     for (device, metric, _) in &roles.solar {
         let watts = day.read(store, device, metric, |a| a.mean())?;
-        let mut wh = day.read(store, device, "yield_today", |a| a.last.map(|(_, kwh)| kwh * 1000.0))?;
-        if wh.iter().all(Option::is_none) {
-            // No counter: integrate its power.
-            let energy = day.read(store, device, metric, |a| Some(a.energy_wh))?;
-            let mut total = 0.0;
-            wh = energy
-                .iter()
-                .map(|e| {
-                    e.map(|e| {
-                        total += e;
-                        total
-                    })
-                })
-                .collect();
+        // The counter's increases minute by minute (so a reset at sunrise, not midnight, starts
+        // nothing twice), else, with no counter, its integrated power; summed through the day.
+        let mut energy = day.read(store, device, "yield_today", |a| Some(a.energy_wh))?;
+        if energy.iter().all(Option::is_none) {
+            energy = day.read(store, device, metric, |a| Some(a.energy_wh))?;
         }
+        let mut total = 0.0;
+        let wh: Vec<Option<f64>> = energy
+            .iter()
+            .map(|e| {
+                e.map(|e| {
+                    total += e;
+                    total
+                })
+            })
+            .collect();
         power.push((device.clone(), watts));
         yields.push((device.clone(), cumulative(&wh)));
     }
@@ -284,12 +286,12 @@ mod tests {
         let ten = day.start + 9 * 3_600_000; // 23-hour day: 10:00 local is 9 h after midnight
         for m in 0..60 {
             let at = ten + m * MINUTE + 30_000;
-            samples.push((a, at, 100.0, true));
+            samples.push((a, at, 100.0, crate::store::Integrate::Power));
             if m < 30 {
-                samples.push((b, at, 50.0, true));
+                samples.push((b, at, 50.0, crate::store::Integrate::Power));
             }
-            samples.push((ya, at, 0.01 * (m + 1) as f64, false));
-            samples.push((t, at, if m < 40 { 14.2 } else { 13.5 }, false));
+            samples.push((ya, at, 0.01 * (m + 1) as f64, crate::store::Integrate::Counter));
+            samples.push((t, at, if m < 40 { 14.2 } else { 13.5 }, crate::store::Integrate::No));
         }
         samples.sort_by_key(|s| (s.0, s.1));
         store.write_batch(&samples, &mut roller).unwrap();
