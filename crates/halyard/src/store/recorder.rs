@@ -24,7 +24,7 @@ const BACKLOG: usize = 1_000_000;
 pub struct Recorder {
     store: Box<dyn Backend>,
     roller: Roller,
-    samples: Vec<(u32, i64, f64, super::rollup::Integrate)>,
+    samples: Vec<(u32, i64, f64, Integrate)>,
     labels: Vec<super::Label>,
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
@@ -46,8 +46,6 @@ pub struct Recorder {
     counters_looked_up: std::collections::HashSet<u32>,
     /// Which reading times are believed.
     guard: TimeGuard<Arc<Change>>,
-    /// Readings are stamped by this machine's clock (`halyard run`), not read from files.
-    live: bool,
     sync_asked: Option<(Instant, Option<bool>)>,
     clock_errors: BurstLog,
 }
@@ -99,7 +97,6 @@ impl Recorder {
             retry_delay: Duration::from_secs(1),
             counters_looked_up: Default::default(),
             guard: TimeGuard::new(false, BUILD_DATE_MS),
-            live: false,
             sync_asked: None,
             clock_errors: BurstLog::new("clock", Duration::from_secs(60)),
         }
@@ -108,7 +105,6 @@ impl Recorder {
     /// Publish the daily report when a day ends.
     /// Readings stamped by this machine's clock (`halyard run`): the live [`TimeGuard`] rules.
     pub fn live(mut self, live: bool) -> Self {
-        self.live = live;
         self.guard = TimeGuard::new(live, BUILD_DATE_MS);
         self
     }
@@ -352,7 +348,7 @@ impl Recorder {
                 Input::Change(c) => {
                     let device = c.device.name.clone();
                     let mut events = Vec::new();
-                    let synchronised = if self.live { self.synchronised() } else { None };
+                    let synchronised = if self.guard.is_live() { self.synchronised() } else { None };
                     for c in self.guard.admit(c, Instant::now(), synchronised, &mut events) {
                         self.record(&c);
                         if self.samples.len() >= BATCH {

@@ -112,7 +112,7 @@ pub enum Event {
 pub struct TimeGuard<T> {
     live: bool,
     earliest: i64,
-    newest: Option<(i64, Instant)>,
+    newest: Option<i64>,
     held: VecDeque<(T, Instant)>,
 }
 
@@ -127,9 +127,14 @@ impl<T: Stamped> TimeGuard<T> {
         }
     }
 
+    /// Whether the live rules apply (readings stamped by this machine's clock).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
     /// The newest time recorded.
     pub fn newest(&self) -> Option<i64> {
-        self.newest.map(|(t, _)| t)
+        self.newest
     }
 
     /// Readings waiting.
@@ -146,8 +151,8 @@ impl<T: Stamped> TimeGuard<T> {
             events.push(Event::Rejected { at });
             return Vec::new();
         }
-        let Some((newest, _)) = self.newest else {
-            self.newest = Some((at, now));
+        let Some(newest) = self.newest else {
+            self.newest = Some(at);
             return vec![item];
         };
         let ahead = at > newest.saturating_add(JUMP);
@@ -160,7 +165,7 @@ impl<T: Stamped> TimeGuard<T> {
                 // clock that went wrong and came back (or were believed by a synchronised one).
                 out = if trusted && (ahead || behind) { self.believe(events) } else { self.come_back(at, now, events) };
             }
-            self.advance(at, now);
+            self.advance(at);
             out.push(item);
             return out;
         }
@@ -183,9 +188,9 @@ impl<T: Stamped> TimeGuard<T> {
         Vec::new()
     }
 
-    fn advance(&mut self, at: i64, now: Instant) {
-        if self.newest.is_none_or(|(t, _)| at >= t) {
-            self.newest = Some((at, now));
+    fn advance(&mut self, at: i64) {
+        if self.newest.is_none_or(|t| at >= t) {
+            self.newest = Some(at);
         }
     }
 
@@ -194,7 +199,7 @@ impl<T: Stamped> TimeGuard<T> {
         let out: Vec<T> = self.held.drain(..).map(|(t, _)| t).collect();
         events.push(Event::Believed { count: out.len() });
         // The recorded time line is the new one from here on.
-        self.newest = out.iter().map(Stamped::at).max().map(|t| (t, Instant::now()));
+        self.newest = out.iter().map(Stamped::at).max();
         out
     }
 
