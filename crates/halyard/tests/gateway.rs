@@ -374,6 +374,46 @@ fn broker_outage_loses_nothing_and_duplicates_nothing() {
     assert!(log.contains("connection to") && log.contains("lost"), "{log}");
 }
 
+/// A broker away long enough for the reconnect delay to reach its 30 s ceiling is used again
+/// within a couple of seconds of its return (the port is watched while waiting), and what was
+/// read meanwhile arrives.
+#[test]
+fn a_returning_broker_is_used_within_two_seconds() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("return");
+    let mut broker = Mosquitto::start(&s.0, "");
+    let tty_path = s.path("ttyVE3");
+    let mut tty = Tty::open(&tty_path);
+    let cfg = config(&s, broker.port, &format!("[[vedirect]]\nport = \"{}\"\n", tty_path.display()));
+    let gw = Halyard::start(&["run", "-c", &cfg]);
+    assert!(gw.wait_log(Duration::from_secs(10), "mqtt: connected"), "{}", gw.log());
+    broker.stop();
+    // 0.25 + 0.5 + 1 + 2 + 4 + 8 + 16 s of failed attempts: the next delay is the 30 s ceiling.
+    let away = Instant::now();
+    let mut i = 0;
+    while away.elapsed() < Duration::from_secs(40) {
+        tty.write_paced(&mppt_block("HQ2213RETRN", 12_000 + i, 50));
+        i += 1;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    broker.restart();
+    let back = Instant::now();
+    let connects = || gw.log().matches("mqtt: connected").count();
+    while connects() < 2 && back.elapsed() < Duration::from_secs(40) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = back.elapsed();
+    eprintln!("reconnected {took:?} after the broker's port opened (outage 40 s)");
+    let sub = Subscriber::start(broker.port, None);
+    let named = "halyard/solar_charger-HQ2213RETRN/battery_voltage";
+    let last = format!("{}", f64::from(12_000 + i - 1) / 1000.0);
+    let delivered = sub.wait(Duration::from_secs(10), |m| m.iter().any(|m| m.topic == named && m.payload == last));
+    let log = gw.stop();
+    assert!(took < Duration::from_secs(2), "reconnected only after {took:?}\n{log}");
+    assert!(log.contains("accepting connections again"), "{log}");
+    assert!(delivered, "the reading taken during the outage (retained {named} = {last}) did not arrive\n{log}");
+}
+
 /// Close and reopen one pseudo-terminal: that port resumes within 2 s, the other never pauses.
 #[test]
 fn unplugged_port_resumes_and_the_others_do_not_pause() {

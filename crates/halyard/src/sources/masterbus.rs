@@ -43,6 +43,7 @@ pub async fn run(
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     let mut errors = BurstLog::new("masterbus", Duration::from_secs(60));
     let mut first = true;
+    let peer = cfg.source.peer();
     loop {
         if *stop.borrow() {
             break;
@@ -105,7 +106,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = stop.changed() => {}
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = backoff.wait(peer.as_ref()) => {}
         }
     }
     telemetry.set("halyard_source_up", &labels, 0.0);

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, Peer};
 use crate::burst::BurstLog;
 use crate::ingest::{now_ms, Input};
 use crate::mesh::proto::{to_radio, Heartbeat, ToRadio};
@@ -40,6 +40,14 @@ impl Spec {
                 Ok(Spec::Tcp(if h.contains(':') { h.to_owned() } else { format!("{h}:{TCP_PORT}") }))
             }
             _ => Err(format!("`{text}`: serial:DEVICE or tcp:HOST[:PORT] (port {TCP_PORT} by default)")),
+        }
+    }
+
+    /// What a reconnect looks at to come back promptly.
+    pub fn peer(&self) -> Peer {
+        match self {
+            Spec::Serial(p) => Peer::Device(p.clone()),
+            Spec::Tcp(a) => Peer::Tcp(a.clone()),
         }
     }
 
@@ -103,6 +111,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
     let labels = [("source", &*name)];
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut errors = BurstLog::new("meshtastic", Duration::from_secs(60));
+    let peer = spec.peer();
     loop {
         if *stop.borrow() {
             break;
@@ -135,7 +144,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
         }
         tokio::select! {
             _ = stop.changed() => {}
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = backoff.wait(Some(&peer)) => {}
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
-use super::backoff::Backoff;
+use super::backoff::{Backoff, Peer};
 use crate::burst::BurstLog;
 use crate::ingest::{now_ms, Input};
 use crate::telemetry::Telemetry;
@@ -60,6 +60,16 @@ impl Spec {
                 h => format!("{h}:2947"),
             })),
             _ => Err(format!("`{text}`: serial:DEVICE[@BAUD], tcp:HOST:PORT, udp:ADDRESS:PORT or gpsd[:HOST[:PORT]]")),
+        }
+    }
+
+    /// What a reconnect looks at to come back promptly (a UDP socket is only bound, never lost
+    /// to a peer).
+    pub fn peer(&self) -> Option<Peer> {
+        match self {
+            Spec::Serial { path, .. } => Some(Peer::Device(path.clone())),
+            Spec::Tcp(a) | Spec::Gpsd(a) => Some(Peer::Tcp(a.clone())),
+            Spec::Udp(_) => None,
         }
     }
 
@@ -153,6 +163,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     let mut errors = BurstLog::new("nmea", Duration::from_secs(60));
     let mut first = true;
+    let peer = spec.peer();
     loop {
         if *stop.borrow() {
             break;
@@ -212,7 +223,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
         }
         tokio::select! {
             _ = stop.changed() => {}
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = backoff.wait(peer.as_ref()) => {}
         }
     }
     telemetry.set("halyard_source_up", &labels, 0.0);

@@ -31,6 +31,12 @@ impl Endpoint {
         Endpoint { host: host.into(), port, tls: false, username: None }
     }
 
+    /// The broker's port, for watching its return while disconnected.
+    pub fn peer(&self) -> crate::sources::backoff::Peer {
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+        crate::sources::backoff::Peer::Tcp(format!("{host}:{}", self.port))
+    }
+
     /// Parse a broker URL.
     pub fn parse(url: &str) -> Result<Endpoint> {
         let (scheme, rest) = url.split_once("://").with_context(|| format!("`{url}`: expected mqtt://host[:port]"))?;

@@ -27,7 +27,7 @@ use crate::burst::BurstLog;
 use crate::config;
 use crate::ingest::Input;
 use crate::model::Change;
-use crate::sources::backoff::Backoff;
+use crate::sources::backoff::{Backoff, Watch};
 use crate::telemetry::logging::{syslog_datagram, LogLine, RateLimit};
 use crate::telemetry::Telemetry;
 use outbox::Outbox;
@@ -151,6 +151,9 @@ impl Sink {
         let mut backoff = Backoff::default();
         let mut retry_at = Instant::now();
         let mut conn: Option<Connection> = None;
+        // While disconnected, the broker's port is watched so that its return is used within a
+        // probe (0.5 s) rather than at the end of a backoff grown to 30 s.
+        let mut watch: Option<Watch> = None;
         let mut errors = BurstLog::new("mqtt", Duration::from_secs(30));
         let mut rate = RateLimit::new(self.settings.log_lines_per_minute);
         let syslog = match &self.settings.syslog {
@@ -167,7 +170,10 @@ impl Sink {
         loop {
             if conn.is_none() && Instant::now() >= retry_at {
                 match self.connect() {
-                    Ok(c) => conn = Some(c),
+                    Ok(c) => {
+                        conn = Some(c);
+                        watch = None;
+                    }
                     Err(e) => {
                         errors.report(Instant::now(), || format!("{e:#}"));
                         retry_at = Instant::now() + backoff.next_delay();
@@ -213,11 +219,13 @@ impl Sink {
                             conn = None;
                             self.outbox.rewind();
                             retry_at = Instant::now() + backoff.next_delay();
+                            watch = Some(Watch::new(self.endpoint.peer()));
                         }
                         None => {
                             conn = None;
                             self.outbox.rewind();
                             retry_at = Instant::now() + backoff.next_delay();
+                            watch = Some(Watch::new(self.endpoint.peer()));
                         }
                     }
                 }
@@ -275,6 +283,11 @@ impl Sink {
                     }
                 }
                 _ = retry_sleep, if conn.is_none() => {}
+                _ = async { match &watch { Some(w) => w.came_back().await, None => std::future::pending().await } }, if conn.is_none() => {
+                    tracing::info!("mqtt: {} is accepting connections again", self.endpoint);
+                    watch = None;
+                    retry_at = Instant::now();
+                }
                 _ = clock.tick(), if self.status => {
                     if let Some(c) = conn.as_mut().filter(|c| c.connected) {
                         publish_clock(c, &self.settings.root);

@@ -28,6 +28,20 @@ pub enum Spec {
     File(String),
 }
 
+impl Spec {
+    /// What a reconnect looks at to come back promptly: the gateway's port, the adapter's
+    /// device node, or the interface (a USB CAN adapter's `can0` vanishes when unplugged).
+    pub fn peer(&self) -> Option<super::backoff::Peer> {
+        use super::backoff::Peer;
+        match self {
+            Spec::Slcan(path) => Some(Peer::Device(path.clone())),
+            Spec::Ecan(addr) => Some(Peer::Tcp(addr.clone())),
+            Spec::SocketCan(name) => Some(Peer::Device(format!("/sys/class/net/{name}"))),
+            Spec::File(_) => None,
+        }
+    }
+}
+
 impl std::str::FromStr for Spec {
     type Err = String;
 
