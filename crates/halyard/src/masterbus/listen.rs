@@ -171,6 +171,9 @@ async fn listen(args: Args) -> Result<()> {
                     args.source,
                     if args.active { " (active)" } else { " (listen-only)" }
                 );
+                if let Some(advice) = crate::sources::can::mode::advice_on_open(&args.source, args.active).await {
+                    eprintln!("halyard: masterbus: {advice}");
+                }
                 let mut tick = tokio::time::interval(Duration::from_millis(2));
                 let mut got_frames = false;
                 let reason = loop {

@@ -451,6 +451,15 @@ fn report(s: &Survey) {
             Outcome::Failed(why) => format!("not usable: {why}"),
         };
         println!("CAN {spec}: {what}");
+        if let Some(name) = spec.strip_prefix("socketcan:") {
+            match crate::sources::can::mode::query(name) {
+                Ok(mode) => match mode.advice(name, false) {
+                    Some(advice) => println!("  {advice}"),
+                    None => println!("  {mode}"),
+                },
+                Err(e) => println!("  cannot tell whether it is listen-only: {e}"),
+            }
+        }
     }
     if s.ports.is_empty() && s.can.is_empty() {
         println!("no USB serial port or CAN interface (add one with --port /dev/serial0 or --ecan HOST)");

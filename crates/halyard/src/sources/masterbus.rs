@@ -56,6 +56,8 @@ pub async fn run(
             Ok(mut link) => {
                 if !first {
                     telemetry.inc("halyard_source_reconnects_total", &labels);
+                } else if let Some(advice) = super::can::mode::advice_on_open(&cfg.source, cfg.active).await {
+                    tracing::warn!("{name}: {advice}");
                 }
                 first = false;
                 telemetry.set("halyard_source_up", &labels, 1.0);

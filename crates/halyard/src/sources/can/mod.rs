@@ -12,6 +12,7 @@
 
 pub mod file;
 pub mod link;
+pub mod mode;
 
 use std::fmt;
 
