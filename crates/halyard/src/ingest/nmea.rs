@@ -25,8 +25,12 @@ const DAY: Millis = 86_400_000;
 /// How a source's sentences are timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clock {
-    /// When the bytes arrived (live sources).
+    /// When the bytes arrived (live sources): a valid fix's time may also stamp readings while
+    /// the system clock is not synchronised ([`crate::clock`]).
     Arrival,
+    /// The time a Halyard recording stamped on each record when it arrived: like `Arrival`, but
+    /// past — the fixes in it say nothing about the clock now.
+    Recorded,
     /// The log's own times, starting on this date when the log has one.
     Log(Option<Date>),
 }
@@ -114,17 +118,20 @@ pub struct NmeaDecoder {
     source: String,
     framer: LineFramer,
     clock: Option<LogClock>,
+    /// Whether the bytes arrive now (their fixes may tell the time).
+    live: bool,
     telemetry: Arc<Telemetry>,
 }
 
 impl NmeaDecoder {
     /// For the source named `source`, timed by `clock`.
     pub fn new(source: &str, clock: Clock, telemetry: Arc<Telemetry>) -> Self {
-        let clock = match clock {
-            Clock::Arrival => None,
+        let log = match clock {
+            Clock::Arrival | Clock::Recorded => None,
             Clock::Log(date) => Some(LogClock { date, ..Default::default() }),
         };
-        NmeaDecoder { source: source.to_owned(), framer: LineFramer::new(), clock, telemetry }
+        let live = clock == Clock::Arrival;
+        NmeaDecoder { source: source.to_owned(), framer: LineFramer::new(), clock: log, live, telemetry }
     }
 
     /// Forget a partial line (the source reconnected).
@@ -134,7 +141,7 @@ impl NmeaDecoder {
 
     /// Bytes as received at `at`.
     pub fn feed(&mut self, at: Millis, bytes: &[u8], nav: &mut Nav, out: &mut Vec<Update>) {
-        let (source, telemetry, clock) = (&self.source, &self.telemetry, &mut self.clock);
+        let (source, telemetry, clock, live) = (&self.source, &self.telemetry, &mut self.clock, self.live);
         self.framer.push_all(bytes, |line| {
             // gpsd's reports and a log's comment lines are not sentences, nor errors.
             if let Ok(l) = line {
@@ -147,7 +154,7 @@ impl NmeaDecoder {
                 Ok(p) => {
                     let at = match clock.as_mut() {
                         None => {
-                            if let Some(gps) = gps_time(&p.sentence) {
+                            if let Some(gps) = gps_time(&p.sentence).filter(|_| live) {
                                 crate::clock::gps_time(gps);
                             }
                             at

@@ -72,7 +72,10 @@ impl Peer {
     pub async fn is_up(&self) -> bool {
         match self {
             Peer::Tcp(addr) => {
-                matches!(tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(addr.as_str())).await, Ok(Ok(_)))
+                matches!(
+                    tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(addr.as_str())).await,
+                    Ok(Ok(_))
+                )
             }
             Peer::Device(path) => std::path::Path::new(path).exists(),
         }

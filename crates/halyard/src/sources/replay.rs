@@ -111,7 +111,7 @@ fn to_input(
                 at,
                 source: source.into(),
                 bytes: line.into_bytes(),
-                clock: crate::ingest::nmea::Clock::Arrival,
+                clock: crate::ingest::nmea::Clock::Recorded,
             }
         }
         Record::Mesh { at, source, bytes } => Input::Mesh { at, source: source.into(), bytes, log: false },

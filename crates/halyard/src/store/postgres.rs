@@ -162,11 +162,20 @@ impl super::Backend for Store {
         result
     }
 
+    /// Series by series, as in SQLite: the primary keys lead with the series, so a condition on
+    /// the time alone would read every row of the table.
     fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize> {
-        let samples = self.client.execute("DELETE FROM samples WHERE ts < $1", &[&samples_before])?;
-        let minutes =
-            self.client.execute("DELETE FROM rollups WHERE resolution = '1m' AND bucket < $1", &[&minutes_before])?;
-        Ok((samples + minutes) as usize)
+        let mut tx = self.client.transaction()?;
+        let ids: Vec<i32> = tx.query("SELECT id FROM series", &[])?.iter().map(|r| r.get(0)).collect();
+        let samples = tx.prepare("DELETE FROM samples WHERE series = $1 AND ts < $2")?;
+        let minutes = tx.prepare("DELETE FROM rollups WHERE resolution = '1m' AND series = $1 AND bucket < $2")?;
+        let mut deleted = 0;
+        for id in ids {
+            deleted += tx.execute(&samples, &[&id, &samples_before])?;
+            deleted += tx.execute(&minutes, &[&id, &minutes_before])?;
+        }
+        tx.commit()?;
+        Ok(deleted as usize)
     }
 
     fn samples(&mut self, device: &str, metric: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>> {

@@ -189,12 +189,30 @@ impl super::Backend for Store {
     }
 
     /// Delete raw samples older than `before` (ms); rollups stay.
+    ///
+    /// Series by series: the keys are (series, ts) and (resolution, series, bucket), so a
+    /// condition on the time alone reads the whole table, and the recorder prunes every hour of
+    /// data — an import of a season would read tens of millions of rows thousands of times. With
+    /// the series fixed, each delete is a range at the start of that series' keys.
     fn prune(&mut self, samples_before: i64, minutes_before: i64) -> Result<usize> {
-        let samples = self.conn.execute("DELETE FROM samples WHERE ts < ?1", params![samples_before])?;
-        let minutes = self
-            .conn
-            .execute("DELETE FROM rollups WHERE resolution = '1m' AND bucket < ?1", params![minutes_before])?;
-        Ok(samples + minutes)
+        let tx = self.conn.transaction()?;
+        let ids: Vec<u32> = {
+            let mut st = tx.prepare_cached("SELECT id FROM series")?;
+            let ids = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            ids
+        };
+        let mut deleted = 0;
+        {
+            let mut samples = tx.prepare_cached("DELETE FROM samples WHERE series = ?1 AND ts < ?2")?;
+            let mut minutes =
+                tx.prepare_cached("DELETE FROM rollups WHERE resolution = '1m' AND series = ?1 AND bucket < ?2")?;
+            for id in ids {
+                deleted += samples.execute(params![id, samples_before])?;
+                deleted += minutes.execute(params![id, minutes_before])?;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted)
     }
 
     /// Raw samples of a series in `[from, to)`.
