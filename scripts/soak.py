@@ -102,6 +102,8 @@ def main():
     ap.add_argument("--outage", type=float, help="seconds the broker is away (default 3600, quick 60)")
     ap.add_argument("--warmup", type=float, help="seconds before measuring memory (default 120, quick 30)")
     ap.add_argument("--before", type=float, help="seconds from warm-up to the outage (default 300, quick 30)")
+    ap.add_argument("--outbox-mib", type=int,
+                    help="[mqtt] outbox_max_mib (default: room for the outage, about 110 MiB per boat-hour, at least 64)")
     ap.add_argument("--after", type=float, help="seconds of load after the broker returns (default 600, quick 90)")
     a = ap.parse_args()
     q = a.quick
@@ -109,6 +111,7 @@ def main():
     warmup = a.warmup if a.warmup is not None else (30 if q else 120)
     before = a.before if a.before is not None else (30 if q else 300)
     after = a.after if a.after is not None else (90 if q else 600)
+    outbox_mib = a.outbox_mib or max(OUTBOX_DEFAULT_MIB, int(a.boats * outage / 3600 * 110) + 1)
     for tool in ("mosquitto", "mosquitto_sub"):
         if not shutil.which(tool):
             sys.exit(f"soak: needs {tool}: apt-get install mosquitto mosquitto-clients")
@@ -155,7 +158,7 @@ def main():
     cfg = os.path.join(work, "halyard.toml")
     data = os.path.join(work, "data")
     with open(cfg, "w") as f:
-        f.write(f'data_dir = "{data}"\n[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\nmdns = false\n'
+        f.write(f'data_dir = "{data}"\n[mqtt]\nurl = "mqtt://127.0.0.1:{port}"\nmdns = false\noutbox_max_mib = {outbox_mib}\n'
                 f'[broker]\nenabled = false\n[metrics]\nlisten = "127.0.0.1:{metrics}"\n[web]\nlisten = ""\n' + "".join(sections))
     log = open(os.path.join(work, "halyard.log"), "w")
     gw = subprocess.Popen([BIN, "run", "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
@@ -239,6 +242,7 @@ def main():
     print()
     print("| measure | value |\n|---|---:|")
     print(f"| boats / devices | {a.boats} / {len(devices)} |")
+    print(f"| outbox bound | {outbox_mib} MiB |")
     print(f"| run / outage (s) | {time.time() - t0:.0f} / {down_for:.0f} |")
     print(f"| readings sent | {total_sent} |")
     print(f"| readings received | {total_got} |")

@@ -30,6 +30,10 @@ static GPS_CHECKED: AtomicI64 = AtomicI64::new(i64::MIN);
 static SET_SYSTEM_TIME: AtomicBool = AtomicBool::new(false);
 /// The last offset logged, to log a change once.
 static LOGGED: Mutex<Option<i64>> = Mutex::new(None);
+/// When the offset was last reported (monotonic): a GPS whose offset keeps changing (a
+/// receiver's clock stepping, a clock being slewed) is reported once per [`OFFSET_REPORT_EVERY`].
+static OFFSET_REPORTED: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+const OFFSET_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// `[clock] set_system_time`.
 pub fn configure(set_system_time: bool) {
@@ -113,12 +117,16 @@ pub fn gps_time(gps_ms: Millis) {
     }
     if (offset - OFFSET.load(Ordering::Relaxed)).abs() >= AGREE_MS {
         OFFSET.store(offset, Ordering::Relaxed);
-        log_once(offset / AGREE_MS, || {
+        let mut reported = OFFSET_REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+        if reported.is_none_or(|at| at.elapsed() >= OFFSET_REPORT_EVERY) {
+            *reported = Some(std::time::Instant::now());
             tracing::warn!(
                 "the system clock is not synchronised and is {} GPS time: readings are stamped from GPS time",
                 seconds(offset)
-            )
-        });
+            );
+        } else {
+            tracing::debug!("GPS time offset now {}", seconds(offset));
+        }
     }
 }
 

@@ -322,6 +322,9 @@ pub async fn pipeline(
     let mut ingest =
         Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone());
     let mut model = Model::new(Registry::new(&config.device), &config.model);
+    if import {
+        model = model.without_state();
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -380,20 +383,22 @@ pub async fn pipeline(
     let mut stop = stop_rx.clone();
     let mut updates = Vec::new();
     let (mut n_updates, mut n_changes) = (0u64, 0u64);
+    // Inputs are taken a few hundred at a time when they queue up (a replay, an import): one
+    // wake-up of the sources per batch rather than per record.
+    let mut inputs = Vec::with_capacity(INPUT_BATCH);
     loop {
-        let input = tokio::select! {
+        let done = tokio::select! {
             biased;
-            i = input_rx.recv() => i,
+            n = input_rx.recv_many(&mut inputs, INPUT_BATCH) => n == 0,
             _ = stop.changed() => {
                 // Take what the sources already sent, then stop.
                 while let Ok(i) = input_rx.try_recv() {
-                    ingest.handle(i, &mut updates);
+                    inputs.push(i);
                 }
-                None
+                true
             }
         };
-        let done = input.is_none();
-        if let Some(i) = input {
+        for i in inputs.drain(..) {
             ingest.handle(i, &mut updates);
         }
         for u in updates.drain(..) {
@@ -460,6 +465,9 @@ pub async fn pipeline(
         })
     }))
 }
+
+/// Inputs the model loop takes at once, at most.
+const INPUT_BATCH: usize = 256;
 
 /// Start the configured serial, CAN, NMEA and Meshtastic sources.
 fn start_sources(

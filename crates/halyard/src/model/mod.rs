@@ -33,10 +33,11 @@ pub struct Current {
 /// Everything known about one device.
 #[derive(Debug, Clone)]
 pub struct DeviceState {
-    /// Who it is.
-    pub info: DeviceInfo,
-    /// Metric name → current value.
-    pub values: BTreeMap<String, Current>,
+    /// Who it is (shared with the changes that name it; copied only when it changes).
+    pub info: Arc<DeviceInfo>,
+    /// Metric name → current value (shared with the last change's `state`: a change is made
+    /// for every update, and copying the whole map each time was a fifth of an import's time).
+    pub values: Arc<BTreeMap<String, Current>>,
     /// Last heard.
     pub last_seen: Millis,
     /// Updates received.
@@ -59,8 +60,8 @@ pub struct Change {
     pub new_metrics: Vec<Metric>,
     /// Raw records to publish (local updates only).
     pub raw: Vec<RawRecord>,
-    /// Every current value, for the state JSON.
-    pub state: BTreeMap<String, Current>,
+    /// Every current value, for the state JSON (empty when nothing changed).
+    pub state: Arc<BTreeMap<String, Current>>,
 }
 
 impl Current {
@@ -85,6 +86,7 @@ pub struct Model {
     by_identity: HashMap<Identity, String>,
     refresh_ms: i64,
     stale_ms: i64,
+    keep_state: bool,
 }
 
 impl Model {
@@ -96,7 +98,15 @@ impl Model {
             by_identity: HashMap::new(),
             refresh_ms: settings.refresh_seconds.saturating_mul(1000) as i64,
             stale_ms: settings.stale_seconds.saturating_mul(1000) as i64,
+            keep_state: true,
         }
+    }
+
+    /// Changes without the device's whole state: for an import, where nothing publishes the
+    /// state JSON and a change still queued for the recorder would make every update copy it.
+    pub fn without_state(mut self) -> Self {
+        self.keep_state = false;
+        self
     }
 
     /// Every device.
@@ -146,8 +156,8 @@ impl Model {
         let name = info.name.clone();
         self.by_identity.insert(identity.clone(), name.clone());
         self.devices.entry(name.clone()).or_insert_with(|| DeviceState {
-            info,
-            values: BTreeMap::new(),
+            info: Arc::new(info),
+            values: Arc::default(),
             last_seen: 0,
             updates: 0,
             raw: HashMap::new(),
@@ -161,20 +171,20 @@ impl Model {
         let device = self.devices.get_mut(&name).expect("device_name inserts the device");
         let mut device_changed = device.updates == 0;
         if !device.info.identities.contains(&update.identity) {
-            device.info.identities.push(update.identity.clone());
+            Arc::make_mut(&mut device.info).identities.push(update.identity.clone());
             device_changed = true;
         }
         if !device.info.via.contains(&update.protocol) {
-            device.info.via.push(update.protocol);
+            Arc::make_mut(&mut device.info).via.push(update.protocol);
             device_changed = true;
         }
         if update.product.is_some() && device.info.product != update.product {
-            device.info.product = update.product.clone();
+            Arc::make_mut(&mut device.info).product = update.product.clone();
             device_changed = true;
         }
         // A specific kind beats a generic one (a VE.Direct port learns it is a solar charger).
         if device.info.kind != update.kind && generic_kind(&device.info.kind) && !generic_kind(&update.kind) {
-            device.info.kind = update.kind.to_string();
+            Arc::make_mut(&mut device.info).kind = update.kind.to_string();
             device_changed = true;
         }
         device.last_seen = device.last_seen.max(update.at);
@@ -186,13 +196,19 @@ impl Model {
         if let Some(p) = derived::power(&device.info, &device.values, &metrics) {
             metrics.push(p);
         }
+        // Copies the map only while the last change still holds it.
+        let values = Arc::make_mut(&mut device.values);
         for m in metrics {
-            let due = |c: &Current| c.value != m.value || c.unit != m.unit || update.at - c.published >= refresh_ms;
-            match device.values.get_mut(m.name.as_ref()) {
+            match values.get_mut(m.name.as_ref()) {
                 Some(c) => {
-                    let publish = due(c);
-                    c.value = m.value.clone();
-                    c.unit = m.unit.to_string();
+                    let (new_value, new_unit) = (c.value != m.value, c.unit != m.unit);
+                    let publish = new_value || new_unit || update.at - c.published >= refresh_ms;
+                    if new_value {
+                        c.value = m.value.clone();
+                    }
+                    if new_unit {
+                        c.unit = m.unit.to_string();
+                    }
                     c.at = update.at;
                     if publish {
                         c.published = update.at;
@@ -200,7 +216,7 @@ impl Model {
                     }
                 }
                 None => {
-                    device.values.insert(
+                    values.insert(
                         m.name.to_string(),
                         Current {
                             unit: m.unit.to_string(),
@@ -227,16 +243,8 @@ impl Model {
                 }
             }
         }
-        let state = if changed.is_empty() { BTreeMap::new() } else { device.values.clone() };
-        Change {
-            at: update.at,
-            device: Arc::new(device.info.clone()),
-            device_changed,
-            changed,
-            new_metrics,
-            raw,
-            state,
-        }
+        let state = if changed.is_empty() || !self.keep_state { Arc::default() } else { device.values.clone() };
+        Change { at: update.at, device: device.info.clone(), device_changed, changed, new_metrics, raw, state }
     }
 }
 

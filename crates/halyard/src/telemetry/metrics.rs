@@ -109,8 +109,13 @@ fn label_text(labels: &[(&str, &str)]) -> String {
         if i > 0 {
             out.push(',');
         }
-        let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-        let _ = write!(out, "{k}=\"{escaped}\"");
+        // Counted on every frame: escape (and allocate) only the rare value that needs it.
+        if v.contains(['\\', '"', '\n']) {
+            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let _ = write!(out, "{k}=\"{escaped}\"");
+        } else {
+            let _ = write!(out, "{k}=\"{v}\"");
+        }
     }
     out
 }

@@ -201,7 +201,7 @@ mod tests {
             changed: vec![Metric::number("panel_power", "W", watts)],
             new_metrics: Vec::new(),
             raw: Vec::new(),
-            state,
+            state: state.into(),
         }
     }
 

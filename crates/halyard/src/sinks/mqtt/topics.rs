@@ -34,7 +34,7 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn state_json(change: &Change) -> Json {
     let mut values = Map::new();
     let mut units = Map::new();
-    for (name, c) in &change.state {
+    for (name, c) in change.state.iter() {
         values.insert(name.clone(), c.value.as_ref().map_or(Json::Null, |v| v.to_json()));
         if !c.unit.is_empty() {
             units.insert(name.clone(), c.unit.clone().into());
