@@ -286,6 +286,10 @@ impl Halyard {
         self.log.lock().unwrap().clone()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn wait_log(&self, timeout: Duration, needle: &str) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
