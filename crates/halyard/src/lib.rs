@@ -2,6 +2,7 @@
 //! `halyard-proto` (DESIGN.md §2). Sources move bytes, `ingest` decodes them, `model` names and
 //! tracks devices, `sinks` publish; `gateway` wires them for `halyard run` and `halyard replay`.
 
+pub mod alarms;
 pub mod broker;
 pub mod burst;
 pub mod clock;

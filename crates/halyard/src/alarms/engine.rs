@@ -1,0 +1,449 @@
+//! Alarm states from readings and the passing of time: sans-I/O, so that live runs, replays
+//! and imports evaluate the same rules on their own clocks (a season imported has its alarms at
+//! the times they would have been raised).
+//!
+//! Each rule is `Normal`, `Pending` (its condition holds, not yet for `for`) or `Active`. A
+//! condition that cannot be decided (a value never heard) changes nothing: an alarm is not
+//! raised, nor cleared, on a value it has not got. `Active` ends when the clearing condition
+//! holds (by default: the raising one no longer does), which gives hysteresis when the owner
+//! writes `clear = "> 40"` under `when = "… < 30"`.
+//!
+//! Besides the configured rules, every device heard gets a built-in silence rule: not heard for
+//! `silent_after` (10 min by default), `<device>-silent` is raised at `warn`, and cleared when
+//! it speaks again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::rule::{AlarmRule, Comparison, Condition, RuleError, Severity};
+use crate::model::Millis;
+
+/// A device not heard for this long is silent (issue: `silent_after`, default 10 min).
+pub const SILENT_AFTER_MS: Millis = 10 * 60_000;
+
+/// What happened to an alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// It became active.
+    Raised,
+    /// Still active, not acknowledged, `repeat` later.
+    Repeated,
+    /// Someone said they know.
+    Acknowledged,
+    /// Its clearing condition holds.
+    Cleared,
+}
+
+/// One change of an alarm, for MQTT, the store and notifiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The alarm's name.
+    pub alarm: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// When (the readings' clock).
+    pub at: Millis,
+    /// How loud.
+    pub severity: Severity,
+    /// The device and metric of the rule's first comparison (the silent device for silence).
+    pub device: String,
+    /// See `device`; empty for silence.
+    pub metric: String,
+    /// That metric's value then, when known.
+    pub value: Option<f64>,
+    /// In words: `house-bank.state_of_charge < 30 (28.5)`, `stbd-arch not heard for 12 min`.
+    pub message: String,
+}
+
+/// Where a rule stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not holding.
+    Normal,
+    /// Holding since, not yet for long enough.
+    Pending {
+        /// Since when.
+        since: Millis,
+    },
+    /// Raised.
+    Active {
+        /// Raised at.
+        since: Millis,
+        /// Last notified (raised or repeated) at.
+        notified: Millis,
+        /// Acknowledged at.
+        acknowledged: Option<Millis>,
+    },
+}
+
+#[derive(Debug)]
+struct Armed {
+    rule: AlarmRule,
+    clear: Option<Condition>,
+    state: State,
+}
+
+/// The alarms of one gateway.
+#[derive(Debug)]
+pub struct Alarms {
+    armed: Vec<Armed>,
+    values: HashMap<(String, String), f64>,
+    /// Device → last heard.
+    heard: BTreeMap<String, Millis>,
+    /// Device → silence raised at (and acknowledged at).
+    silent: BTreeMap<String, (Millis, Option<Millis>)>,
+    silent_after: Millis,
+    now: Millis,
+}
+
+impl Alarms {
+    /// Arm `rules`; a device is silent after `silent_after` ms (0: never).
+    pub fn new(rules: &[AlarmRule], silent_after: Millis) -> Result<Alarms, (String, RuleError)> {
+        let armed = rules
+            .iter()
+            .map(|r| {
+                let clear = r.clear_condition().map_err(|e| (r.name.clone(), e))?;
+                Ok(Armed { rule: r.clone(), clear, state: State::Normal })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Alarms {
+            armed,
+            values: HashMap::new(),
+            heard: BTreeMap::new(),
+            silent: BTreeMap::new(),
+            silent_after,
+            now: Millis::MIN,
+        })
+    }
+
+    /// A reading of `device`'s `metric` at `at`.
+    pub fn reading(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
+        self.heard(device, at, out);
+        self.values.insert((device.to_owned(), metric.to_owned()), value);
+        let concerned = |c: &Comparison| c.device == device && c.metric == metric;
+        for i in 0..self.armed.len() {
+            let a = &self.armed[i];
+            if a.rule.when.comparisons().any(concerned)
+                || a.clear.as_ref().is_some_and(|c| c.comparisons().any(concerned))
+            {
+                self.evaluate(i, at, out);
+            }
+        }
+        self.tick(at, out);
+    }
+
+    /// `device` was heard at `at` (any update, even one without numbers).
+    pub fn heard(&mut self, device: &str, at: Millis, out: &mut Vec<Event>) {
+        let last = self.heard.entry(device.to_owned()).or_insert(at);
+        *last = (*last).max(at);
+        if self.silent.remove(device).is_some() {
+            out.push(Event {
+                alarm: silent_name(device),
+                kind: EventKind::Cleared,
+                at,
+                severity: Severity::Warn,
+                device: device.to_owned(),
+                metric: String::new(),
+                value: None,
+                message: format!("{device} is heard again"),
+            });
+        }
+    }
+
+    /// Time has passed (a live second, or the next reading of a replay).
+    pub fn tick(&mut self, at: Millis, out: &mut Vec<Event>) {
+        if at <= self.now {
+            return;
+        }
+        self.now = at;
+        for i in 0..self.armed.len() {
+            let a = &mut self.armed[i];
+            match a.state {
+                State::Pending { since } if at - since >= a.rule.hold_ms => self.evaluate(i, at, out),
+                State::Active { notified, acknowledged: None, .. }
+                    if a.rule.repeat > 0 && at - notified >= a.rule.repeat =>
+                {
+                    if let State::Active { notified, .. } = &mut a.state {
+                        *notified = at;
+                    }
+                    let e = event(a, EventKind::Repeated, at, &self.values);
+                    out.push(e);
+                }
+                _ => {}
+            }
+        }
+        if self.silent_after > 0 {
+            for (device, last) in &self.heard {
+                if at - last >= self.silent_after && !self.silent.contains_key(device) {
+                    self.silent.insert(device.clone(), (at, None));
+                    out.push(Event {
+                        alarm: silent_name(device),
+                        kind: EventKind::Raised,
+                        at,
+                        severity: Severity::Warn,
+                        device: device.clone(),
+                        metric: String::new(),
+                        value: None,
+                        message: format!("{device} not heard for {}", minutes(at - last)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The owner knows: no more repeats until it clears and is raised again.
+    pub fn acknowledge(&mut self, name: &str, at: Millis) -> Option<Event> {
+        if let Some(a) = self.armed.iter_mut().find(|a| a.rule.name == name) {
+            if let State::Active { acknowledged: ack @ None, .. } = &mut a.state {
+                *ack = Some(at);
+                return Some(event(a, EventKind::Acknowledged, at, &self.values));
+            }
+            return None;
+        }
+        let device = self.silent.keys().find(|d| silent_name(d) == name)?.clone();
+        let (_, ack) = self.silent.get_mut(&device)?;
+        if ack.is_some() {
+            return None;
+        }
+        *ack = Some(at);
+        Some(Event {
+            alarm: name.to_owned(),
+            kind: EventKind::Acknowledged,
+            at,
+            severity: Severity::Warn,
+            device,
+            metric: String::new(),
+            value: None,
+            message: "acknowledged".into(),
+        })
+    }
+
+    /// Each configured rule's name and state.
+    pub fn states(&self) -> impl Iterator<Item = (&str, State)> {
+        self.armed.iter().map(|a| (a.rule.name.as_str(), a.state))
+    }
+
+    /// Devices silent now, with since when.
+    pub fn silent(&self) -> impl Iterator<Item = (&str, Millis)> {
+        self.silent.iter().map(|(d, (since, _))| (d.as_str(), *since))
+    }
+
+    fn evaluate(&mut self, i: usize, at: Millis, out: &mut Vec<Event>) {
+        let values = &self.values;
+        let value = |c: &Comparison| values.get(&(c.device.clone(), c.metric.clone())).copied();
+        let a = &mut self.armed[i];
+        let when = a.rule.when.holds(value);
+        match a.state {
+            State::Normal | State::Pending { .. } => match when {
+                Some(false) => a.state = State::Normal,
+                None => {}
+                Some(true) => {
+                    let since = match a.state {
+                        State::Pending { since } => since,
+                        _ => at,
+                    };
+                    if at - since >= a.rule.hold_ms {
+                        a.state = State::Active { since: at, notified: at, acknowledged: None };
+                        out.push(event(a, EventKind::Raised, at, values));
+                    } else {
+                        a.state = State::Pending { since };
+                    }
+                }
+            },
+            State::Active { .. } => {
+                let cleared = match &a.clear {
+                    Some(c) => c.holds(value),
+                    None => when.map(|w| !w),
+                };
+                if cleared == Some(true) {
+                    a.state = State::Normal;
+                    out.push(event(a, EventKind::Cleared, at, values));
+                }
+            }
+        }
+    }
+}
+
+/// The built-in silence alarm's name for `device`.
+pub fn silent_name(device: &str) -> String {
+    format!("{device}-silent")
+}
+
+fn minutes(ms: Millis) -> String {
+    let m = ms / 60_000;
+    if m < 120 {
+        format!("{m} min")
+    } else {
+        format!("{} h {} min", m / 60, m % 60)
+    }
+}
+
+fn event(a: &Armed, kind: EventKind, at: Millis, values: &HashMap<(String, String), f64>) -> Event {
+    let first = a.rule.when.comparisons().next().expect("a parsed condition has a comparison");
+    let value = values.get(&(first.device.clone(), first.metric.clone())).copied();
+    let now = value.map(|v| format!(" (now {v})")).unwrap_or_default();
+    let message = match kind {
+        EventKind::Raised | EventKind::Repeated => format!("{}{now}", a.rule.when),
+        EventKind::Acknowledged => format!("acknowledged: {}{now}", a.rule.when),
+        EventKind::Cleared => match &a.clear {
+            Some(c) => format!("cleared: {c}{now}"),
+            None => format!("cleared: no longer {}{now}", a.rule.when),
+        },
+    };
+    Event {
+        alarm: a.rule.name.clone(),
+        kind,
+        at,
+        severity: a.rule.severity,
+        device: first.device.clone(),
+        metric: first.metric.clone(),
+        value,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Millis = 60_000;
+
+    fn alarms(toml_rules: &str, silent_after: Millis) -> Alarms {
+        #[derive(serde::Deserialize)]
+        struct File {
+            alarm: Vec<AlarmRule>,
+        }
+        let f: File = toml::from_str(toml_rules).unwrap();
+        Alarms::new(&f.alarm, silent_after).unwrap()
+    }
+
+    fn kinds(events: &[Event]) -> Vec<(String, EventKind, Millis)> {
+        events.iter().map(|e| (e.alarm.clone(), e.kind, e.at)).collect()
+    }
+
+    const LOW: &str = "[[alarm]]\nname = \"low\"\nwhen = \"bank.soc < 30\"\nfor = \"5m\"\nclear = \"> 40\"\n";
+
+    #[test]
+    fn raised_after_holding_for_its_time_and_cleared_with_hysteresis() {
+        let mut a = alarms(LOW, 0);
+        let mut out = Vec::new();
+        a.reading("bank", "soc", 50.0, 0, &mut out);
+        a.reading("bank", "soc", 29.0, MIN, &mut out);
+        a.reading("bank", "soc", 28.0, 3 * MIN, &mut out);
+        assert!(out.is_empty(), "not yet 5 min: {out:?}");
+        a.reading("bank", "soc", 31.0, 4 * MIN, &mut out); // recovers: the wait starts again
+        a.reading("bank", "soc", 29.0, 5 * MIN, &mut out);
+        a.tick(9 * MIN, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        a.tick(10 * MIN, &mut out); // 5 min since 5 min, by time alone
+        assert_eq!(kinds(&out), [("low".into(), EventKind::Raised, 10 * MIN)]);
+        assert_eq!(out[0].value, Some(29.0));
+        assert!(out[0].message.contains("bank.soc < 30"), "{}", out[0].message);
+        out.clear();
+        a.reading("bank", "soc", 35.0, 11 * MIN, &mut out);
+        assert!(out.is_empty(), "35 % is above 30 but not above the clearing 40: {out:?}");
+        a.reading("bank", "soc", 41.0, 12 * MIN, &mut out);
+        assert_eq!(kinds(&out), [("low".into(), EventKind::Cleared, 12 * MIN)]);
+    }
+
+    #[test]
+    fn an_unknown_value_neither_raises_nor_clears() {
+        let mut a = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v < 1 and b.v < 1\"\n", 0);
+        let mut out = Vec::new();
+        a.reading("a", "v", 0.0, 0, &mut out);
+        a.tick(MIN, &mut out);
+        assert!(out.is_empty(), "b.v never heard: {out:?}");
+        a.reading("b", "v", 0.0, 2 * MIN, &mut out);
+        assert_eq!(kinds(&out), [("x".into(), EventKind::Raised, 2 * MIN)], "no `for`: at once");
+    }
+
+    #[test]
+    fn repeats_until_acknowledged() {
+        let mut a =
+            alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\nrepeat = \"10m\"\nseverity = \"emergency\"\n", 0);
+        let mut out = Vec::new();
+        a.reading("a", "v", 6.0, 0, &mut out);
+        a.tick(9 * MIN, &mut out);
+        a.tick(10 * MIN, &mut out);
+        a.tick(15 * MIN, &mut out);
+        a.tick(20 * MIN, &mut out);
+        assert_eq!(
+            kinds(&out),
+            [
+                ("x".into(), EventKind::Raised, 0),
+                ("x".into(), EventKind::Repeated, 10 * MIN),
+                ("x".into(), EventKind::Repeated, 20 * MIN)
+            ]
+        );
+        assert!(out.iter().all(|e| e.severity == Severity::Emergency));
+        let ack = a.acknowledge("x", 21 * MIN).unwrap();
+        assert_eq!(ack.kind, EventKind::Acknowledged);
+        assert_eq!(a.acknowledge("x", 22 * MIN), None, "once");
+        out.clear();
+        a.tick(60 * MIN, &mut out);
+        assert!(out.is_empty(), "acknowledged: no repeat {out:?}");
+        a.reading("a", "v", 4.0, 61 * MIN, &mut out);
+        a.reading("a", "v", 7.0, 62 * MIN, &mut out);
+        assert_eq!(
+            kinds(&out),
+            [("x".into(), EventKind::Cleared, 61 * MIN), ("x".into(), EventKind::Raised, 62 * MIN)]
+        );
+        assert!(matches!(a.states().next(), Some(("x", State::Active { acknowledged: None, .. }))));
+    }
+
+    #[test]
+    fn a_silent_device_is_raised_once_and_cleared_when_heard() {
+        let mut a = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", SILENT_AFTER_MS);
+        let mut out = Vec::new();
+        a.reading("stbd-arch", "panel_power", 100.0, 0, &mut out);
+        a.reading("bank", "soc", 80.0, 9 * MIN, &mut out);
+        assert!(out.is_empty());
+        a.reading("bank", "soc", 80.0, 10 * MIN, &mut out);
+        a.reading("bank", "soc", 80.0, 11 * MIN, &mut out);
+        assert_eq!(kinds(&out), [("stbd-arch-silent".into(), EventKind::Raised, 10 * MIN)]);
+        assert_eq!(out[0].message, "stbd-arch not heard for 10 min");
+        assert_eq!(a.silent().collect::<Vec<_>>(), [("stbd-arch", 10 * MIN)]);
+        assert_eq!(a.acknowledge("stbd-arch-silent", 12 * MIN).unwrap().kind, EventKind::Acknowledged);
+        out.clear();
+        a.reading("bank", "soc", 80.0, 25 * MIN, &mut out); // heard before its own 10 min passed
+        a.reading("stbd-arch", "panel_power", 90.0, 30 * MIN, &mut out);
+        assert_eq!(kinds(&out), [("stbd-arch-silent".into(), EventKind::Cleared, 30 * MIN)]);
+        assert_eq!(a.silent().count(), 0);
+    }
+
+    #[test]
+    fn a_clear_that_cannot_be_written_is_refused_with_the_rules_name() {
+        #[derive(serde::Deserialize)]
+        struct File {
+            alarm: Vec<AlarmRule>,
+        }
+        let f: File =
+            toml::from_str("[[alarm]]\nname = \"both\"\nwhen = \"a.v < 1 or b.v < 1\"\nclear = \"> 2\"\n").unwrap();
+        let (name, e) = Alarms::new(&f.alarm, 0).unwrap_err();
+        assert_eq!((name.as_str(), e), ("both", RuleError::ClearNeedsCondition));
+    }
+
+    /// Whatever order readings arrive in, an alarm is never cleared without having been
+    /// raised, and raised/cleared alternate.
+    #[test]
+    fn raised_and_cleared_alternate_for_any_readings() {
+        use proptest::prelude::*;
+        proptest!(|(readings in proptest::collection::vec((0u8..2, 0.0f64..100.0, 0i64..120_000), 1..200))| {
+            let mut a = alarms(LOW, 0);
+            let mut out = Vec::new();
+            let mut at = 0;
+            for (which, v, dt) in readings {
+                at += dt;
+                let metric = if which == 0 { "soc" } else { "other" };
+                a.reading("bank", metric, v, at, &mut out);
+            }
+            let mut active = false;
+            for e in &out {
+                match e.kind {
+                    EventKind::Raised => { prop_assert!(!active); active = true; }
+                    EventKind::Cleared => { prop_assert!(active); active = false; }
+                    _ => {}
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,10 @@
+//! Alarms (issue 20): rules on devices' metrics and the silence of devices, evaluated on the
+//! readings' own clock. `rule.rs` is what the owner writes (`[[alarm]]`), `engine.rs` the states
+//! and events. Publishing (MQTT, Home Assistant), the store's history, acknowledgements and the
+//! notifiers build on these events.
+
+pub mod engine;
+pub mod rule;
+
+pub use engine::{Alarms, Event, EventKind, State, SILENT_AFTER_MS};
+pub use rule::{AlarmRule, Condition, RuleError, Severity};
