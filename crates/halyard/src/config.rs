@@ -56,6 +56,10 @@ pub struct Config {
     pub device: Vec<Device>,
     /// The system clock and GPS time.
     pub clock: ClockSettings,
+    /// Alarm rules (`[[alarm]]`).
+    pub alarm: Vec<crate::alarms::AlarmRule>,
+    /// The built-in alarms (`[alarms]`).
+    pub alarms: crate::alarms::AlarmSettings,
 }
 
 /// `[clock]`: when the system clock is not synchronised (no NTP at sea, a Pi without a real-time
@@ -625,6 +629,31 @@ impl Config {
                 "[web] listen = \"{}\" is reachable from the network: set `token` too (or listen on 127.0.0.1)",
                 self.web.listen
             );
+        }
+        let mut alarm_names = std::collections::BTreeSet::new();
+        for a in &self.alarm {
+            let topic_safe =
+                a.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if a.name.is_empty() || !topic_safe {
+                bail!(
+                    "[[alarm]] `{}`: alarm names appear in MQTT topics; use lower-case letters, digits, - and _",
+                    a.name
+                );
+            }
+            if !alarm_names.insert(&a.name) {
+                bail!("two [[alarm]] entries are named `{}`", a.name);
+            }
+            let clear = a.clear_condition().map_err(|e| anyhow::anyhow!("[[alarm]] `{}`: clear: {e}", a.name))?;
+            for c in a.when.comparisons().chain(clear.iter().flat_map(|c| c.comparisons())) {
+                if !self.device.iter().any(|d| d.name == c.device) {
+                    bail!(
+                        "[[alarm]] `{}`: no [[device]] is named `{}` (name the device in a [[device]] entry; named: {})",
+                        a.name,
+                        c.device,
+                        self.device.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
         }
         for m in &self.masterbus {
             if !m.poll.is_empty() && !m.active {

@@ -222,6 +222,14 @@ pub async fn pipeline(
     let mut change_txs = Vec::new();
     // The reports and statistics are published under the same root and QoS as the rest.
     let (root, qos, stats_minutes) = (config.mqtt.root.clone(), config.mqtt.qos, config.mqtt.stats_minutes);
+    let alarm_topics = crate::sinks::mqtt::alarms::AlarmTopics {
+        root: root.clone(),
+        qos,
+        discovery: (config.mqtt.home_assistant && config.mqtt.named_topics)
+            .then(|| config.mqtt.discovery_prefix.clone()),
+    };
+    let mut alarms = crate::alarms::Alarms::new(&config.alarm, config.alarms.silent_after)
+        .map_err(|(name, e)| anyhow::anyhow!("[[alarm]] `{name}`: {e}"))?;
     let (sink, report_tx) = if import {
         (None, None)
     } else {
@@ -299,7 +307,25 @@ pub async fn pipeline(
         change_txs.push(tx);
         tokio::spawn(crate::sinks::stats::run(stats_minutes, root.clone(), qos, rx, report_tx.clone()));
     }
+    let alarm_tx = report_tx.clone();
     drop(report_tx);
+    let mut announced = std::collections::HashSet::new();
+    if let (true, Some(tx)) = (live || demo, &alarm_tx) {
+        // Each configured alarm is known, and off, from the start.
+        let at = crate::ingest::now_ms();
+        for rule in &config.alarm {
+            announced.insert(rule.name.clone());
+            for m in alarm_topics.discovery(&rule.name, rule.severity).into_iter().chain([alarm_topics.normal(
+                &rule.name,
+                rule.severity,
+                at,
+            )]) {
+                let _ = tx.send(m).await;
+            }
+        }
+    }
+    let mut alarm_events = Vec::new();
+    let mut alarm_tick = tokio::time::interval(Duration::from_secs(1));
     if (live || demo) && !config.web.listen.is_empty() {
         let hub = Arc::new(crate::web::Hub::default());
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
@@ -390,6 +416,10 @@ pub async fn pipeline(
         let done = tokio::select! {
             biased;
             n = input_rx.recv_many(&mut inputs, INPUT_BATCH) => n == 0,
+            _ = alarm_tick.tick(), if live => {
+                alarms.tick(crate::ingest::now_ms(), &mut alarm_events);
+                false
+            }
             _ = stop.changed() => {
                 // Take what the sources already sent, then stop.
                 while let Ok(i) = input_rx.try_recv() {
@@ -406,6 +436,7 @@ pub async fn pipeline(
             telemetry.inc("halyard_updates_total", &[("protocol", u.protocol)]);
             for change in model.apply(u) {
                 n_changes += 1;
+                alarms.change(&change, &mut alarm_events);
                 let change = Arc::new(change);
                 for tx in &change_txs {
                     let _ = tx.send(change.clone()).await;
@@ -415,10 +446,14 @@ pub async fn pipeline(
                 }
             }
         }
+        for e in alarm_events.drain(..) {
+            announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
+        }
         if done {
             break;
         }
     }
+    drop(alarm_tx);
     drop(change_txs);
     drop(recorder_tx);
     for t in tasks {
@@ -464,6 +499,32 @@ pub async fn pipeline(
             "stored_readings_per_second": (stored / elapsed).round(),
         })
     }))
+}
+
+/// An alarm's event: logged, and its state on MQTT (with Home Assistant's discovery the first
+/// time an alarm is heard of).
+async fn announce(
+    e: &crate::alarms::Event,
+    live: bool,
+    topics: &crate::sinks::mqtt::alarms::AlarmTopics,
+    tx: Option<&mpsc::Sender<crate::sinks::mqtt::outbox::Message>>,
+    announced: &mut std::collections::HashSet<String>,
+) {
+    use crate::alarms::EventKind;
+    // A replay's or an import's alarms are history, not news: they are kept, not shouted.
+    match e.kind {
+        EventKind::Raised | EventKind::Repeated if live => {
+            tracing::warn!("alarm {} ({}): {}", e.alarm, e.severity, e.message)
+        }
+        _ => tracing::info!("alarm {} {:?} at {}: {}", e.alarm, e.kind, crate::sinks::mqtt::rfc3339(e.at), e.message),
+    }
+    let Some(tx) = tx else { return };
+    if announced.insert(e.alarm.clone()) {
+        if let Some(m) = topics.discovery(&e.alarm, e.severity) {
+            let _ = tx.send(m).await;
+        }
+    }
+    let _ = tx.send(topics.state(e)).await;
 }
 
 /// Inputs the model loop takes at once, at most.

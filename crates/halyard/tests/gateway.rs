@@ -688,3 +688,88 @@ fn tls_to_mosquitto_with_a_private_ca() {
     let log = gw.stop();
     assert!(log.to_lowercase().contains("certificate"), "{log}");
 }
+
+/// An `[[alarm]]` and the built-in silence alarm, live: retained states on MQTT (off from the
+/// start, on after the condition, off only past the clearing threshold), Home Assistant
+/// discovery as binary sensors.
+#[test]
+fn alarms_are_raised_and_cleared_on_mqtt() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("alarms");
+    let broker = Mosquitto::start(&s.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let tty_path = s.path("ttyALARM");
+    let mut tty = Tty::open(&tty_path);
+    let cfg = config(
+        &s,
+        broker.port,
+        &format!(
+            "[[vedirect]]\nport = \"{}\"\n[[device]]\nname = \"bimini\"\nserial = \"HQ2213ALARM\"\n\
+             [[alarm]]\nname = \"low-volts\"\nwhen = \"bimini.battery_voltage < 12\"\nclear = \"> 12.5\"\n\
+             [alarms]\nsilent_after = \"4s\"\n",
+            tty_path.display()
+        ),
+    );
+    let gw = Halyard::start(&["run", "-c", &cfg]);
+    assert!(gw.wait_log(Duration::from_secs(10), "mqtt: connected"), "{}", gw.log());
+    let state = |m: &Received| serde_json::from_str::<serde_json::Value>(&m.payload).ok();
+    let states = |topic: &str| -> Vec<String> {
+        sub.all()
+            .iter()
+            .filter(|m| m.topic == topic)
+            .filter_map(|m| state(m).and_then(|v| v["state"].as_str().map(str::to_owned)))
+            .collect()
+    };
+    let seen = |topic: &'static str, n: usize| {
+        sub.wait(Duration::from_secs(10), |m| m.iter().filter(|m| m.topic == topic).count() >= n)
+    };
+    assert!(seen("halyard/alarm/low-volts", 1), "{}", gw.log());
+    assert_eq!(states("halyard/alarm/low-volts"), ["normal"]);
+    let discovery = sub.wait(Duration::from_secs(5), |m| {
+        m.iter().any(|m| m.topic == "homeassistant/binary_sensor/halyard_alarm_low-volts/config")
+    });
+    assert!(discovery);
+
+    for mv in [12_600, 11_800, 12_300, 12_400, 12_700] {
+        tty.write_paced(&mppt_block("HQ2213ALARM", mv, 50));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(seen("halyard/alarm/low-volts", 3), "{}", gw.log());
+    std::thread::sleep(Duration::from_millis(500));
+    // 12.3 and 12.4 V are above 12 but not above 12.5: still active.
+    assert_eq!(states("halyard/alarm/low-volts"), ["normal", "active", "normal"], "{}", gw.log());
+    let raised =
+        sub.all().into_iter().find(|m| m.topic == "halyard/alarm/low-volts" && m.payload.contains("active")).unwrap();
+    let v = state(&raised).unwrap();
+    assert_eq!((v["device"].as_str(), v["value"].as_f64()), (Some("bimini"), Some(11.8)), "{v}");
+
+    // Silence: nothing for 5 s, then a block again.
+    assert!(seen("halyard/alarm/bimini-silent", 1), "{}", gw.log());
+    tty.write_paced(&mppt_block("HQ2213ALARM", 12_800, 50));
+    assert!(seen("halyard/alarm/bimini-silent", 2), "{}", gw.log());
+    let log = gw.stop();
+    assert_eq!(states("halyard/alarm/bimini-silent"), ["active", "normal"], "{log}");
+    assert!(log.contains("alarm low-volts (alarm): bimini.battery_voltage < 12"), "{log}");
+    assert!(sub.all().iter().any(|m| m.topic == "homeassistant/binary_sensor/halyard_alarm_bimini-silent/config"));
+}
+
+/// Rules that cannot work are refused before anything runs, naming the place or the rule.
+#[test]
+fn bad_alarm_rules_are_refused_by_check() {
+    let s = Scratch::new("alarm-check");
+    let check = |body: &str| {
+        let path = s.path("bad.toml");
+        std::fs::write(&path, format!("[[device]]\nname = \"bank\"\nserial = \"HQ2213BANKS\"\n{body}")).unwrap();
+        let out = halyard().args(["run", "--check", "-c", path.to_str().unwrap()]).output().unwrap();
+        assert!(!out.status.success(), "{body} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = check("[[alarm]]\nname = \"x\"\nwhen = \"bank.voltage < twelve\"\n");
+    assert!(e.contains("bad.toml:6:8: key `alarm[0].when`") && e.contains("`twelve` is not a number"), "{e}");
+    let e = check("[[alarm]]\nname = \"x\"\nwhen = \"bank.voltage < 12\"\nfor = \"soon\"\n");
+    assert!(e.contains("bad.toml:7:") && e.contains("duration"), "{e}");
+    let e = check("[[alarm]]\nname = \"x\"\nwhen = \"house.voltage < 12\"\n");
+    assert!(e.contains("no [[device]] is named `house`") && e.contains("bank"), "{e}");
+    let e = check("[[alarm]]\nname = \"Low Volts\"\nwhen = \"bank.voltage < 12\"\n");
+    assert!(e.contains("MQTT topics"), "{e}");
+}

@@ -8,14 +8,19 @@
 //! holds (by default: the raising one no longer does), which gives hysteresis when the owner
 //! writes `clear = "> 40"` under `when = "… < 30"`.
 //!
-//! Besides the configured rules, every device heard gets a built-in silence rule: not heard for
-//! `silent_after` (10 min by default), `<device>-silent` is raised at `warn`, and cleared when
-//! it speaks again.
+//! Besides the configured rules, the boat's own equipment gets a built-in silence rule: not
+//! heard for `silent_after` (10 min by default), `<device>-silent` is raised at `warn`, and
+//! cleared when it speaks again. Own equipment is what speaks an electrical protocol
+//! (VE.Direct, Victron Bluetooth, MasterBus) — not the crew's radios, the dinghy's tracker or
+//! other boats, which come and go as they please (even when the configuration names them).
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::rule::{AlarmRule, Comparison, Condition, RuleError, Severity};
 use crate::model::Millis;
+
+/// The protocols of a boat's own electrical equipment (the model's `via` names).
+const ELECTRICAL: [&str; 4] = ["vedirect", "venetworking", "instant_readout", "masterbus"];
 
 /// A device not heard for this long is silent (issue: `silent_after`, default 10 min).
 pub const SILENT_AFTER_MS: Millis = 10 * 60_000;
@@ -42,6 +47,8 @@ pub struct Event {
     pub kind: EventKind,
     /// When (the readings' clock).
     pub at: Millis,
+    /// When the alarm became active (`at` for a raise or a clear).
+    pub since: Millis,
     /// How loud.
     pub severity: Severity,
     /// The device and metric of the rule's first comparison (the silent device for silence).
@@ -92,6 +99,10 @@ pub struct Alarms {
     /// Device → silence raised at (and acknowledged at).
     silent: BTreeMap<String, (Millis, Option<Millis>)>,
     silent_after: Millis,
+    /// Devices whose silence is an alarm (all, when fed readings directly).
+    watched: std::collections::HashSet<String>,
+    /// Whether only `watched` devices are (set once a model change has been seen).
+    by_change: bool,
     now: Millis,
 }
 
@@ -111,6 +122,8 @@ impl Alarms {
             heard: BTreeMap::new(),
             silent: BTreeMap::new(),
             silent_after,
+            watched: Default::default(),
+            by_change: false,
             now: Millis::MIN,
         })
     }
@@ -131,6 +144,27 @@ impl Alarms {
         self.tick(at, out);
     }
 
+    /// What a model change says: its numbers, or at least that its device was heard.
+    pub fn change(&mut self, change: &crate::model::Change, out: &mut Vec<Event>) {
+        self.by_change = true;
+        let device = &change.device.name;
+        let own = change.device.via.iter().any(|p| ELECTRICAL.contains(p));
+        if own && !self.watched.contains(device.as_str()) {
+            self.watched.insert(device.clone());
+        }
+        let mut any = false;
+        for m in &change.changed {
+            if let Some(v) = m.value.as_ref().and_then(|v| v.as_f64()) {
+                self.reading(device, &m.name, v, change.at, out);
+                any = true;
+            }
+        }
+        if !any {
+            self.heard(device, change.at, out);
+            self.tick(change.at, out);
+        }
+    }
+
     /// `device` was heard at `at` (any update, even one without numbers).
     pub fn heard(&mut self, device: &str, at: Millis, out: &mut Vec<Event>) {
         let last = self.heard.entry(device.to_owned()).or_insert(at);
@@ -140,6 +174,7 @@ impl Alarms {
                 alarm: silent_name(device),
                 kind: EventKind::Cleared,
                 at,
+                since: at,
                 severity: Severity::Warn,
                 device: device.to_owned(),
                 metric: String::new(),
@@ -173,12 +208,16 @@ impl Alarms {
         }
         if self.silent_after > 0 {
             for (device, last) in &self.heard {
+                if self.by_change && !self.watched.contains(device) {
+                    continue;
+                }
                 if at - last >= self.silent_after && !self.silent.contains_key(device) {
                     self.silent.insert(device.clone(), (at, None));
                     out.push(Event {
                         alarm: silent_name(device),
                         kind: EventKind::Raised,
                         at,
+                        since: at,
                         severity: Severity::Warn,
                         device: device.clone(),
                         metric: String::new(),
@@ -200,7 +239,7 @@ impl Alarms {
             return None;
         }
         let device = self.silent.keys().find(|d| silent_name(d) == name)?.clone();
-        let (_, ack) = self.silent.get_mut(&device)?;
+        let (since, ack) = self.silent.get_mut(&device)?;
         if ack.is_some() {
             return None;
         }
@@ -209,6 +248,7 @@ impl Alarms {
             alarm: name.to_owned(),
             kind: EventKind::Acknowledged,
             at,
+            since: *since,
             severity: Severity::Warn,
             device,
             metric: String::new(),
@@ -289,10 +329,15 @@ fn event(a: &Armed, kind: EventKind, at: Millis, values: &HashMap<(String, Strin
             None => format!("cleared: no longer {}{now}", a.rule.when),
         },
     };
+    let since = match a.state {
+        State::Active { since, .. } => since,
+        _ => at,
+    };
     Event {
         alarm: a.rule.name.clone(),
         kind,
         at,
+        since,
         severity: a.rule.severity,
         device: first.device.clone(),
         metric: first.metric.clone(),

@@ -7,4 +7,4 @@ pub mod engine;
 pub mod rule;
 
 pub use engine::{Alarms, Event, EventKind, State, SILENT_AFTER_MS};
-pub use rule::{AlarmRule, Condition, RuleError, Severity};
+pub use rule::{AlarmRule, AlarmSettings, Condition, RuleError, Severity};

@@ -301,6 +301,21 @@ pub fn duration(text: &str) -> Result<Millis, RuleError> {
     Ok(total)
 }
 
+/// `[alarms]`: the built-in rules' settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlarmSettings {
+    /// A device not heard for this long raises `<device>-silent` (ms; `"0"` switches it off).
+    #[serde(deserialize_with = "millis")]
+    pub silent_after: Millis,
+}
+
+impl Default for AlarmSettings {
+    fn default() -> Self {
+        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS }
+    }
+}
+
 /// `[[alarm]]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

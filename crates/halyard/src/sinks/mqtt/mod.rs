@@ -7,6 +7,7 @@
 //! warnings and errors on `<root>/log`, the clock for ESP32 nodes on `<root>/clock` (Unix ms,
 //! every minute), and the MQTT-in subscriptions.
 
+pub mod alarms;
 pub mod discovery;
 pub mod endpoint;
 pub mod outbox;
