@@ -241,7 +241,11 @@ pub async fn pipeline(
         let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
         let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
             .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
-        let in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
+        let mut in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
+        if live {
+            // Acknowledgements: `<root>/alarm/<name>/ack` (any payload).
+            in_topics.push(format!("{root}/alarm/+/ack"));
+        }
         let hostname = crate::hostname();
         let client_id = match (&config.mqtt.client_id, live, demo) {
             (Some(id), true, _) => id.clone(),
@@ -429,6 +433,15 @@ pub async fn pipeline(
             }
         };
         for i in inputs.drain(..) {
+            if let Input::Mqtt { at, topic, .. } = &i {
+                if let Some(name) = acknowledged(topic, &root) {
+                    match alarms.acknowledge(name, *at) {
+                        Some(e) => alarm_events.push(e),
+                        None => tracing::info!("alarm {name}: acknowledged, but it is not active"),
+                    }
+                    continue;
+                }
+            }
             ingest.handle(i, &mut updates);
         }
         for u in updates.drain(..) {
@@ -499,6 +512,12 @@ pub async fn pipeline(
             "stored_readings_per_second": (stored / elapsed).round(),
         })
     }))
+}
+
+/// The alarm an acknowledgement topic (`<root>/alarm/<name>/ack`) names.
+fn acknowledged<'a>(topic: &'a str, root: &str) -> Option<&'a str> {
+    let name = topic.strip_prefix(root)?.strip_prefix("/alarm/")?.strip_suffix("/ack")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 /// An alarm's event: logged, and its state on MQTT (with Home Assistant's discovery the first

@@ -730,14 +730,28 @@ fn alarms_are_raised_and_cleared_on_mqtt() {
     });
     assert!(discovery);
 
-    for mv in [12_600, 11_800, 12_300, 12_400, 12_700] {
-        tty.write_paced(&mppt_block("HQ2213ALARM", mv, 50));
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let send = |tty: &mut Tty, mvs: &[u32]| {
+        for mv in mvs {
+            tty.write_paced(&mppt_block("HQ2213ALARM", *mv, 50));
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    send(&mut tty, &[12_600, 11_800]);
+    assert!(seen("halyard/alarm/low-volts", 2), "{}", gw.log());
+    // Acknowledged over MQTT: still active, said so.
+    let ack = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", "halyard/alarm/low-volts/ack", "-m", "ok"])
+        .status()
+        .unwrap();
+    assert!(ack.success());
     assert!(seen("halyard/alarm/low-volts", 3), "{}", gw.log());
+    let acked = sub.all().into_iter().filter(|m| m.topic == "halyard/alarm/low-volts").nth(2).unwrap();
+    assert_eq!(state(&acked).unwrap()["acknowledged"], true, "{}", acked.payload);
+    send(&mut tty, &[12_300, 12_400, 12_700]);
+    assert!(seen("halyard/alarm/low-volts", 4), "{}", gw.log());
     std::thread::sleep(Duration::from_millis(500));
     // 12.3 and 12.4 V are above 12 but not above 12.5: still active.
-    assert_eq!(states("halyard/alarm/low-volts"), ["normal", "active", "normal"], "{}", gw.log());
+    assert_eq!(states("halyard/alarm/low-volts"), ["normal", "active", "active", "normal"], "{}", gw.log());
     let raised =
         sub.all().into_iter().find(|m| m.topic == "halyard/alarm/low-volts" && m.payload.contains("active")).unwrap();
     let v = state(&raised).unwrap();
