@@ -461,6 +461,9 @@ pub async fn pipeline(
         }
         for e in alarm_events.drain(..) {
             announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
+            if let Some(tx) = &recorder_tx {
+                let _ = tx.send(crate::store::recorder::Input::Alarm(alarm_record(&e))).await;
+            }
         }
         if done {
             break;
@@ -512,6 +515,28 @@ pub async fn pipeline(
             "stored_readings_per_second": (stored / elapsed).round(),
         })
     }))
+}
+
+/// An alarm event as the history keeps it.
+fn alarm_record(e: &crate::alarms::Event) -> crate::store::AlarmRecord {
+    use crate::alarms::EventKind;
+    crate::store::AlarmRecord {
+        alarm: e.alarm.clone(),
+        kind: match e.kind {
+            EventKind::Raised => "raised",
+            EventKind::Repeated => "repeated",
+            EventKind::Acknowledged => "acknowledged",
+            EventKind::Cleared => "cleared",
+        }
+        .into(),
+        at: e.at,
+        since: e.since,
+        severity: e.severity.to_string(),
+        device: e.device.clone(),
+        metric: e.metric.clone(),
+        value: e.value,
+        message: e.message.clone(),
+    }
 }
 
 /// The alarm an acknowledgement topic (`<root>/alarm/<name>/ack`) names.

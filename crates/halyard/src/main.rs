@@ -28,6 +28,8 @@ enum Command {
     Demo(halyard::demo::DemoArgs),
     /// The daily answers from the history: solar start/stop, charging, full, yields, consumption …
     Report(halyard::report::Args),
+    /// The alarms kept in the history: raised, acknowledged, cleared.
+    Alarms(halyard::alarms::history::Args),
     /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
     Nav(halyard::nav::Args),
     /// Meshtastic: where the dinghy and everyone are (distance, bearing true and magnetic), max and reliable range.
@@ -95,6 +97,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => halyard::demo::demo(args),
         Command::Report(args) => halyard::report::command(args),
+        Command::Alarms(args) => halyard::alarms::history::command(args),
         Command::Nav(args) => halyard::nav::command(args),
         Command::Mesh(args) => halyard::mesh::command(args),
         Command::Export(args) => halyard::nav::export::command(args),

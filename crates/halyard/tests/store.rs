@@ -533,3 +533,70 @@ fn edge_cases_against_the_ground_truth_in_postgresql() {
         Box::new(halyard::store::postgres::Store::open(&url).unwrap())
     });
 }
+
+/// Alarms are evaluated in an import on the recording's clock and kept: `halyard alarms --json`
+/// lists each time the house bank went below 70 % until it was back above 80 %, at the times the
+/// stored readings say (checked here with the hysteresis written out independently); importing
+/// again keeps nothing twice.
+#[test]
+fn imported_alarms_are_kept_with_their_times() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("alarm-history");
+    let out =
+        halyard().args(["sim", "--days", "3", "--period", "60", "--out", s.0.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let db = s.path("alarms.sqlite");
+    let cfg = replay_config(&s, &db);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[[alarm]]\nname = \"bank-low\"\nwhen = \"house-bank.soc < 70\"\nclear = \"> 80\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let rec = s.path("boat.hrec");
+    let import = || {
+        let out = halyard().args(["import", "-c", cfg.to_str().unwrap(), rec.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    import();
+    let list = || {
+        let out = halyard().args(["alarms", "--json", "-c", cfg.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = list();
+    let rows: Vec<serde_json::Value> = first.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+
+    // The truth, from the stored readings: below 70 raises, above 80 clears.
+    let mut store = Store::open(&db).unwrap();
+    let soc = store.samples("house-bank", "soc", 0, i64::MAX).unwrap();
+    assert!(soc.iter().any(|(_, v)| *v < 70.0), "the simulated bank should go below 70 %");
+    let mut want = Vec::new();
+    let mut raised: Option<i64> = None;
+    for (at, v) in &soc {
+        match raised {
+            None if *v < 70.0 => raised = Some(*at),
+            Some(r) if *v > 80.0 => {
+                want.push((r, Some(*at)));
+                raised = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(r) = raised {
+        want.push((r, None));
+    }
+    let rfc = |ms: i64| halyard::sinks::mqtt::rfc3339(ms);
+    let got: Vec<(String, Option<String>)> = rows
+        .iter()
+        .filter(|r| r["name"] == "bank-low")
+        .map(|r| (r["raised_at"].as_str().unwrap().to_owned(), r["cleared_at"].as_str().map(str::to_owned)))
+        .collect();
+    let want: Vec<(String, Option<String>)> = want.into_iter().map(|(r, c)| (rfc(r), c.map(rfc))).collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    assert!(rows.iter().all(|r| r["name"] == "bank-low"), "a normal simulated boat raises no other alarm: {first}");
+
+    import();
+    assert_eq!(list(), first, "a second import keeps nothing twice");
+    let out = halyard().args(["alarms", "-c", cfg.to_str().unwrap()]).output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("bank-low") && page.contains("house-bank.soc < 70"), "{page}");
+}

@@ -4,6 +4,7 @@
 //! notifiers build on these events.
 
 pub mod engine;
+pub mod history;
 pub mod rule;
 
 pub use engine::{Alarms, Event, EventKind, State, SILENT_AFTER_MS};

@@ -49,6 +49,36 @@ pub trait Backend: Send {
     fn save_labels(&mut self, labels: &[Label]) -> Result<()>;
     /// A device's kept labels, label → text.
     fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>>;
+    /// Keep alarm events; one already kept (same alarm, kind and time: an import run again) is
+    /// not kept twice.
+    fn save_alarm_events(&mut self, events: &[AlarmRecord]) -> Result<()>;
+    /// Alarm events at or after `from` (ms), in time order.
+    fn alarm_events(&mut self, from: i64) -> Result<Vec<AlarmRecord>>;
+}
+
+/// An alarm event as kept: the alarm's name, what happened (`raised`, `repeated`,
+/// `acknowledged`, `cleared`), when, since when it was active, how loud, about which device and
+/// metric, the value then, and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRecord {
+    /// The alarm.
+    pub alarm: String,
+    /// `raised`, `repeated`, `acknowledged` or `cleared`.
+    pub kind: String,
+    /// When (ms).
+    pub at: i64,
+    /// Active since (ms).
+    pub since: i64,
+    /// `warn`, `alarm` or `emergency`.
+    pub severity: String,
+    /// The device.
+    pub device: String,
+    /// The metric (empty for silence).
+    pub metric: String,
+    /// The value then.
+    pub value: Option<f64>,
+    /// In words.
+    pub message: String,
 }
 
 /// A device's text label: (device, label, text, ms).

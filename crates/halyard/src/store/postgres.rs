@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS reports (
     date TEXT PRIMARY KEY,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alarm_events (
+    alarm TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts BIGINT NOT NULL,
+    since BIGINT NOT NULL,
+    severity TEXT NOT NULL,
+    device TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value DOUBLE PRECISION,
+    message TEXT NOT NULL,
+    PRIMARY KEY (ts, alarm, kind)
+);
 CREATE TABLE IF NOT EXISTS labels (
     device TEXT NOT NULL,
     label TEXT NOT NULL,
@@ -264,5 +276,40 @@ impl super::Backend for Store {
     fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
         let rows = self.client.query("SELECT label, value FROM labels WHERE device = $1", &[&device])?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn save_alarm_events(&mut self, events: &[super::AlarmRecord]) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        for e in events {
+            tx.execute(
+                "INSERT INTO alarm_events (alarm, kind, ts, since, severity, device, metric, value, message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                &[&e.alarm, &e.kind, &e.at, &e.since, &e.severity, &e.device, &e.metric, &e.value, &e.message],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn alarm_events(&mut self, from: i64) -> Result<Vec<super::AlarmRecord>> {
+        let rows = self.client.query(
+            "SELECT alarm, kind, ts, since, severity, device, metric, value, message FROM alarm_events
+             WHERE ts >= $1 ORDER BY ts, alarm",
+            &[&from],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| super::AlarmRecord {
+                alarm: r.get(0),
+                kind: r.get(1),
+                at: r.get(2),
+                since: r.get(3),
+                severity: r.get(4),
+                device: r.get(5),
+                metric: r.get(6),
+                value: r.get(7),
+                message: r.get(8),
+            })
+            .collect())
     }
 }

@@ -26,6 +26,8 @@ pub struct Recorder {
     roller: Roller,
     samples: Vec<(u32, i64, f64, Integrate)>,
     labels: Vec<super::Label>,
+    /// Alarm events not yet kept.
+    alarms: Vec<super::AlarmRecord>,
     telemetry: Arc<Telemetry>,
     errors: BurstLog,
     raw_ms: i64,
@@ -83,6 +85,7 @@ impl Recorder {
             roller,
             samples: Vec::new(),
             labels: Vec::new(),
+            alarms: Vec::new(),
             telemetry,
             errors: BurstLog::new("store", Duration::from_secs(60)),
             raw_ms: i64::from(raw_days) * 86_400_000,
@@ -230,6 +233,12 @@ impl Recorder {
 
     /// Write what is pending.
     pub fn flush(&mut self) {
+        if !self.alarms.is_empty() {
+            match self.store.save_alarm_events(&self.alarms) {
+                Ok(()) => self.alarms.clear(),
+                Err(e) => self.errors.report(Instant::now(), || format!("keeping alarm events: {e:#}")),
+            }
+        }
         if !self.labels.is_empty() {
             match self.store.save_labels(&self.labels) {
                 Ok(()) => self.labels.clear(),
@@ -360,6 +369,14 @@ impl Recorder {
                         self.clock_event(&device, e);
                     }
                 }
+                Input::Alarm(e) => {
+                    // A store that keeps failing keeps the newest events only.
+                    if self.alarms.len() >= 10_000 {
+                        self.alarms.remove(0);
+                        self.telemetry.inc("halyard_store_dropped_total", &[]);
+                    }
+                    self.alarms.push(e);
+                }
                 Input::Tick => {
                     if last_flush.elapsed() >= Duration::from_millis(900) {
                         self.flush();
@@ -387,6 +404,8 @@ pub enum Input {
     Change(Arc<Change>),
     /// A second has passed.
     Tick,
+    /// An alarm's event, for the history.
+    Alarm(super::AlarmRecord),
 }
 
 #[cfg(test)]
@@ -438,6 +457,12 @@ mod tests {
         }
         fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
             self.store.labels(device)
+        }
+        fn save_alarm_events(&mut self, events: &[crate::store::AlarmRecord]) -> Result<()> {
+            self.store.save_alarm_events(events)
+        }
+        fn alarm_events(&mut self, from: i64) -> Result<Vec<crate::store::AlarmRecord>> {
+            self.store.alarm_events(from)
         }
     }
 

@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS reports (
     date TEXT PRIMARY KEY,
     json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alarm_events (
+    alarm TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    since INTEGER NOT NULL,
+    severity TEXT NOT NULL,
+    device TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (ts, alarm, kind)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS labels (
     device TEXT NOT NULL,
     label TEXT NOT NULL,
@@ -302,6 +314,44 @@ impl super::Backend for Store {
     fn labels(&mut self, device: &str) -> Result<std::collections::BTreeMap<String, String>> {
         let mut q = self.conn.prepare_cached("SELECT label, value FROM labels WHERE device = ?1")?;
         let rows = q.query_map(params![device], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn save_alarm_events(&mut self, events: &[super::AlarmRecord]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO alarm_events (alarm, kind, ts, since, severity, device, metric, value, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for e in events {
+                insert.execute(params![
+                    e.alarm, e.kind, e.at, e.since, e.severity, e.device, e.metric, e.value, e.message
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn alarm_events(&mut self, from: i64) -> Result<Vec<super::AlarmRecord>> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT alarm, kind, ts, since, severity, device, metric, value, message FROM alarm_events
+             WHERE ts >= ?1 ORDER BY ts, alarm",
+        )?;
+        let rows = q.query_map(params![from], |r| {
+            Ok(super::AlarmRecord {
+                alarm: r.get(0)?,
+                kind: r.get(1)?,
+                at: r.get(2)?,
+                since: r.get(3)?,
+                severity: r.get(4)?,
+                device: r.get(5)?,
+                metric: r.get(6)?,
+                value: r.get(7)?,
+                message: r.get(8)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
