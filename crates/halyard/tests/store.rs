@@ -600,3 +600,36 @@ fn imported_alarms_are_kept_with_their_times() {
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.contains("bank-low") && page.contains("house-bank.soc < 70"), "{page}");
 }
+
+/// Alarm events in SQLite and a real PostgreSQL: kept in time order, and an event kept twice
+/// (an import run again) is there once.
+#[test]
+fn alarm_events_are_kept_once_in_both_backends() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("alarm-events");
+    let event = |alarm: &str, kind: &str, at: i64| halyard::store::AlarmRecord {
+        alarm: alarm.into(),
+        kind: kind.into(),
+        at,
+        since: at - 5,
+        severity: "warn".into(),
+        device: "bank".into(),
+        metric: String::new(),
+        value: if kind == "raised" { Some(61.5) } else { None },
+        message: format!("{alarm} {kind}"),
+    };
+    let events = [event("b", "raised", 20), event("a", "raised", 10), event("a", "cleared", 30)];
+    let check = |store: &mut dyn Backend| {
+        store.save_alarm_events(&events).unwrap();
+        store.save_alarm_events(&events[1..]).unwrap();
+        let kept = store.alarm_events(i64::MIN).unwrap();
+        assert_eq!(kept, [events[1].clone(), events[0].clone(), events[2].clone()]);
+        assert_eq!(store.alarm_events(15).unwrap().len(), 2);
+    };
+    check(&mut Store::open(&s.path("events.sqlite")).unwrap());
+    #[cfg(feature = "postgres")]
+    {
+        let pg = Postgres::start(&s.path("pg"));
+        check(&mut halyard::store::postgres::Store::open(&pg.url()).unwrap());
+    }
+}
