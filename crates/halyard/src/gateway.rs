@@ -229,7 +229,8 @@ pub async fn pipeline(
             .then(|| config.mqtt.discovery_prefix.clone()),
     };
     let mut alarms = crate::alarms::Alarms::new(&config.alarm, config.alarms.silent_after)
-        .map_err(|(name, e)| anyhow::anyhow!("[[alarm]] `{name}`: {e}"))?;
+        .map_err(|(name, e)| anyhow::anyhow!("[[alarm]] `{name}`: {e}"))?
+        .with_device_faults(config.alarms.device_faults);
     let (sink, report_tx) = if import {
         (None, None)
     } else {

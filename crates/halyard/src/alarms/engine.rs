@@ -8,6 +8,10 @@
 //! holds (by default: the raising one no longer does), which gives hysteresis when the owner
 //! writes `clear = "> 40"` under `when = "… < 30"`.
 //!
+//! Built in too: a device reporting a fault of its own (an MPPT's error code, a battery
+//! monitor's alarm reason, a BMS's flags; [`FAULTS`]) raises `<device>-<metric>` until it reports
+//! 0 again — `warn` for warnings, `alarm` otherwise.
+//!
 //! Besides the configured rules, the boat's own equipment gets a built-in silence rule: not
 //! heard for `silent_after` (10 min by default), `<device>-silent` is raised at `warn`, and
 //! cleared when it speaks again. Own equipment is what speaks an electrical protocol
@@ -18,6 +22,21 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::rule::{AlarmRule, Comparison, Condition, RuleError, Severity};
 use crate::model::Millis;
+
+/// Metrics in which a device reports its own fault (VE.Direct `ERR`/`AR`/`WARN`, Instant
+/// Readout's error and alarm fields, BMS and Lynx flags): anything but 0 is a fault, 0 clears
+/// it. Counters of past alarms (`low_voltage_alarms`) are history, not faults, and not here.
+const FAULTS: [&str; 9] = [
+    "charger_error",
+    "error",
+    "error_code",
+    "error_flags",
+    "alarm",
+    "alarm_reason",
+    "alarm_flags",
+    "warning_reason",
+    "warning",
+];
 
 /// The protocols of a boat's own electrical equipment (the model's `via` names).
 const ELECTRICAL: [&str; 4] = ["vedirect", "venetworking", "instant_readout", "masterbus"];
@@ -99,6 +118,10 @@ pub struct Alarms {
     /// Device → silence raised at (and acknowledged at).
     silent: BTreeMap<String, (Millis, Option<Millis>)>,
     silent_after: Millis,
+    /// Built-in fault alarms active: name → (since, acknowledged at, severity, device, metric).
+    faults: BTreeMap<String, (Millis, Option<Millis>, Severity, String, String)>,
+    /// Whether devices' own faults raise alarms.
+    device_faults: bool,
     /// Devices whose silence is an alarm (all, when fed readings directly).
     watched: std::collections::HashSet<String>,
     /// Whether only `watched` devices are (set once a model change has been seen).
@@ -122,15 +145,26 @@ impl Alarms {
             heard: BTreeMap::new(),
             silent: BTreeMap::new(),
             silent_after,
+            faults: BTreeMap::new(),
+            device_faults: true,
             watched: Default::default(),
             by_change: false,
             now: Millis::MIN,
         })
     }
 
+    /// Whether devices' own fault codes raise alarms (on by default).
+    pub fn with_device_faults(mut self, on: bool) -> Self {
+        self.device_faults = on;
+        self
+    }
+
     /// A reading of `device`'s `metric` at `at`.
     pub fn reading(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
         self.heard(device, at, out);
+        if self.device_faults && FAULTS.contains(&metric) {
+            self.fault(device, metric, value, at, out);
+        }
         self.values.insert((device.to_owned(), metric.to_owned()), value);
         let concerned = |c: &Comparison| c.device == device && c.metric == metric;
         for i in 0..self.armed.len() {
@@ -181,6 +215,30 @@ impl Alarms {
                 value: None,
                 message: format!("{device} is heard again"),
             });
+        }
+    }
+
+    fn fault(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
+        let name = format!("{device}-{metric}");
+        let active = self.faults.contains_key(&name);
+        let severity = if metric.starts_with("warning") { Severity::Warn } else { Severity::Alarm };
+        let event = |kind, since, message| Event {
+            alarm: name.clone(),
+            kind,
+            at,
+            since,
+            severity,
+            device: device.to_owned(),
+            metric: metric.to_owned(),
+            value: Some(value),
+            message,
+        };
+        if value != 0.0 && !active {
+            out.push(event(EventKind::Raised, at, format!("{device} reports {metric} {value}")));
+            self.faults.insert(name, (at, None, severity, device.to_owned(), metric.to_owned()));
+        } else if value == 0.0 && active {
+            self.faults.remove(&name);
+            out.push(event(EventKind::Cleared, at, format!("{device}: {metric} back to 0")));
         }
     }
 
@@ -237,6 +295,23 @@ impl Alarms {
                 return Some(event(a, EventKind::Acknowledged, at, &self.values));
             }
             return None;
+        }
+        if let Some((since, ack, severity, device, metric)) = self.faults.get_mut(name) {
+            if ack.is_some() {
+                return None;
+            }
+            *ack = Some(at);
+            return Some(Event {
+                alarm: name.to_owned(),
+                kind: EventKind::Acknowledged,
+                at,
+                since: *since,
+                severity: *severity,
+                device: device.clone(),
+                metric: metric.clone(),
+                value: None,
+                message: "acknowledged".into(),
+            });
         }
         let device = self.silent.keys().find(|d| silent_name(d) == name)?.clone();
         let (since, ack) = self.silent.get_mut(&device)?;
@@ -465,6 +540,33 @@ mod tests {
             toml::from_str("[[alarm]]\nname = \"both\"\nwhen = \"a.v < 1 or b.v < 1\"\nclear = \"> 2\"\n").unwrap();
         let (name, e) = Alarms::new(&f.alarm, 0).unwrap_err();
         assert_eq!((name.as_str(), e), ("both", RuleError::ClearNeedsCondition));
+    }
+
+    #[test]
+    fn a_devices_own_fault_code_raises_until_it_is_zero() {
+        let mut a = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0);
+        let mut out = Vec::new();
+        a.reading("port-arch", "charger_error", 0.0, 0, &mut out);
+        a.reading("port-arch", "charger_error", 17.0, MIN, &mut out);
+        a.reading("port-arch", "charger_error", 17.0, 2 * MIN, &mut out);
+        a.reading("house-bank", "warning_reason", 2.0, 2 * MIN, &mut out);
+        a.reading("house-bank", "low_voltage_alarms", 3.0, 2 * MIN, &mut out);
+        assert_eq!(
+            kinds(&out),
+            [
+                ("port-arch-charger_error".into(), EventKind::Raised, MIN),
+                ("house-bank-warning_reason".into(), EventKind::Raised, 2 * MIN)
+            ]
+        );
+        assert_eq!((out[0].severity, out[1].severity), (Severity::Alarm, Severity::Warn));
+        assert_eq!(out[0].message, "port-arch reports charger_error 17");
+        assert_eq!(a.acknowledge("port-arch-charger_error", 3 * MIN).unwrap().since, MIN);
+        out.clear();
+        a.reading("port-arch", "charger_error", 0.0, 4 * MIN, &mut out);
+        assert_eq!(kinds(&out), [("port-arch-charger_error".into(), EventKind::Cleared, 4 * MIN)]);
+        let mut quiet = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0).with_device_faults(false);
+        quiet.reading("port-arch", "charger_error", 17.0, 0, &mut out);
+        assert_eq!(out.len(), 1, "switched off");
     }
 
     /// Whatever order readings arrive in, an alarm is never cleared without having been

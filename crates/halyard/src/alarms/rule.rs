@@ -308,11 +308,14 @@ pub struct AlarmSettings {
     /// A device not heard for this long raises `<device>-silent` (ms; `"0"` switches it off).
     #[serde(deserialize_with = "millis")]
     pub silent_after: Millis,
+    /// A device's own fault code (an MPPT's error, a monitor's alarm reason) raises
+    /// `<device>-<metric>`.
+    pub device_faults: bool,
 }
 
 impl Default for AlarmSettings {
     fn default() -> Self {
-        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS }
+        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS, device_faults: true }
     }
 }
 
