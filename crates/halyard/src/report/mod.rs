@@ -440,11 +440,7 @@ pub fn command(args: Args) -> Result<()> {
         None => Config::default(),
     };
     let cal = config.calendar()?;
-    if config.store.backend == "sqlite" {
-        let path = config.store.path.clone().unwrap_or_else(|| config.data_dir().join("halyard.sqlite"));
-        anyhow::ensure!(path.exists(), "no history at {} (is [store] enabled and has Halyard run?)", path.display());
-    }
-    let mut store = crate::store::open(&config)?;
+    let mut store = crate::store::open_existing(&config)?;
     if args.season {
         let from = match &args.from {
             Some(d) => noon(d)?,

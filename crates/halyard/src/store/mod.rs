@@ -87,6 +87,16 @@ pub type Label = (String, String, String, i64);
 /// The text metrics kept as labels: what names a device (the store otherwise keeps numbers).
 pub const LABELS: [&str; 3] = ["long_name", "short_name", "node_id"];
 
+/// Open the configured store for reading: a SQLite file that does not exist yet is an error
+/// that says why (rather than an empty history created on the spot).
+pub fn open_existing(config: &crate::config::Config) -> Result<Box<dyn Backend>> {
+    if config.store.backend == "sqlite" {
+        let path = config.store.path.clone().unwrap_or_else(|| config.data_dir().join("halyard.sqlite"));
+        anyhow::ensure!(path.exists(), "no history at {} (is [store] enabled and has Halyard run?)", path.display());
+    }
+    open(config)
+}
+
 /// Open the configured store.
 pub fn open(config: &crate::config::Config) -> Result<Box<dyn Backend>> {
     match config.store.backend.as_str() {
