@@ -194,6 +194,19 @@ pub fn describe(c: &Config) -> String {
     if !c.mqtt_in.topics.is_empty() {
         out.push(format!("mqtt-in: {}", c.mqtt_in.topics.join(", ")));
     }
+    for a in &c.alarm {
+        let hold = if a.hold_ms > 0 { format!(" for {} s", a.hold_ms / 1000) } else { String::new() };
+        let clear = a.clear.as_deref().map(|c| format!(", clear {c}")).unwrap_or_default();
+        out.push(format!("alarm: {} ({}) when {}{hold}{clear}", a.name, a.severity, a.when));
+    }
+    let silent = match c.alarms.silent_after {
+        0 => "off".to_owned(),
+        ms => format!("after {} min", ms / 60_000),
+    };
+    out.push(format!(
+        "built-in alarms: silent devices {silent}; device faults {}",
+        if c.alarms.device_faults { "on" } else { "off" }
+    ));
     out.join("\n")
 }
 
