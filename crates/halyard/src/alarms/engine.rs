@@ -122,6 +122,8 @@ pub struct Alarms {
     faults: BTreeMap<String, (Millis, Option<Millis>, Severity, String, String)>,
     /// Whether devices' own faults raise alarms.
     device_faults: bool,
+    /// Devices the rules name.
+    named: std::collections::HashSet<String>,
     /// Devices whose silence is an alarm (all, when fed readings directly).
     watched: std::collections::HashSet<String>,
     /// Whether only `watched` devices are (set once a model change has been seen).
@@ -138,7 +140,12 @@ impl Alarms {
                 let clear = r.clear_condition().map_err(|e| (r.name.clone(), e))?;
                 Ok(Armed { rule: r.clone(), clear, state: State::Normal })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Armed>, _>>()?;
+        let named = armed
+            .iter()
+            .flat_map(|a| a.rule.when.comparisons().chain(a.clear.iter().flat_map(|c| c.comparisons())))
+            .map(|c| c.device.clone())
+            .collect();
         Ok(Alarms {
             armed,
             values: HashMap::new(),
@@ -147,6 +154,7 @@ impl Alarms {
             silent_after,
             faults: BTreeMap::new(),
             device_faults: true,
+            named,
             watched: Default::default(),
             by_change: false,
             now: Millis::MIN,
@@ -183,6 +191,12 @@ impl Alarms {
         self.by_change = true;
         let device = &change.device.name;
         let own = change.device.via.iter().any(|p| ELECTRICAL.contains(p));
+        if !own && !self.named.contains(device.as_str()) {
+            // Other boats and the crew's radios: no rule names them, and keeping each one heard
+            // over a season would only grow. Their time still moves the clock on.
+            self.tick(change.at, out);
+            return;
+        }
         if own && !self.watched.contains(device.as_str()) {
             self.watched.insert(device.clone());
         }
@@ -567,6 +581,49 @@ mod tests {
         let mut quiet = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0).with_device_faults(false);
         quiet.reading("port-arch", "charger_error", 17.0, 0, &mut out);
         assert_eq!(out.len(), 1, "switched off");
+    }
+
+    fn change(device: &str, via: &'static str, metric: &'static str, v: f64, at: Millis) -> crate::model::Change {
+        let info = crate::model::DeviceInfo {
+            name: device.into(),
+            role: None,
+            group: None,
+            kind: "x".into(),
+            product: None,
+            identities: Vec::new(),
+            via: vec![via],
+            configured: true,
+        };
+        crate::model::Change {
+            at,
+            device: std::sync::Arc::new(info),
+            device_changed: false,
+            changed: vec![crate::model::Metric::number(metric, "", v)],
+            new_metrics: Vec::new(),
+            raw: Vec::new(),
+            state: Default::default(),
+        }
+    }
+
+    /// Through model changes: the boat's electrical equipment is watched for silence, the
+    /// crew's radios (even configured) are not, and are not even remembered — unless a rule
+    /// names them.
+    #[test]
+    fn changes_watch_own_equipment_only() {
+        let mut a = alarms("[[alarm]]\nname = \"dinghy-far\"\nwhen = \"dinghy.distance > 500\"\n", SILENT_AFTER_MS);
+        let mut out = Vec::new();
+        a.change(&change("port-arch", "vedirect", "panel_power", 100.0, 0), &mut out);
+        a.change(&change("anna", "meshtastic", "battery_level", 80.0, 0), &mut out);
+        a.change(&change("dinghy", "meshtastic", "distance", 100.0, 0), &mut out);
+        a.change(&change("dinghy", "meshtastic", "distance", 600.0, 11 * MIN), &mut out);
+        assert_eq!(
+            kinds(&out),
+            [
+                ("dinghy-far".into(), EventKind::Raised, 11 * MIN),
+                ("port-arch-silent".into(), EventKind::Raised, 11 * MIN)
+            ]
+        );
+        assert!(!a.heard.contains_key("anna"), "a radio no rule names is not kept");
     }
 
     /// Whatever order readings arrive in, an alarm is never cleared without having been
