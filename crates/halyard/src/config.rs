@@ -546,6 +546,14 @@ impl Config {
         parse_toml(text, origin)
     }
 
+    /// The file when one is given, else every default (the commands that read the history).
+    pub fn load_or_default(path: Option<&Path>) -> Result<Config> {
+        match path {
+            Some(p) => Config::load(p),
+            None => Ok(Config::default()),
+        }
+    }
+
     /// Load a file, then its keys file, then check what cannot be checked field by field.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -69,16 +69,9 @@ fn parse_utc_date(text: &str) -> Result<halyard_proto::date::Date, String> {
     halyard_proto::date::Date::from_days(days).ok_or_else(|| format!("`{text}`: out of range"))
 }
 
-fn load(path: Option<&PathBuf>) -> Result<Config> {
-    match path {
-        Some(p) => Config::load(p),
-        None => Ok(Config::default()),
-    }
-}
-
 /// Run the gateway until SIGINT or SIGTERM.
 pub fn run(args: RunArgs) -> Result<()> {
-    let config = load(args.config.as_ref())?;
+    let config = Config::load_or_default(args.config.as_deref())?;
     if args.check {
         println!("{}", describe(&config));
         return Ok(());
@@ -93,7 +86,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 /// Replay captures through the pipeline, wait until MQTT has them all, print a summary.
 pub fn replay(args: ReplayArgs) -> Result<()> {
-    let config = load(args.config.as_ref())?;
+    let config = Config::load_or_default(args.config.as_deref())?;
     let logs = logging::init(&config.log);
     let options = crate::sources::replay::Options { max_speed: args.max_speed, date: args.date };
     let mode = Mode::Replay { files: args.files, options, print: args.print };
@@ -110,7 +103,7 @@ pub fn replay(args: ReplayArgs) -> Result<()> {
 /// Import captures into the store only (no MQTT): the history, the daily reports, at the
 /// store's speed; print a summary.
 pub fn import(args: ImportArgs) -> Result<()> {
-    let config = load(args.config.as_ref())?;
+    let config = Config::load_or_default(args.config.as_deref())?;
     anyhow::ensure!(config.store.enabled, "[store] is disabled in this configuration: nothing to import into");
     logging::init(&config.log);
     let options = crate::sources::replay::Options { max_speed: true, date: args.date };

@@ -92,10 +92,7 @@ pub fn episodes(events: &[AlarmRecord]) -> Vec<Episode> {
 
 /// Run `halyard alarms`.
 pub fn command(args: Args) -> Result<()> {
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = Config::load_or_default(args.config.as_deref())?;
     let cal = config.calendar()?;
     let mut store = crate::store::open_existing(&config)?;
     let from = match &args.since {

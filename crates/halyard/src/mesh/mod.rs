@@ -234,10 +234,7 @@ pub struct Args {
 
 /// Print where the node is, where everyone is, the ranges.
 pub fn command(args: Args) -> anyhow::Result<()> {
-    let config = match &args.config {
-        Some(p) => crate::config::Config::load(p)?,
-        None => crate::config::Config::default(),
-    };
+    let config = crate::config::Config::load_or_default(args.config.as_deref())?;
     let mut store = crate::store::open(&config)?;
     let store = store.as_mut();
     let log = args.sender_log.as_ref().map(std::fs::read_to_string).transpose()?;

@@ -137,10 +137,7 @@ pub fn render(
 
 /// Write the export.
 pub fn command(args: Args) -> Result<()> {
-    let config = match &args.config {
-        Some(p) => crate::config::Config::load(p)?,
-        None => crate::config::Config::default(),
-    };
+    let config = crate::config::Config::load_or_default(args.config.as_deref())?;
     let cal = config.calendar()?;
     let mut store = crate::store::open(&config)?;
     let from = match &args.from {

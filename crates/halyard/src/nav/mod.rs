@@ -188,10 +188,7 @@ fn last_recorded(store: &mut dyn Backend) -> Result<Option<i64>> {
 
 /// Print the day's gusts (and the last hour's), the places of the whole store, the fix losses.
 pub fn command(args: Args) -> Result<()> {
-    let config = match &args.config {
-        Some(p) => crate::config::Config::load(p)?,
-        None => crate::config::Config::default(),
-    };
+    let config = crate::config::Config::load_or_default(args.config.as_deref())?;
     let cal: Calendar = config.calendar()?;
     let mut store = crate::store::open(&config)?;
     let last = last_recorded(store.as_mut())?;

@@ -435,10 +435,7 @@ pub fn noon(date: &str) -> Result<i64> {
 
 /// Print the report.
 pub fn command(args: Args) -> Result<()> {
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = Config::load_or_default(args.config.as_deref())?;
     let cal = config.calendar()?;
     let mut store = crate::store::open_existing(&config)?;
     if args.season {
