@@ -116,18 +116,14 @@ pub struct Alarms {
     /// Device → last heard.
     heard: BTreeMap<String, Millis>,
     /// Device → silence raised at (and acknowledged at).
-    silent: BTreeMap<String, (Millis, Option<Millis>)>,
+    silent: BTreeMap<String, Builtin>,
     silent_after: Millis,
-    /// Built-in fault alarms active: name → (since, acknowledged at, severity, device, metric).
-    faults: BTreeMap<String, (Millis, Option<Millis>, Severity, String, String)>,
+    /// Built-in fault alarms active, by alarm name.
+    faults: BTreeMap<String, Builtin>,
     /// Whether devices' own faults raise alarms.
     device_faults: bool,
     /// Devices the rules name.
     named: std::collections::HashSet<String>,
-    /// Devices whose silence is an alarm (all, when fed readings directly).
-    watched: std::collections::HashSet<String>,
-    /// Whether only `watched` devices are (set once a model change has been seen).
-    by_change: bool,
     now: Millis,
 }
 
@@ -155,8 +151,6 @@ impl Alarms {
             faults: BTreeMap::new(),
             device_faults: true,
             named,
-            watched: Default::default(),
-            by_change: false,
             now: Millis::MIN,
         })
     }
@@ -167,9 +161,15 @@ impl Alarms {
         self
     }
 
-    /// A reading of `device`'s `metric` at `at`.
+    /// A reading of `device`'s `metric` at `at`; the device is watched for silence.
     pub fn reading(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
         self.heard(device, at, out);
+        self.value(device, metric, value, at, out);
+        self.tick(at, out);
+    }
+
+    /// A value for the rules and the fault codes.
+    fn value(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
         if self.device_faults && FAULTS.contains(&metric) {
             self.fault(device, metric, value, at, out);
         }
@@ -183,76 +183,63 @@ impl Alarms {
                 self.evaluate(i, at, out);
             }
         }
-        self.tick(at, out);
     }
 
-    /// What a model change says: its numbers, or at least that its device was heard.
+    /// What a model change says: that its device was heard (watched for silence when it is the
+    /// boat's own equipment), and its numbers.
     pub fn change(&mut self, change: &crate::model::Change, out: &mut Vec<Event>) {
-        self.by_change = true;
         let device = &change.device.name;
         let own = change.device.via.iter().any(|p| ELECTRICAL.contains(p));
-        if !own && !self.named.contains(device.as_str()) {
-            // Other boats and the crew's radios: no rule names them, and keeping each one heard
-            // over a season would only grow. Their time still moves the clock on.
-            self.tick(change.at, out);
-            return;
+        if own {
+            self.heard(device, change.at, out);
         }
-        if own && !self.watched.contains(device.as_str()) {
-            self.watched.insert(device.clone());
-        }
-        let mut any = false;
-        for m in &change.changed {
-            if let Some(v) = m.value.as_ref().and_then(|v| v.as_f64()) {
-                self.reading(device, &m.name, v, change.at, out);
-                any = true;
+        // Other boats and the crew's radios are neither watched nor, unless a rule names them,
+        // remembered (over a season they would only grow); their time still moves the clock on.
+        if own || self.named.contains(device.as_str()) {
+            for m in &change.changed {
+                if let Some(v) = m.value.as_ref().and_then(|v| v.as_f64()) {
+                    self.value(device, &m.name, v, change.at, out);
+                }
             }
         }
-        if !any {
-            self.heard(device, change.at, out);
-            self.tick(change.at, out);
-        }
+        self.tick(change.at, out);
     }
 
     /// `device` was heard at `at` (any update, even one without numbers).
     pub fn heard(&mut self, device: &str, at: Millis, out: &mut Vec<Event>) {
         let last = self.heard.entry(device.to_owned()).or_insert(at);
         *last = (*last).max(at);
-        if self.silent.remove(device).is_some() {
-            out.push(Event {
-                alarm: silent_name(device),
-                kind: EventKind::Cleared,
+        if let Some(b) = self.silent.remove(device) {
+            out.push(b.event(
+                silent_name(device),
+                EventKind::Cleared,
                 at,
-                since: at,
-                severity: Severity::Warn,
-                device: device.to_owned(),
-                metric: String::new(),
-                value: None,
-                message: format!("{device} is heard again"),
-            });
+                at,
+                None,
+                format!("{device} is heard again"),
+            ));
         }
     }
 
     fn fault(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
         let name = format!("{device}-{metric}");
-        let active = self.faults.contains_key(&name);
-        let severity = if metric.starts_with("warning") { Severity::Warn } else { Severity::Alarm };
-        let event = |kind, since, message| Event {
-            alarm: name.clone(),
-            kind,
-            at,
-            since,
-            severity,
-            device: device.to_owned(),
-            metric: metric.to_owned(),
-            value: Some(value),
-            message,
-        };
-        if value != 0.0 && !active {
-            out.push(event(EventKind::Raised, at, format!("{device} reports {metric} {value}")));
-            self.faults.insert(name, (at, None, severity, device.to_owned(), metric.to_owned()));
-        } else if value == 0.0 && active {
-            self.faults.remove(&name);
-            out.push(event(EventKind::Cleared, at, format!("{device}: {metric} back to 0")));
+        if value != 0.0 && !self.faults.contains_key(&name) {
+            let severity = if metric.starts_with("warning") { Severity::Warn } else { Severity::Alarm };
+            let b = Builtin::raised(at, severity, device, metric);
+            let message = format!("{device} reports {metric} {value}");
+            out.push(b.event(name.clone(), EventKind::Raised, at, at, Some(value), message));
+            self.faults.insert(name, b);
+        } else if value == 0.0 {
+            if let Some(b) = self.faults.remove(&name) {
+                out.push(b.event(
+                    name,
+                    EventKind::Cleared,
+                    at,
+                    at,
+                    Some(value),
+                    format!("{device}: {metric} back to 0"),
+                ));
+            }
         }
     }
 
@@ -280,22 +267,11 @@ impl Alarms {
         }
         if self.silent_after > 0 {
             for (device, last) in &self.heard {
-                if self.by_change && !self.watched.contains(device) {
-                    continue;
-                }
                 if at - last >= self.silent_after && !self.silent.contains_key(device) {
-                    self.silent.insert(device.clone(), (at, None));
-                    out.push(Event {
-                        alarm: silent_name(device),
-                        kind: EventKind::Raised,
-                        at,
-                        since: at,
-                        severity: Severity::Warn,
-                        device: device.clone(),
-                        metric: String::new(),
-                        value: None,
-                        message: format!("{device} not heard for {}", minutes(at - last)),
-                    });
+                    let b = Builtin::raised(at, Severity::Warn, device, "");
+                    let message = format!("{device} not heard for {}", minutes(at - last));
+                    out.push(b.event(silent_name(device), EventKind::Raised, at, at, None, message));
+                    self.silent.insert(device.clone(), b);
                 }
             }
         }
@@ -310,40 +286,16 @@ impl Alarms {
             }
             return None;
         }
-        if let Some((since, ack, severity, device, metric)) = self.faults.get_mut(name) {
-            if ack.is_some() {
-                return None;
-            }
-            *ack = Some(at);
-            return Some(Event {
-                alarm: name.to_owned(),
-                kind: EventKind::Acknowledged,
-                at,
-                since: *since,
-                severity: *severity,
-                device: device.clone(),
-                metric: metric.clone(),
-                value: None,
-                message: "acknowledged".into(),
-            });
-        }
-        let device = self.silent.keys().find(|d| silent_name(d) == name)?.clone();
-        let (since, ack) = self.silent.get_mut(&device)?;
-        if ack.is_some() {
+        let silent = name.strip_suffix("-silent");
+        let b = match self.faults.get_mut(name) {
+            Some(b) => b,
+            None => self.silent.get_mut(silent?)?,
+        };
+        if b.acknowledged.is_some() {
             return None;
         }
-        *ack = Some(at);
-        Some(Event {
-            alarm: name.to_owned(),
-            kind: EventKind::Acknowledged,
-            at,
-            since: *since,
-            severity: Severity::Warn,
-            device,
-            metric: String::new(),
-            value: None,
-            message: "acknowledged".into(),
-        })
+        b.acknowledged = Some(at);
+        Some(b.event(name.to_owned(), EventKind::Acknowledged, at, b.since, None, "acknowledged".into()))
     }
 
     /// Each configured rule's name and state.
@@ -353,7 +305,7 @@ impl Alarms {
 
     /// Devices silent now, with since when.
     pub fn silent(&self) -> impl Iterator<Item = (&str, Millis)> {
-        self.silent.iter().map(|(d, (since, _))| (d.as_str(), *since))
+        self.silent.iter().map(|(d, b)| (d.as_str(), b.since))
     }
 
     fn evaluate(&mut self, i: usize, at: Millis, out: &mut Vec<Event>) {
@@ -388,6 +340,45 @@ impl Alarms {
                     out.push(event(a, EventKind::Cleared, at, values));
                 }
             }
+        }
+    }
+}
+
+/// A built-in alarm while active (a silent device, a device's fault code).
+#[derive(Debug, Clone)]
+struct Builtin {
+    since: Millis,
+    acknowledged: Option<Millis>,
+    severity: Severity,
+    device: String,
+    /// Empty for silence.
+    metric: String,
+}
+
+impl Builtin {
+    fn raised(at: Millis, severity: Severity, device: &str, metric: &str) -> Self {
+        Builtin { since: at, acknowledged: None, severity, device: device.to_owned(), metric: metric.to_owned() }
+    }
+
+    fn event(
+        &self,
+        alarm: String,
+        kind: EventKind,
+        at: Millis,
+        since: Millis,
+        value: Option<f64>,
+        message: String,
+    ) -> Event {
+        Event {
+            alarm,
+            kind,
+            at,
+            since,
+            severity: self.severity,
+            device: self.device.clone(),
+            metric: self.metric.clone(),
+            value,
+            message,
         }
     }
 }
