@@ -16,18 +16,12 @@ nothing missing.
 Needs a release build (`cargo build --release`). Exits non-zero on the first failure.
 (CI runs a smaller version of this: tests/store.rs, killed_imports_leave_a_sound_store….)
 """
-import argparse, json, os, pty, random, shutil, socket, sqlite3, subprocess, sys, tempfile, threading, time, tty
+import argparse, json, os, pty, random, shutil, sqlite3, subprocess, sys, tempfile, threading, time, tty
+
+from loopback import free_port, vedirect_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("HALYARD_BIN", os.path.join(ROOT, "target", "release", "halyard"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def config(work, sim_toml, db, extra=""):
@@ -68,8 +62,7 @@ def reports(cfg, days):
 def block(serial, seq):
     fields = [("PID", "0xA053"), ("SER#", serial), ("V", str(12000 + seq % 2000)), ("I", "5000"),
               ("VPV", "36000"), ("PPV", str(100 + seq % 50)), ("CS", "3"), ("ERR", "0"), ("H20", "12")]
-    body = b"".join(b"\r\n" + k.encode() + b"\t" + v.encode() for k, v in fields) + b"\r\nChecksum\t"
-    return body + bytes([(-sum(body)) % 256])
+    return vedirect_block(fields)
 
 
 def main():

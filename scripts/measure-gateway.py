@@ -15,27 +15,16 @@ Usage: scripts/measure-gateway.py [SECONDS]   (builds nothing: run `cargo build 
 """
 import os, pty, re, socket, subprocess, sys, tempfile, threading, time, tty, urllib.request
 
+from loopback import free_port, vedirect_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "halyard")
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 CANDUMP = os.path.join(ROOT, "crates/halyard-proto/tests/fixtures/masterbus/volts_amps_only.candump.log")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def block(fields):
-    body = b"".join(b"\r\n" + k.encode() + b"\t" + v.encode() for k, v in fields) + b"\r\nChecksum\t"
-    return body + bytes([(-sum(body)) % 256])
-
-
 def mppt(serial, i):
-    return block([("PID", "0xA053"), ("FW", "159"), ("SER#", serial), ("V", str(13200 + i % 50)),
+    return vedirect_block([("PID", "0xA053"), ("FW", "159"), ("SER#", serial), ("V", str(13200 + i % 50)),
                   ("I", str(10000 + (i * 37) % 3000)), ("VPV", str(36000 + i % 400)), ("PPV", str(140 + i % 60)),
                   ("CS", "3"), ("MPPT", "2"), ("OR", "0x00000000"), ("ERR", "0"), ("LOAD", "ON"), ("IL", "0"),
                   ("H19", "12345"), ("H20", str(120 + i // 60)), ("H21", "410"), ("H22", "230"), ("H23", "402"),
@@ -43,11 +32,11 @@ def mppt(serial, i):
 
 
 def bmv(i):
-    return [block([("PID", "0xA389"), ("V", str(13210 + i % 20)), ("VS", "12910"), ("I", str(-4500 + i % 900)),
+    return [vedirect_block([("PID", "0xA389"), ("V", str(13210 + i % 20)), ("VS", "12910"), ("I", str(-4500 + i % 900)),
                    ("P", str(-59 + i % 12)), ("CE", str(-31000 - i)), ("SOC", str(876 - i // 600)),
                    ("TTG", "2870"), ("Alarm", "OFF"), ("Relay", "OFF"), ("AR", "0"), ("BMV", "SmartShunt 500A/50mV"),
                    ("FW", "0414"), ("MON", "0")]),
-            block([("H1", "-160000"), ("H2", "-31000"), ("H3", "-90000"), ("H4", "12"), ("H5", "0"), ("H6", "-9000000"),
+            vedirect_block([("H1", "-160000"), ("H2", "-31000"), ("H3", "-90000"), ("H4", "12"), ("H5", "0"), ("H6", "-9000000"),
                    ("H7", "10500"), ("H8", "14700"), ("H9", "86400"), ("H10", "30"), ("H11", "0"), ("H12", "0"),
                    ("H15", "0"), ("H16", "0"), ("H17", "4100"), ("H18", "4500"), ("SER#", "HQ2150BMV01")])]
 

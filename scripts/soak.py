@@ -20,17 +20,11 @@ Exits non-zero when a reading is lost or a duplicate is not explained by QoS 1.
 """
 import argparse, os, pty, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, tty
 
+from loopback import free_port, vedirect_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("HALYARD_BIN", os.path.join(ROOT, "target", "release", "halyard"))
 OUTBOX_DEFAULT_MIB = 64  # [mqtt] outbox_max_mib's default (crates/halyard/src/config.rs)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, up, timeout=20):
@@ -47,13 +41,8 @@ def wait_port(port, up, timeout=20):
     sys.exit(f"soak: port {port} never went {'up' if up else 'down'}")
 
 
-def block(fields):
-    body = b"".join(b"\r\n" + k.encode() + b"\t" + v.encode() for k, v in fields) + b"\r\nChecksum\t"
-    return body + bytes([(-sum(body)) % 256])
-
-
 def mppt(serial, seq):
-    return block([("PID", "0xA053"), ("FW", "159"), ("SER#", serial), ("V", str(10000 + seq)),
+    return vedirect_block([("PID", "0xA053"), ("FW", "159"), ("SER#", serial), ("V", str(10000 + seq)),
                   ("I", str(5000 + seq % 3000)), ("VPV", str(36000 + seq % 400)), ("PPV", str(60 + seq % 90)),
                   ("CS", "3"), ("MPPT", "2"), ("OR", "0x00000000"), ("ERR", "0"), ("LOAD", "ON"), ("IL", "0"),
                   ("H19", "12345"), ("H20", str(120 + seq // 600)), ("H21", "410"), ("H22", "230"), ("H23", "402"),
@@ -61,7 +50,7 @@ def mppt(serial, seq):
 
 
 def bmv(serial, seq):
-    return block([("PID", "0xA389"), ("V", str(10000 + seq)), ("I", str(-4500 + seq % 900)), ("P", str(-59 + seq % 12)),
+    return vedirect_block([("PID", "0xA389"), ("V", str(10000 + seq)), ("I", str(-4500 + seq % 900)), ("P", str(-59 + seq % 12)),
                   ("CE", str(-31000 - seq)), ("SOC", str(876 - seq % 300)), ("TTG", "2870"), ("Alarm", "OFF"),
                   ("Relay", "OFF"), ("AR", "0"), ("BMV", "SmartShunt 500A/50mV"), ("FW", "0414"), ("MON", "0"),
                   ("SER#", serial)])
