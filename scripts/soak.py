@@ -111,6 +111,11 @@ def main():
     port, metrics = free_port(), free_port()
     store = os.path.join(work, "mosquitto")
     os.makedirs(store)
+    # Run as root, Mosquitto drops to its own user: it must be able to reach and write its
+    # persistence folder, or a restart silently forgets the checker's session and what was
+    # queued for it — which would be counted as Halyard's loss.
+    os.chmod(work, 0o755)
+    os.chmod(store, 0o777)
     conf = os.path.join(work, "mosquitto.conf")
     with open(conf, "w") as f:
         f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {store}/\n"
