@@ -60,6 +60,8 @@ pub struct Config {
     pub alarm: Vec<crate::alarms::AlarmRule>,
     /// The built-in alarms (`[alarms]`).
     pub alarms: crate::alarms::AlarmSettings,
+    /// Notifiers by name (`[notify.<name>]`), which alarms name in `notify`.
+    pub notify: std::collections::BTreeMap<String, crate::notify::NotifierSettings>,
 }
 
 /// `[clock]`: when the system clock is not synchronised (no NTP at sea, a Pi without a real-time
@@ -661,6 +663,23 @@ impl Config {
                         self.device.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
                     );
                 }
+            }
+        }
+        let radios: Vec<_> = self.meshtastic.iter().map(|m| (m.source.clone(), None)).collect();
+        for (name, n) in &self.notify {
+            crate::notify::Delivery::new(n, &radios).map_err(|e| anyhow::anyhow!("[notify.{name}]: {e}"))?;
+        }
+        let named = self.alarm.iter().map(|a| (format!("[[alarm]] `{}`", a.name), &a.notify));
+        for (what, names) in named.chain([("[alarms]".to_owned(), &self.alarms.notify)]) {
+            if let Some(missing) = names.iter().find(|n| !self.notify.contains_key(*n)) {
+                bail!(
+                    "{what}: notify names `{missing}`, but there is no [notify.{missing}] (configured: {})",
+                    if self.notify.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        self.notify.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                );
             }
         }
         for m in &self.masterbus {

@@ -237,6 +237,20 @@ pub async fn pipeline(
     let mut alarms = crate::alarms::Alarms::new(&config.alarm, config.alarms.silent_after)
         .map_err(|(name, e)| anyhow::anyhow!("[[alarm]] `{name}`: {e}"))?
         .with_device_faults(config.alarms.device_faults);
+    // Notifiers are for news: a live gateway's alarms, never a replay's or an import's.
+    let mut radio_links = Vec::new();
+    let notifiers = if live && !config.notify.is_empty() {
+        let mut radios = Vec::new();
+        for m in &config.meshtastic {
+            let (tx, rx) = mpsc::channel(8);
+            radios.push((m.source.clone(), Some(tx)));
+            radio_links.push(rx);
+        }
+        crate::notify::Notifiers::start(&config.notify, &radios, telemetry.clone())?
+    } else {
+        crate::notify::Notifiers::none(telemetry.clone())
+    };
+    let notify_route = crate::notify::routes(&config.alarm, &config.alarms.notify);
     let (sink, report_tx) = if import {
         (None, None)
     } else {
@@ -368,7 +382,7 @@ pub async fn pipeline(
     let started = Instant::now();
     let replay_stats = match mode {
         Mode::Live | Mode::Demo(_) => {
-            start_sources(&mut config, &input_tx, &telemetry, &stop_rx, &mut tasks);
+            start_sources(&mut config, radio_links, &input_tx, &telemetry, &stop_rx, &mut tasks);
             let stopper = stop_tx.clone();
             // A gateway with no source configured yet still runs (its broker, its dashboard)
             // until told to stop: this sender keeps the model's input open until then.
@@ -468,6 +482,9 @@ pub async fn pipeline(
         }
         for e in alarm_events.drain(..) {
             announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
+            if live {
+                notifiers.notify(&e, &notify_route(&e.alarm));
+            }
             if let Some(tx) = &recorder_tx {
                 let _ = tx.send(crate::store::recorder::Input::Alarm(alarm_record(&e))).await;
             }
@@ -526,16 +543,9 @@ pub async fn pipeline(
 
 /// An alarm event as the history keeps it.
 fn alarm_record(e: &crate::alarms::Event) -> crate::store::AlarmRecord {
-    use crate::alarms::EventKind;
     crate::store::AlarmRecord {
         alarm: e.alarm.clone(),
-        kind: match e.kind {
-            EventKind::Raised => "raised",
-            EventKind::Repeated => "repeated",
-            EventKind::Acknowledged => "acknowledged",
-            EventKind::Cleared => "cleared",
-        }
-        .into(),
+        kind: crate::notify::message::kind_word(e.kind).into(),
         at: e.at,
         since: e.since,
         severity: e.severity.to_string(),
@@ -584,6 +594,7 @@ const INPUT_BATCH: usize = 256;
 /// Start the configured serial, CAN, NMEA and Meshtastic sources.
 fn start_sources(
     config: &mut Config,
+    radio_links: Vec<mpsc::Receiver<crate::notify::radio::Outgoing>>,
     tx: &mpsc::Sender<Input>,
     telemetry: &Arc<Telemetry>,
     stop: &watch::Receiver<bool>,
@@ -592,8 +603,18 @@ fn start_sources(
     for port in std::mem::take(&mut config.vedirect) {
         tasks.push(tokio::spawn(crate::sources::vedirect::run(port, tx.clone(), telemetry.clone(), stop.clone())));
     }
+    // A radio's notifier link, when a Meshtastic notifier is configured (in the order of
+    // `[[meshtastic]]`, as `Notifiers::start` was given them).
+    let mut links = radio_links.into_iter();
     for source in std::mem::take(&mut config.meshtastic) {
-        tasks.push(tokio::spawn(crate::sources::mesh::run(source.source, tx.clone(), telemetry.clone(), stop.clone())));
+        let link = links.next();
+        tasks.push(tokio::spawn(crate::sources::mesh::run(
+            source.source,
+            link,
+            tx.clone(),
+            telemetry.clone(),
+            stop.clone(),
+        )));
     }
     for source in std::mem::take(&mut config.nmea) {
         tasks.push(tokio::spawn(crate::sources::nmea::run(source.source, tx.clone(), telemetry.clone(), stop.clone())));

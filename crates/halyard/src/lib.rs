@@ -20,6 +20,7 @@ pub mod masterbus;
 pub mod mesh;
 pub mod model;
 pub mod nav;
+pub mod notify;
 pub mod progress;
 pub mod report;
 pub mod setup;
@@ -29,6 +30,8 @@ pub mod sources;
 pub mod store;
 pub mod telemetry;
 pub mod text;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod web;
 
 /// This machine's host name (for mDNS, syslog and the MQTT client id), empty if unknown.

@@ -30,6 +30,8 @@ enum Command {
     Report(halyard::report::Args),
     /// The alarms kept in the history: raised, acknowledged, cleared.
     Alarms(halyard::alarms::history::Args),
+    /// Alarm notifications: `notify test` sends a test message through each notifier.
+    Notify(halyard::notify::cli::Args),
     /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
     Nav(halyard::nav::Args),
     /// Meshtastic: where the dinghy and everyone are (distance, bearing true and magnetic), max and reliable range.
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => halyard::demo::demo(args),
         Command::Report(args) => halyard::report::command(args),
         Command::Alarms(args) => halyard::alarms::history::command(args),
+        Command::Notify(args) => halyard::notify::cli::command(args),
         Command::Nav(args) => halyard::nav::command(args),
         Command::Mesh(args) => halyard::mesh::command(args),
         Command::Export(args) => halyard::nav::export::command(args),

@@ -328,33 +328,6 @@ fn where_is_the_dinghy_and_how_far_the_radios_reach() {
     assert_eq!(expected, 5000.0, "the scenario's sender is heard reliably to 5 km");
 }
 
-/// The Python interpreter of the virtual environment holding the official package (PyPI
-/// `meshtastic`), which scripts/test.sh makes in target/meshtastic-venv.
-fn official_python() -> PathBuf {
-    let python = std::env::var_os("HALYARD_MESHTASTIC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/meshtastic-venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} missing: scripts/test.sh installs the official `meshtastic` Python package there",
-        python.display()
-    );
-    python
-}
-
-/// `meshtastic_official.py vectors DIR --seed N`: messages made by the official package.
-fn official_vectors(dir: &Path, seed: u32) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py");
-    let out = std::process::Command::new(official_python())
-        .arg(&script)
-        .arg("vectors")
-        .arg(dir)
-        .args(["--seed", &seed.to_string()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -469,7 +442,7 @@ fn every_field_as_the_official_package_reads_it() {
     let (mut packets, mut node_infos, mut envelopes) = (0, 0, 0);
     for seed in 1..=4 {
         let dir = scratch.path(&format!("seed{seed}"));
-        official_vectors(&dir, seed);
+        support::official_vectors(&dir, seed);
         let expected = jsonl(&dir.join("expected.jsonl"));
         let bytes = std::fs::read(dir.join("stream.bin")).unwrap();
         let (mut frames, mut logs) = (Vec::new(), 0);
@@ -542,25 +515,8 @@ fn a_radio_played_by_the_official_package() {
     let _serial = support::one_at_a_time();
     let scratch = Scratch::new("mesh-official-radio");
     let vectors = scratch.path("vectors");
-    official_vectors(&vectors, 11);
-    let port_file = scratch.path("port");
-    let radio = std::process::Command::new(official_python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py"))
-        .arg("radio")
-        .arg(&port_file)
-        .arg(&vectors)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    for _ in 0..100 {
-        port = std::fs::read_to_string(&port_file).unwrap_or_default();
-        if !port.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(!port.is_empty(), "the radio did not start");
+    support::official_vectors(&vectors, 11);
+    let (radio, port) = support::official_radio(&scratch.0, &vectors);
     let broker = Mosquitto::start(&scratch.0, "");
     let sub = Subscriber::start(broker.port, None);
     let cfg = scratch.path("halyard.toml");

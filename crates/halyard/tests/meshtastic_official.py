@@ -16,7 +16,8 @@ checked against the upstream definitions rather than against bytes it produced i
         ToRadio messages with the official ToRadio, answers `want_config_id` with my_info, the
         node database of OUT_DIR's vectors, config and channels, `config_complete_id` equal to
         the id asked, then the vectors' packets; on disconnect prints what the client sent, as
-        JSON (which variants, the id asked), and exits.
+        JSON (which variants, the id asked, the text packets read with the official MeshPacket),
+        and exits. Each text packet is also appended to OUT_DIR/texts.jsonl as it arrives.
 """
 
 import json
@@ -24,6 +25,7 @@ import random
 import socket
 import struct
 import sys
+import time
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -197,6 +199,13 @@ def radio(port_file, out):
             variant = m.WhichOneof("payload_variant")
             said["variants"].append(variant)
             said["packets_sent_to_mesh"] += variant == "packet"
+            if variant == "packet" and m.packet.decoded.portnum == portnums_pb2.PortNum.TEXT_MESSAGE_APP:
+                p = m.packet
+                text = {"at": time.time(), "to": p.to, "channel": p.channel, "want_ack": p.want_ack, "hop_limit": p.hop_limit,
+                        "id": p.id, "text": p.decoded.payload.decode("utf-8")}
+                said.setdefault("texts", []).append(text)
+                with open(out / "texts.jsonl", "a") as f:
+                    f.write(json.dumps(text) + "\n")
             if variant != "want_config_id":
                 continue
             asked = m.want_config_id

@@ -311,11 +311,14 @@ pub struct AlarmSettings {
     /// A device's own fault code (an MPPT's error, a monitor's alarm reason) raises
     /// `<device>-<metric>`.
     pub device_faults: bool,
+    /// The notifiers the built-in alarms tell (`[notify.<name>]` names); empty: MQTT, Home
+    /// Assistant and the dashboard only.
+    pub notify: Vec<String>,
 }
 
 impl Default for AlarmSettings {
     fn default() -> Self {
-        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS, device_faults: true }
+        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS, device_faults: true, notify: Vec::new() }
     }
 }
 

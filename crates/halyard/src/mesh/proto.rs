@@ -39,7 +39,7 @@ pub mod from_radio {
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ToRadio {
     /// Which message this is.
-    #[prost(oneof = "to_radio::Variant", tags = "3, 7")]
+    #[prost(oneof = "to_radio::Variant", tags = "1, 3, 7")]
     pub variant: Option<to_radio::Variant>,
 }
 
@@ -48,6 +48,10 @@ pub mod to_radio {
     /// The oneof.
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub enum Variant {
+        /// A packet to send on the mesh: only an alarm's text, and only when the owner configured
+        /// a Meshtastic notifier (`notify::radio`).
+        #[prost(message, tag = "1")]
+        Packet(super::MeshPacket),
         /// Send the node database and configuration, then `config_complete_id` = this.
         #[prost(uint32, tag = "3")]
         WantConfigId(u32),
@@ -88,6 +92,9 @@ pub struct MeshPacket {
     /// Hops it may still travel.
     #[prost(uint32, tag = "9")]
     pub hop_limit: u32,
+    /// Ask the destination for an acknowledgement (direct messages).
+    #[prost(bool, tag = "10")]
+    pub want_ack: bool,
     /// Received signal strength, dBm.
     #[prost(int32, tag = "12")]
     pub rx_rssi: i32,

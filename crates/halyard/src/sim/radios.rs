@@ -160,6 +160,7 @@ impl Radios {
             rx_time: (at / 1000) as u32,
             rx_snr: snr,
             hop_limit: 3 - hops,
+            want_ack: false,
             rx_rssi: rssi,
             via_mqtt: false,
             hop_start: 3,

@@ -1,7 +1,8 @@
 //! A Meshtastic radio over its stream API: USB serial (115,200 baud) or TCP port 4403 (a radio
 //! on Wi-Fi). After connecting Halyard asks for the node database (`want_config_id`) and then
-//! reads; a heartbeat every five minutes keeps a serial link awake. Nothing else is ever sent:
-//! no configuration, no messages.
+//! reads; a heartbeat every five minutes keeps a serial link awake. Nothing else is ever sent —
+//! no configuration, no messages — except the alarms' texts of a Meshtastic notifier the owner
+//! configured (`notify::radio`), which come in through `link`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use super::backoff::{Backoff, Peer};
 use crate::burst::BurstLog;
 use crate::ingest::{now_ms, Input};
 use crate::mesh::proto::{to_radio, Heartbeat, ToRadio};
+use crate::notify::radio::Outgoing;
 use crate::telemetry::Telemetry;
 
 /// The stream API's TCP port.
@@ -75,6 +77,7 @@ async fn session(
     tx: &mpsc::Sender<Input>,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
+    link: &mut Option<mpsc::Receiver<Outgoing>>,
 ) -> Option<String> {
     // A config id of our own: the radio ends its dump with it.
     let id = (now_ms() as u32) | 1;
@@ -86,6 +89,18 @@ async fn session(
     loop {
         tokio::select! {
             _ = stop.changed() => return None,
+            Some(out) = async { link.as_mut()?.recv().await }, if link.is_some() => {
+                // A notifier that gave up waiting has retried or dropped it: not twice.
+                if out.done.is_closed() {
+                    continue;
+                }
+                let written = io.write_all(&out.bytes).await;
+                let failed = written.as_ref().err().map(|e| e.to_string());
+                let _ = out.done.send(written.map_err(|e| e.to_string()));
+                if let Some(e) = failed {
+                    return Some(e);
+                }
+            }
             _ = heartbeat.tick() => {
                 if let Err(e) = io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::Heartbeat(Heartbeat {})) })).await {
                     return Some(e.to_string());
@@ -106,7 +121,13 @@ async fn session(
 }
 
 /// Run one radio until `stop` turns true.
-pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    spec: Spec,
+    mut link: Option<mpsc::Receiver<Outgoing>>,
+    tx: mpsc::Sender<Input>,
+    telemetry: Arc<Telemetry>,
+    mut stop: watch::Receiver<bool>,
+) {
     let name: Arc<str> = spec.name().into();
     let labels = [("source", &*name)];
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
@@ -121,7 +142,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
                 Ok(s) => {
                     telemetry.set("halyard_source_up", &labels, 1.0);
                     tracing::info!("meshtastic: connected to {addr}");
-                    session(s, &name, &tx, &mut stop, &mut backoff).await
+                    session(s, &name, &tx, &mut stop, &mut backoff, &mut link).await
                 }
                 Err(e) => Some(format!("cannot connect: {e}")),
             },
@@ -129,7 +150,7 @@ pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>,
                 Ok(p) => {
                     telemetry.set("halyard_source_up", &labels, 1.0);
                     tracing::info!("meshtastic: reading {path}");
-                    session(p, &name, &tx, &mut stop, &mut backoff).await
+                    session(p, &name, &tx, &mut stop, &mut backoff, &mut link).await
                 }
                 Err(e) => Some(format!("cannot open: {e}{}", super::open_hint(&e))),
             },

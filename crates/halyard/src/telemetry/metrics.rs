@@ -45,6 +45,11 @@ const FAMILIES: &[Family] = &[
         help: "Times a source was reopened, by source.",
     },
     Family {
+        name: "halyard_notifications_total",
+        kind: "counter",
+        help: "Alarm notifications by notifier and result (sent, failed, retried, dropped).",
+    },
+    Family {
         name: "halyard_log_lines_suppressed_total",
         kind: "counter",
         help: "Remote log lines withheld by the rate limit.",

@@ -446,3 +446,52 @@ impl Drop for Postgres {
         terminate(&mut self.child);
     }
 }
+
+/// The Python interpreter of the virtual environment holding the official package (PyPI
+/// `meshtastic`), which scripts/test.sh makes in target/meshtastic-venv.
+pub fn official_python() -> PathBuf {
+    let python = std::env::var_os("HALYARD_MESHTASTIC_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/meshtastic-venv/bin/python"));
+    assert!(
+        python.exists(),
+        "{} missing: scripts/test.sh installs the official `meshtastic` Python package there",
+        python.display()
+    );
+    python
+}
+
+/// `meshtastic_official.py vectors DIR --seed N`: messages made by the official package.
+pub fn official_vectors(dir: &Path, seed: u32) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py");
+    let out = std::process::Command::new(official_python())
+        .arg(&script)
+        .arg("vectors")
+        .arg(dir)
+        .args(["--seed", &seed.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `meshtastic_official.py radio`: a radio played by the official package on a loopback port,
+/// answering with `vectors`' node database and packets; its stdout says, at the end, what the
+/// client sent. Returns the process and the port.
+pub fn official_radio(dir: &Path, vectors: &Path) -> (Child, u16) {
+    let port_file = dir.join("radio-port");
+    let radio = Command::new(official_python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py"))
+        .arg("radio")
+        .arg(&port_file)
+        .arg(vectors)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()) {
+            return (radio, port);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the official radio did not start");
+}

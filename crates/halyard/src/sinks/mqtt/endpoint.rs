@@ -70,37 +70,11 @@ impl Endpoint {
 /// Configure TLS on the options (feature `tls`).
 #[cfg(feature = "tls")]
 pub fn set_tls(o: &mut rumqttc::MqttOptions, ca_file: Option<&std::path::Path>) -> Result<()> {
-    use std::sync::Arc;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let pem = std::fs::read(path).with_context(|| format!("mqtt.ca_file {}", path.display()))?;
-            let mut added = 0;
-            for cert in rustls_pemfile_certs(&pem) {
-                roots.add(cert).context("mqtt.ca_file: not a usable certificate")?;
-                added += 1;
-            }
-            if added == 0 {
-                bail!("mqtt.ca_file {}: no PEM certificate in it", path.display());
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(Arc::new(config))));
+    let config = crate::tls::client_config(ca_file).context("mqtt.ca_file")?;
+    o.set_transport(rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(
+        config,
+    ))));
     Ok(())
-}
-
-#[cfg(feature = "tls")]
-fn rustls_pemfile_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem).filter_map(|c| c.ok()).collect()
 }
 
 /// Without the `tls` feature, `mqtts://` is refused with the way to get it.
