@@ -27,7 +27,7 @@ impl Receivers {
         let dir = dir.join("received");
         std::fs::create_dir_all(&dir).unwrap();
         // Debian's interpreter: python3-aiosmtpd is installed for it by scripts/test.sh.
-        let child = Command::new("/usr/bin/python3")
+        let mut child = Command::new("/usr/bin/python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/notify_receivers.py"))
             .arg(&dir)
             .spawn()
@@ -40,6 +40,8 @@ impl Receivers {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the receivers did not start: is python3-aiosmtpd installed? (scripts/test.sh installs it)");
     }
 

@@ -479,7 +479,7 @@ pub fn official_vectors(dir: &Path, seed: u32) {
 /// client sent. Returns the process and the port.
 pub fn official_radio(dir: &Path, vectors: &Path) -> (Child, u16) {
     let port_file = dir.join("radio-port");
-    let radio = Command::new(official_python())
+    let mut radio = Command::new(official_python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/meshtastic_official.py"))
         .arg("radio")
         .arg(&port_file)
@@ -493,5 +493,7 @@ pub fn official_radio(dir: &Path, vectors: &Path) -> (Child, u16) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = radio.kill();
+    let _ = radio.wait();
     panic!("the official radio did not start");
 }
