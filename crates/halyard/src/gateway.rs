@@ -266,6 +266,8 @@ pub async fn pipeline(
         if live {
             // Acknowledgements: `<root>/alarm/<name>/ack` (any payload).
             in_topics.push(format!("{root}/alarm/+/ack"));
+            // The anchor watch: `drop [RADIUS]`, `up`, or JSON (alarms::anchor::Command).
+            in_topics.push(format!("{root}/anchor/set"));
         }
         let hostname = crate::hostname();
         let client_id = match (&config.mqtt.client_id, live, demo) {
@@ -350,6 +352,11 @@ pub async fn pipeline(
         }
     }
     let mut alarm_events = Vec::new();
+    // The anchor watch, live only, kept across restarts (a Pi rebooting at anchor resumes it).
+    let anchor_file = live.then(|| config.data_dir().join("anchor.json"));
+    let mut anchor =
+        crate::alarms::anchor::AnchorWatch::resume(anchor_file.as_deref().and_then(crate::alarms::anchor::load));
+    let mut anchor_changed = live;
     let mut alarm_tick = tokio::time::interval(Duration::from_secs(1));
     if (live || demo) && !config.web.listen.is_empty() {
         let hub = Arc::new(crate::web::Hub::default());
@@ -454,9 +461,30 @@ pub async fn pipeline(
             }
         };
         for i in inputs.drain(..) {
-            if let Input::Mqtt { at, topic, .. } = &i {
+            if let Input::Mqtt { at, topic, payload } = &i {
+                if topic.strip_prefix(root.as_str()) == Some("/anchor/set") {
+                    let said = String::from_utf8_lossy(payload);
+                    match crate::alarms::anchor::Command::parse(&said)
+                        .and_then(|c| anchor.command(c, *at, &mut alarm_events))
+                    {
+                        Ok(()) => {
+                            tracing::info!("anchor: `{}`: {}", said.trim(), anchor.state());
+                            if let Some(path) = &anchor_file {
+                                crate::alarms::anchor::keep(path, anchor.anchor());
+                            }
+                            anchor_changed = true;
+                        }
+                        Err(e) => tracing::warn!("anchor: `{}` refused: {e}", said.trim()),
+                    }
+                    continue;
+                }
                 if let Some(name) = acknowledged(topic, &root) {
-                    match alarms.acknowledge(name, *at) {
+                    let event = if name == crate::alarms::anchor::ALARM {
+                        anchor.acknowledge(*at)
+                    } else {
+                        alarms.acknowledge(name, *at)
+                    };
+                    match event {
                         Some(e) => alarm_events.push(e),
                         None => tracing::info!("alarm {name}: acknowledged, but it is not active"),
                     }
@@ -471,6 +499,9 @@ pub async fn pipeline(
             for change in model.apply(u) {
                 n_changes += 1;
                 alarms.change(&change, &mut alarm_events);
+                if live && change.device.name == "nav" {
+                    anchor_changed |= watch_anchor(&mut anchor, &change, &mut alarm_events);
+                }
                 let change = Arc::new(change);
                 for tx in &change_txs {
                     let _ = tx.send(change.clone()).await;
@@ -478,6 +509,11 @@ pub async fn pipeline(
                 if let Some(tx) = &recorder_tx {
                     let _ = tx.send(crate::store::recorder::Input::Change(change)).await;
                 }
+            }
+        }
+        if std::mem::take(&mut anchor_changed) {
+            if let Some(tx) = &alarm_tx {
+                let _ = tx.send(alarm_topics.anchor(&anchor.state())).await;
             }
         }
         for e in alarm_events.drain(..) {
@@ -553,6 +589,26 @@ fn alarm_record(e: &crate::alarms::Event) -> crate::store::AlarmRecord {
         metric: e.metric.clone(),
         value: e.value,
         message: e.message.clone(),
+    }
+}
+
+/// Feed the anchor watch a navigation change; whether its state moved.
+fn watch_anchor(
+    anchor: &mut crate::alarms::anchor::AnchorWatch,
+    change: &Change,
+    out: &mut Vec<crate::alarms::Event>,
+) -> bool {
+    let get = |name: &str| change.changed.iter().find(|m| m.name == name).and_then(|m| m.value.as_ref()?.as_f64());
+    if let Some(d) = get("depth") {
+        anchor.depth(d);
+    }
+    match (get("latitude"), get("longitude")) {
+        (Some(lat), Some(lon)) => {
+            let before = out.len();
+            anchor.position(lat, lon, change.at, out);
+            anchor.anchor().is_some() || out.len() > before
+        }
+        _ => false,
     }
 }
 

@@ -389,3 +389,113 @@ fn a_dateless_log_keeps_its_own_clock() {
     assert!(stderr.contains("2023-06-23 (the file's modification date"), "{stderr}");
     check(&modified, "2023-06-23");
 }
+
+/// A GGA sentence (a fix, no date: the system clock stamps it) at `(lat, lon)` degrees (north,
+/// east), its checksum computed here.
+fn gga(second: u32, lat: f64, lon: f64) -> String {
+    let (ld, lm) = (lat.trunc(), (lat - lat.trunc()) * 60.0);
+    let (od, om) = (lon.trunc(), (lon - lon.trunc()) * 60.0);
+    let body = format!(
+        "GPGGA,12{:02}{:02}.00,{:02}{:08.5},N,{:03}{:08.5},E,1,08,0.9,5.0,M,40.0,M,,",
+        second / 60,
+        second % 60,
+        ld as u32,
+        lm,
+        od as u32,
+        om
+    );
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{sum:02X}\r\n")
+}
+
+/// A point `d` m from `(lat, lon)` on true bearing `b`: a local flat earth, within centimetres
+/// at these distances, independent of Halyard's geodesic.
+fn offset(lat: f64, lon: f64, d: f64, b: f64) -> (f64, f64) {
+    let m_per_deg = 111_320.0;
+    let b = b.to_radians();
+    (lat + d * b.cos() / m_per_deg, lon + d * b.sin() / (m_per_deg * lat.to_radians().cos()))
+}
+
+/// Anchor watch, live: dropped over MQTT with a radius, swinging inside says nothing, three
+/// fixes outside raise `anchor-drag` with the distance and bearing, the watch is kept across a
+/// restart, and `up` clears it.
+#[test]
+fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("anchor");
+    let broker = Mosquitto::start(&scratch.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let link = scratch.path("ttyANCHOR");
+    let mut tty = Tty::open(&link);
+    let cfg = config(&scratch, broker.port, free_port(), &format!("serial:{}@4800", link.display()));
+    let publish = |payload: &str| {
+        let ok = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", "halyard/anchor/set", "-m", payload])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    let state = |topic: &str| -> Vec<serde_json::Value> {
+        sub.payloads(topic).iter().filter_map(|p| serde_json::from_str(p).ok()).collect()
+    };
+    let (la, lo) = (59.9, 10.7);
+    let mut second = 0;
+    let mut fix = |tty: &mut Tty, d: f64, b: f64| {
+        let (a, o) = offset(la, lo, d, b);
+        second += 5;
+        tty.master.write_all(gga(second, a, o).as_bytes()).unwrap();
+        // The watch sees the track's fixes: one per 5 s at most (ingest::nav's TRACK_MIN_MS).
+        std::thread::sleep(Duration::from_millis(5_300));
+    };
+
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "nmea: reading"), "{}", run.log());
+    assert!(run.wait_log(Duration::from_secs(10), "mqtt: connected"), "{}", run.log());
+    fix(&mut tty, 0.0, 0.0);
+    assert!(sub.wait(Duration::from_secs(10), |m| m.iter().any(|r| r.topic == "halyard/nav/latitude")));
+    publish("drop sideways");
+    publish("drop 40");
+    assert!(run.wait_log(Duration::from_secs(10), "anchor: `drop 40`"), "{}", run.log());
+    assert!(run.log().contains("anchor: `drop sideways` refused"), "{}", run.log());
+    // Swinging inside, one jump outside: no alarm.
+    for (d, b) in [(30.0, 90.0), (90.0, 200.0), (30.0, 210.0)] {
+        fix(&mut tty, d, b);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(state("halyard/alarm/anchor-drag").is_empty(), "{}", run.log());
+    let down = state("halyard/anchor");
+    let last = down.last().expect("the anchor's state on halyard/anchor");
+    assert_eq!(last["state"], "down", "{last}");
+    assert!((last["latitude"].as_f64().unwrap() - la).abs() < 1e-6 && last["radius"] == 40.0, "{last}");
+    // Dragging south-west.
+    for d in [50.0, 65.0, 85.0] {
+        fix(&mut tty, d, 212.0);
+    }
+    let raised = sub.wait(Duration::from_secs(10), |m| {
+        m.iter().any(|r| r.topic == "halyard/alarm/anchor-drag" && r.payload.contains("active"))
+    });
+    assert!(raised, "{}", run.log());
+    let alarm = state("halyard/alarm/anchor-drag").pop().unwrap();
+    assert_eq!(alarm["severity"], "emergency", "{alarm}");
+    let distance = alarm["value"].as_f64().unwrap();
+    assert!((distance - 85.0).abs() < 1.0, "{alarm}");
+    let message = alarm["message"].as_str().unwrap();
+    assert!(message.contains("85 m from the anchor") && message.contains("212°"), "{message}");
+    assert!(state("halyard/anchor").iter().any(|s| s["state"] == "dragging"));
+    assert!(scratch.0.join("anchor.json").exists());
+    run.stop();
+
+    // A restart at anchor: the watch resumes from anchor.json; `up` ends it and clears the alarm.
+    let run = Halyard::start(&["run", "-c", cfg.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "anchor: watch resumed"), "{}", run.log());
+    assert!(run.wait_log(Duration::from_secs(10), "mqtt: connected"), "{}", run.log());
+    fix(&mut tty, 20.0, 0.0);
+    publish("up");
+    let cleared = sub.wait(Duration::from_secs(10), |m| {
+        m.iter().filter(|r| r.topic == "halyard/anchor").last().is_some_and(|r| r.payload.contains("\"up\""))
+    });
+    assert!(cleared, "{}", run.log());
+    assert!(!scratch.0.join("anchor.json").exists());
+    let log = run.stop();
+    assert!(log.contains("anchor: `up`"), "{log}");
+}

@@ -3,6 +3,7 @@
 //! and events. Publishing (MQTT, Home Assistant), the store's history, acknowledgements and the
 //! notifiers build on these events.
 
+pub mod anchor;
 pub mod engine;
 pub mod history;
 pub mod rule;

@@ -60,6 +60,16 @@ impl AlarmTopics {
         }
     }
 
+    /// The anchor watch's state, retained on `<root>/anchor` (`alarms::anchor`).
+    pub fn anchor(&self, state: &serde_json::Value) -> Message {
+        Message {
+            topic: format!("{}/anchor", self.root),
+            payload: state.to_string().into_bytes(),
+            retain: true,
+            qos: self.qos,
+        }
+    }
+
     /// Home Assistant's discovery of the alarm `name`: a `binary_sensor`, device class `safety`
     /// for emergencies (an anchor dragging) and `problem` otherwise.
     pub fn discovery(&self, name: &str, severity: Severity) -> Option<Message> {
