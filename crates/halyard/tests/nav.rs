@@ -492,7 +492,7 @@ fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
     fix(&mut tty, 20.0, 0.0);
     publish("up");
     let cleared = sub.wait(Duration::from_secs(10), |m| {
-        m.iter().filter(|r| r.topic == "halyard/anchor").last().is_some_and(|r| r.payload.contains("\"up\""))
+        m.iter().rfind(|r| r.topic == "halyard/anchor").is_some_and(|r| r.payload.contains("\"up\""))
     });
     assert!(cleared, "{}", run.log());
     assert!(!scratch.0.join("anchor.json").exists());
