@@ -76,6 +76,20 @@ pub async fn choose(config: &Config) -> Result<Choice> {
     Ok(Choice { how: format!("embedded broker on {addr}"), endpoint, _mdns: mdns })
 }
 
+/// The broker a running daemon uses, for the commands that talk to it (`halyard anchor`): the
+/// configured `mqtt.url`, else the embedded broker's address (or whatever listens there).
+pub fn of_daemon(config: &Config) -> Result<Endpoint> {
+    if let Some(url) = &config.mqtt.url {
+        return Endpoint::parse(url).context("mqtt.url");
+    }
+    let addr: SocketAddr = config
+        .broker
+        .listen
+        .parse()
+        .with_context(|| format!("broker.listen `{}` is not an address:port", config.broker.listen))?;
+    Ok(Endpoint::tcp(connect_host(addr), addr.port()))
+}
+
 fn connect_host(addr: SocketAddr) -> String {
     if addr.ip().is_unspecified() {
         "127.0.0.1".into()

@@ -32,6 +32,8 @@ enum Command {
     Alarms(halyard::alarms::history::Args),
     /// Alarm notifications: `notify test` sends a test message through each notifier.
     Notify(halyard::notify::cli::Args),
+    /// Anchor watch: `anchor drop [--radius M | --rode M]`, `anchor up`, `anchor status`.
+    Anchor(halyard::alarms::anchor_command::Args),
     /// Navigation answers: max gust today and in the last hour, where the boat stayed, GPS fix losses.
     Nav(halyard::nav::Args),
     /// Meshtastic: where the dinghy and everyone are (distance, bearing true and magnetic), max and reliable range.
@@ -101,6 +103,7 @@ fn main() -> ExitCode {
         Command::Report(args) => halyard::report::command(args),
         Command::Alarms(args) => halyard::alarms::history::command(args),
         Command::Notify(args) => halyard::notify::cli::command(args),
+        Command::Anchor(args) => halyard::alarms::anchor_command::command(args),
         Command::Nav(args) => halyard::nav::command(args),
         Command::Mesh(args) => halyard::mesh::command(args),
         Command::Export(args) => halyard::nav::export::command(args),

@@ -454,8 +454,14 @@ fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
     fix(&mut tty, 0.0, 0.0);
     assert!(sub.wait(Duration::from_secs(10), |m| m.iter().any(|r| r.topic == "halyard/nav/latitude")));
     publish("drop sideways");
-    publish("drop 40");
-    assert!(run.wait_log(Duration::from_secs(10), "anchor: `drop 40`"), "{}", run.log());
+    let anchor = |args: &[&str]| {
+        let out = halyard().arg("anchor").args(args).args(["-c", cfg.to_str().unwrap()]).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), said)
+    };
+    let (ok, said) = anchor(&["drop", "--radius", "40"]);
+    assert!(ok, "{said}\n{}", run.log());
+    assert!(said.contains("anchor down at 59.90000° N, 10.70000° E") && said.contains("radius 40 m"), "{said}");
     assert!(run.log().contains("anchor: `drop sideways` refused"), "{}", run.log());
     // Swinging inside, one jump outside: no alarm.
     for (d, b) in [(30.0, 90.0), (90.0, 200.0), (30.0, 210.0)] {
@@ -490,12 +496,17 @@ fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
     assert!(run.wait_log(Duration::from_secs(20), "anchor: watch resumed"), "{}", run.log());
     assert!(run.wait_log(Duration::from_secs(10), "mqtt: connected"), "{}", run.log());
     fix(&mut tty, 20.0, 0.0);
-    publish("up");
+    let (ok, said) = anchor(&["status"]);
+    assert!(ok && said.contains("radius 40 m"), "{said}");
+    let (ok, said) = anchor(&["up"]);
+    assert!(ok && said.contains("anchor up"), "{said}\n{}", run.log());
     let cleared = sub.wait(Duration::from_secs(10), |m| {
         m.iter().rfind(|r| r.topic == "halyard/anchor").is_some_and(|r| r.payload.contains("\"up\""))
     });
     assert!(cleared, "{}", run.log());
     assert!(!scratch.0.join("anchor.json").exists());
+    let (ok, said) = anchor(&["up"]);
+    assert!(!ok && said.contains("the anchor is not down"), "{said}");
     let log = run.stop();
-    assert!(log.contains("anchor: `up`"), "{log}");
+    assert!(log.contains("anchor: `{\"action\":\"up\"}`"), "{log}");
 }

@@ -4,6 +4,7 @@
 //! notifiers build on these events.
 
 pub mod anchor;
+pub mod anchor_command;
 pub mod engine;
 pub mod history;
 pub mod rule;

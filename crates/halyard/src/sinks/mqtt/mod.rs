@@ -101,36 +101,42 @@ impl Drop for Connection {
     }
 }
 
+/// A client's options for `endpoint` with the `[mqtt]` credentials and TLS: the sink's, and the
+/// commands' that talk to a running daemon (`halyard anchor`).
+pub fn client_options(s: &config::Mqtt, endpoint: &Endpoint, client_id: &str) -> Result<MqttOptions> {
+    let mut o = MqttOptions::new(client_id, endpoint.host.clone(), endpoint.port);
+    o.set_keep_alive(Duration::from_secs(s.keep_alive_seconds.max(5)));
+    o.set_clean_session(true);
+    o.set_max_packet_size(1 << 20, 1 << 20);
+    let user = s.username.clone().or_else(|| endpoint.username.clone());
+    let password = match (&s.password, &s.password_file) {
+        (Some(p), _) => Some(p.0.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("mqtt.password_file {}: {e}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    if let Some(user) = user {
+        o.set_credentials(user, password.unwrap_or_default());
+    }
+    if endpoint.tls {
+        endpoint::set_tls(&mut o, s.ca_file.as_deref())?;
+    }
+    Ok(o)
+}
+
 impl Sink {
     fn options(&self) -> Result<MqttOptions> {
-        let s = &self.settings;
-        let mut o = MqttOptions::new(self.client_id.clone(), self.endpoint.host.clone(), self.endpoint.port);
-        o.set_keep_alive(Duration::from_secs(s.keep_alive_seconds.max(5)));
-        o.set_clean_session(true);
-        o.set_max_packet_size(1 << 20, 1 << 20);
+        let mut o = client_options(&self.settings, &self.endpoint, &self.client_id)?;
         o.set_request_channel_capacity(4 * WINDOW + 64);
         o.set_inflight(WINDOW as u16);
         if self.status {
-            o.set_last_will(LastWill::new(format!("{}/status", s.root), "offline", QoS::AtLeastOnce, true));
-        }
-        let user = s.username.clone().or_else(|| self.endpoint.username.clone());
-        let password = match (&s.password, &s.password_file) {
-            (Some(p), _) => Some(p.0.clone()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("mqtt.password_file {}: {e}", path.display()))?
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        if let Some(user) = user {
-            o.set_credentials(user, password.unwrap_or_default());
-        }
-        if self.endpoint.tls {
-            endpoint::set_tls(&mut o, s.ca_file.as_deref())?;
+            o.set_last_will(LastWill::new(format!("{}/status", self.settings.root), "offline", QoS::AtLeastOnce, true));
         }
         Ok(o)
     }
