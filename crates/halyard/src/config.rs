@@ -665,6 +665,10 @@ impl Config {
                 }
             }
         }
+        let low = self.alarms.low_state_of_charge;
+        if !(0.0..100.0).contains(&low) {
+            bail!("[alarms] low_state_of_charge = {low}: a percentage from 0 (off) to below 100");
+        }
         let radios: Vec<_> = self.meshtastic.iter().map(|m| (m.source.clone(), None)).collect();
         for (name, n) in &self.notify {
             crate::notify::Delivery::new(n, &radios).map_err(|e| anyhow::anyhow!("[notify.{name}]: {e}"))?;

@@ -12,6 +12,10 @@
 //! monitor's alarm reason, a BMS's flags; [`FAULTS`]) raises `<device>-<metric>` until it reports
 //! 0 again — `warn` for warnings, `alarm` otherwise.
 //!
+//! And a battery whose state of charge falls below `low_state_of_charge` (20 % by default)
+//! raises `<device>-low-soc` at `alarm` until it is back [`SOC_HYSTERESIS`] points above — so a
+//! bank hovering at the threshold while a fridge cycles does not ring every few minutes.
+//!
 //! Besides the configured rules, the boat's own equipment gets a built-in silence rule: not
 //! heard for `silent_after` (10 min by default), `<device>-silent` is raised at `warn`, and
 //! cleared when it speaks again. Own equipment is what speaks an electrical protocol
@@ -40,6 +44,16 @@ const FAULTS: [&str; 9] = [
 
 /// The protocols of a boat's own electrical equipment (the model's `via` names).
 const ELECTRICAL: [&str; 4] = ["vedirect", "venetworking", "instant_readout", "masterbus"];
+
+/// A battery's state of charge: Victron's name (VE.Direct `SOC`, Instant Readout) and
+/// MasterBus's ("State of Charge").
+const STATE_OF_CHARGE: [&str; 2] = ["soc", "state_of_charge"];
+
+/// Points above `low_state_of_charge` a battery must be back to clear `<device>-low-soc`.
+pub const SOC_HYSTERESIS: f64 = 10.0;
+/// The default `low_state_of_charge`, %: below it a lead bank ages fast and a lithium bank's BMS
+/// is near its cut-off.
+pub const LOW_STATE_OF_CHARGE: f64 = 20.0;
 
 /// A device not heard for this long is silent (issue: `silent_after`, default 10 min).
 pub const SILENT_AFTER_MS: Millis = 10 * 60_000;
@@ -122,6 +136,8 @@ pub struct Alarms {
     faults: BTreeMap<String, Builtin>,
     /// Whether devices' own faults raise alarms.
     device_faults: bool,
+    /// Below this state of charge (%) a battery raises `<device>-low-soc`; 0: never.
+    low_soc: f64,
     /// Devices the rules name.
     named: std::collections::HashSet<String>,
     now: Millis,
@@ -150,6 +166,7 @@ impl Alarms {
             silent_after,
             faults: BTreeMap::new(),
             device_faults: true,
+            low_soc: LOW_STATE_OF_CHARGE,
             named,
             now: Millis::MIN,
         })
@@ -158,6 +175,12 @@ impl Alarms {
     /// Whether devices' own fault codes raise alarms (on by default).
     pub fn with_device_faults(mut self, on: bool) -> Self {
         self.device_faults = on;
+        self
+    }
+
+    /// Below `percent` state of charge a battery raises `<device>-low-soc` (0: never).
+    pub fn with_low_state_of_charge(mut self, percent: f64) -> Self {
+        self.low_soc = percent;
         self
     }
 
@@ -172,6 +195,9 @@ impl Alarms {
     fn value(&mut self, device: &str, metric: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
         if self.device_faults && FAULTS.contains(&metric) {
             self.fault(device, metric, value, at, out);
+        }
+        if self.low_soc > 0.0 && STATE_OF_CHARGE.contains(&metric) {
+            self.state_of_charge(device, value, at, out);
         }
         self.values.insert((device.to_owned(), metric.to_owned()), value);
         let concerned = |c: &Comparison| c.device == device && c.metric == metric;
@@ -239,6 +265,23 @@ impl Alarms {
                     Some(value),
                     format!("{device}: {metric} back to 0"),
                 ));
+            }
+        }
+    }
+
+    /// The built-in low battery alarm (kept with the faults: one acknowledgement path).
+    fn state_of_charge(&mut self, device: &str, value: f64, at: Millis, out: &mut Vec<Event>) {
+        let name = format!("{device}-low-soc");
+        let clear_at = (self.low_soc + SOC_HYSTERESIS).min(100.0);
+        if value < self.low_soc && !self.faults.contains_key(&name) {
+            let b = Builtin::raised(at, Severity::Alarm, device, "state_of_charge");
+            let message = format!("{device} at {value:.1} % (below {} %)", self.low_soc);
+            out.push(b.event(name.clone(), EventKind::Raised, at, at, Some(value), message));
+            self.faults.insert(name, b);
+        } else if value >= clear_at {
+            if let Some(b) = self.faults.remove(&name) {
+                let message = format!("{device} back to {value:.0} %");
+                out.push(b.event(name, EventKind::Cleared, at, at, Some(value), message));
             }
         }
     }
@@ -548,6 +591,25 @@ mod tests {
     }
 
     #[test]
+    fn a_low_battery_is_raised_below_the_threshold_and_cleared_ten_points_above() {
+        let mut a = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0);
+        let mut out = Vec::new();
+        for (i, soc) in [35.0, 21.0, 19.6, 18.0, 25.0, 29.9, 19.0, 30.0, 50.0].into_iter().enumerate() {
+            let metric = if i % 2 == 0 { "soc" } else { "state_of_charge" };
+            a.reading("house-bank", metric, soc, i as Millis * MIN, &mut out);
+        }
+        let name = || "house-bank-low-soc".to_owned();
+        // 25 and 29.9 % are not 10 points above 20: still low; 19 % then is the same episode.
+        assert_eq!(kinds(&out), [(name(), EventKind::Raised, 2 * MIN), (name(), EventKind::Cleared, 7 * MIN)]);
+        assert_eq!((out[0].severity, out[0].value), (Severity::Alarm, Some(19.6)));
+        assert_eq!(out[0].message, "house-bank at 19.6 % (below 20 %)");
+        let mut off = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0).with_low_state_of_charge(0.0);
+        out.clear();
+        off.reading("house-bank", "state_of_charge", 3.0, 0, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
     fn a_devices_own_fault_code_raises_until_it_is_zero() {
         let mut a = alarms("[[alarm]]\nname = \"x\"\nwhen = \"a.v > 5\"\n", 0);
         let mut out = Vec::new();
@@ -618,7 +680,7 @@ mod tests {
     }
 
     /// Whatever order readings arrive in, an alarm is never cleared without having been
-    /// raised, and raised/cleared alternate.
+    /// raised, and raised/cleared alternate for each alarm.
     #[test]
     fn raised_and_cleared_alternate_for_any_readings() {
         use proptest::prelude::*;
@@ -631,11 +693,13 @@ mod tests {
                 let metric = if which == 0 { "soc" } else { "other" };
                 a.reading("bank", metric, v, at, &mut out);
             }
-            let mut active = false;
+            // Per alarm: the rule's, and the built-in low state of charge on the same readings.
+            let mut active = std::collections::HashMap::new();
             for e in &out {
+                let active = active.entry(e.alarm.clone()).or_insert(false);
                 match e.kind {
-                    EventKind::Raised => { prop_assert!(!active); active = true; }
-                    EventKind::Cleared => { prop_assert!(active); active = false; }
+                    EventKind::Raised => { prop_assert!(!*active); *active = true; }
+                    EventKind::Cleared => { prop_assert!(*active); *active = false; }
                     _ => {}
                 }
             }

@@ -311,6 +311,9 @@ pub struct AlarmSettings {
     /// A device's own fault code (an MPPT's error, a monitor's alarm reason) raises
     /// `<device>-<metric>`.
     pub device_faults: bool,
+    /// Below this state of charge (%), a battery raises `<device>-low-soc` until it is back
+    /// 10 points above; 0 switches it off.
+    pub low_state_of_charge: f64,
     /// The notifiers the built-in alarms tell (`[notify.<name>]` names); empty: MQTT, Home
     /// Assistant and the dashboard only.
     pub notify: Vec<String>,
@@ -318,7 +321,12 @@ pub struct AlarmSettings {
 
 impl Default for AlarmSettings {
     fn default() -> Self {
-        AlarmSettings { silent_after: super::engine::SILENT_AFTER_MS, device_faults: true, notify: Vec::new() }
+        AlarmSettings {
+            silent_after: super::engine::SILENT_AFTER_MS,
+            device_faults: true,
+            low_state_of_charge: super::engine::LOW_STATE_OF_CHARGE,
+            notify: Vec::new(),
+        }
     }
 }
 

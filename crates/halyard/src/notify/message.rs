@@ -161,7 +161,7 @@ mod tests {
         assert_eq!((m.ntfy_priority(), m.ntfy_tags()), (4, "rotating_light"));
         assert_eq!(m.json["event"], "raised");
         assert_eq!(m.json["value"], 28.5);
-        assert_eq!(m.json["at"], "2026-05-28T20:26:40Z");
+        assert_eq!(m.json["at"], "2026-05-28T20:26:40.000Z");
         let c = Message::of(&event(EventKind::Cleared, "x"));
         assert_eq!((c.title.as_str(), c.ntfy_priority()), ("Cleared: house-low", 2));
         assert_eq!(m.radio_text(), "ALARM house-low: house-bank.state_of_charge < 30 (28.5)");
