@@ -43,11 +43,7 @@ pub async fn choose(config: &Config) -> Result<Choice> {
     if !config.broker.enabled {
         bail!("no mqtt.url, no broker found by mDNS, and the embedded broker is disabled");
     }
-    let addr: SocketAddr = config
-        .broker
-        .listen
-        .parse()
-        .with_context(|| format!("broker.listen `{}` is not an address:port", config.broker.listen))?;
+    let addr = listen_addr(config)?;
     if std::net::TcpListener::bind(addr).is_err() {
         // Something (often a Mosquitto installed as a service) already listens there: use it.
         let endpoint = Endpoint::tcp(connect_host(addr), addr.port());
@@ -82,12 +78,14 @@ pub fn of_daemon(config: &Config) -> Result<Endpoint> {
     if let Some(url) = &config.mqtt.url {
         return Endpoint::parse(url).context("mqtt.url");
     }
-    let addr: SocketAddr = config
-        .broker
-        .listen
-        .parse()
-        .with_context(|| format!("broker.listen `{}` is not an address:port", config.broker.listen))?;
+    let addr = listen_addr(config)?;
     Ok(Endpoint::tcp(connect_host(addr), addr.port()))
+}
+
+/// `broker.listen` as an address.
+fn listen_addr(config: &Config) -> Result<SocketAddr> {
+    let listen = &config.broker.listen;
+    listen.parse().with_context(|| format!("broker.listen `{listen}` is not an address:port"))
 }
 
 fn connect_host(addr: SocketAddr) -> String {
