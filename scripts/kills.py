@@ -27,7 +27,9 @@ BIN = os.environ.get("HALYARD_BIN", os.path.join(ROOT, "target", "release", "hal
 def config(work, sim_toml, db, extra=""):
     path = db + ".toml"
     with open(path, "w") as f:
-        f.write(f'data_dir = "{db}.data"\n{open(sim_toml).read()}\n[store]\npath = "{db}"\n'
+        # The simulated boat's own data_dir gives way to this run's.
+        boat = "".join(l for l in open(sim_toml) if not l.startswith("data_dir = "))
+        f.write(f'data_dir = "{db}.data"\n{boat}\n[store]\npath = "{db}"\n'
                 f'[mqtt]\nmdns = false\n[broker]\nlisten = "127.0.0.1:{free_port()}"\n'
                 f'[metrics]\nlisten = ""\n[web]\nlisten = ""\n{extra}')
     return path

@@ -353,7 +353,8 @@ pub async fn pipeline(
         }
     }
     let mut alarm_events = Vec::new();
-    // The anchor watch, live only, kept across restarts (a Pi rebooting at anchor resumes it).
+    // The anchor watch: on replays and imports too, set by the recording's own `anchor/set`
+    // messages; a live one is kept across restarts (a Pi rebooting at anchor resumes it).
     let anchor_file = live.then(|| config.data_dir().join("anchor.json"));
     let mut anchor =
         crate::alarms::anchor::AnchorWatch::resume(anchor_file.as_deref().and_then(crate::alarms::anchor::load));
@@ -500,7 +501,7 @@ pub async fn pipeline(
             for change in model.apply(u) {
                 n_changes += 1;
                 alarms.change(&change, &mut alarm_events);
-                if live && change.device.name == "nav" {
+                if change.device.name == "nav" {
                     anchor_changed |= watch_anchor(&mut anchor, &change, &mut alarm_events);
                 }
                 let change = Arc::new(change);

@@ -203,7 +203,7 @@ fn imported_clock_faults_change_no_yield_and_invent_no_day() {
         let file = s.path(&format!("{name}.hrec"));
         std::fs::write(&file, text).unwrap();
         let cfg = s.path(&format!("{name}.toml"));
-        let sim_cfg = std::fs::read_to_string(s.path("sim/halyard.toml")).unwrap();
+        let sim_cfg = support::sim_config(std::fs::read_to_string(s.path("sim/halyard.toml")).unwrap());
         std::fs::write(&cfg, format!("data_dir = \"{}\"\n{sim_cfg}", s.path(name).display())).unwrap();
         let out = halyard().args(["import", "-c", cfg.to_str().unwrap()]).arg(&file).output().unwrap();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));

@@ -25,7 +25,7 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let sim_config = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
+    let sim_config = support::sim_config(std::fs::read_to_string(s.path("halyard.toml")).unwrap());
     let broker = Mosquitto::start(&s.0, "");
     let sub = Subscriber::start(broker.port, None);
     std::fs::write(

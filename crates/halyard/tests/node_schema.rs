@@ -25,7 +25,7 @@ fn the_node_publishes_what_the_gateway_publishes() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let sim_config = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
+    let sim_config = support::sim_config(std::fs::read_to_string(s.path("halyard.toml")).unwrap());
     let cfg = format!(
         "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{}\"\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n",
         s.path("data").display(),

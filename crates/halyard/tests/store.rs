@@ -15,7 +15,7 @@ fn replay_and_check(s: &Scratch, store_section: &str, mut open: impl FnMut() -> 
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = free_port();
-    let mut cfg = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
+    let mut cfg = support::sim_config(std::fs::read_to_string(s.path("halyard.toml")).unwrap());
     cfg = format!(
         "data_dir = \"{}\"\n{cfg}\n[store]\n{store_section}\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{port}\"\n",
         s.path("data").display(),
@@ -205,7 +205,7 @@ fn replayed_days_roll_up_to_the_ground_truth_in_postgresql() {
 
 fn replay_config(s: &Scratch, db: &std::path::Path) -> std::path::PathBuf {
     let path = s.path(&format!("{}.toml", db.file_stem().unwrap().to_string_lossy()));
-    let cfg = std::fs::read_to_string(s.path("halyard.toml")).unwrap();
+    let cfg = support::sim_config(std::fs::read_to_string(s.path("halyard.toml")).unwrap());
     std::fs::write(
         &path,
         format!(

@@ -57,7 +57,33 @@ pub struct Charger {
     pub max_current: f64,
     /// Output degradation (1 = healthy; a failing MPPT is < 1).
     pub health: f64,
+    /// The charger error it reports (0: none); in fault it charges nothing.
+    pub error: u8,
 }
+
+impl Charger {
+    /// Whether `record` is one this charger sent (its adverts, or its VE.Direct port's bytes).
+    pub fn sent(&self, record: &crate::ingest::recording::Record) -> bool {
+        use crate::ingest::recording::Record;
+        match (record, self.link) {
+            (Record::Ble { mac, .. }, Link::Bluetooth { .. }) => *mac == self.mac,
+            (Record::VeDirect { port, .. }, Link::VeDirect) => port == super::emit::VEDIRECT_PORT,
+            _ => false,
+        }
+    }
+
+    /// The state it reports: its own fault, or the network's charge stage.
+    pub fn state_code(&self, stage: Stage) -> u8 {
+        if self.error != 0 {
+            FAULT_STATE
+        } else {
+            stage.code()
+        }
+    }
+}
+
+/// Victron device state "Fault" (victron.md: device state 2).
+pub const FAULT_STATE: u8 = 2;
 
 /// Where the charge cycle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,6 +308,8 @@ impl Boat {
                 let poa = sky::on_panel(irradiance, sun, c.tilt, c.azimuth);
                 let cell = self.battery.temperature + 0.03 * poa;
                 let pv = c.peak_watts * poa / 1000.0 * (1.0 - 0.004 * (cell - 25.0)) * c.health;
+                // A charger in fault stops charging.
+                let pv = if c.error == 0 { pv } else { 0.0 };
                 (pv.max(0.0) * MPPT_EFFICIENCY).min(c.max_current * self.last_volts)
             })
             .collect();

@@ -100,6 +100,9 @@ fn scaled(v: f64, step: f64) -> i64 {
     (v / step).round() as i64
 }
 
+/// The port the VE.Direct charger's bytes come in on.
+pub const VEDIRECT_PORT: &str = "ttyVE0";
+
 /// The encoders' state: nonces, sequence numbers, the network's overflow counter.
 #[derive(Debug)]
 pub struct Emitter {
@@ -141,8 +144,8 @@ impl Emitter {
             match c.link {
                 Link::Bluetooth { networked } => {
                     let mut p = [0u8; 12];
-                    put_bits(&mut p, 0, 8, u64::from(s.stage.code()));
-                    put_bits(&mut p, 8, 8, 0);
+                    put_bits(&mut p, 0, 8, u64::from(c.state_code(s.stage)));
+                    put_bits(&mut p, 8, 8, u64::from(c.error));
                     put_bits(&mut p, 16, 16, scaled(s.battery_volts, 0.01) as u16 as u64);
                     put_bits(&mut p, 32, 16, scaled(s.out_amps[i], 0.1) as u16 as u64);
                     put_bits(&mut p, 48, 16, scaled(s.yield_today_wh[i] / 1000.0, 0.01) as u64);
@@ -207,7 +210,8 @@ impl Emitter {
                     let producing = s.pv_watts[i] > 0.5;
                     let vpv = if producing { "36400".to_owned() } else { "10".to_owned() };
                     let ppv = s.pv_watts[i].round().to_string();
-                    let cs = s.stage.code().to_string();
+                    let cs = c.state_code(s.stage).to_string();
+                    let err = c.error.to_string();
                     let mppt = if producing { "2" } else { "0" };
                     let h20 = scaled(s.yield_today_wh[i] / 1000.0, 0.01).to_string();
                     let h21 = s.max_power_today[i].round().to_string();
@@ -224,14 +228,14 @@ impl Emitter {
                         ("CS", cs.as_str()),
                         ("MPPT", mppt),
                         ("OR", "0x00000000"),
-                        ("ERR", "0"),
+                        ("ERR", err.as_str()),
                         ("H20", h20.as_str()),
                         ("H21", h21.as_str()),
                         ("HSDS", hsds.as_str()),
                     ];
                     let mut buf = [0u8; 512];
                     let n = halyard_proto::vedirect::text::encode_block(&fields, &mut buf).expect("fits");
-                    out.push(Record::VeDirect { at, port: "ttyVE0".into(), bytes: buf[..n].to_vec() });
+                    out.push(Record::VeDirect { at, port: VEDIRECT_PORT.into(), bytes: buf[..n].to_vec() });
                 }
             }
         }

@@ -13,6 +13,7 @@ pub mod nav_truth;
 pub mod navigation;
 pub mod radios;
 pub mod rng;
+pub mod scenarios;
 pub mod sky;
 pub mod truth;
 pub mod voyage;
@@ -64,6 +65,14 @@ pub struct Scenario {
     pub nav: Option<navigation::NavRates>,
     /// Their rates on the days before the last when `history_period_s` is set.
     pub nav_history: navigation::NavRates,
+    /// Chargers that fall silent for a while (`--scenario silent-device`).
+    pub silences: Vec<scenarios::Silence>,
+    /// Chargers in fault for a while (`--scenario charger-fault`).
+    pub faults: Vec<scenarios::Fault>,
+    /// The anchor letting go (`--scenario anchor-drag`).
+    pub drag: Option<voyage::Drag>,
+    /// What the crew tells Halyard over MQTT, and when.
+    pub said: Vec<scenarios::Said>,
 }
 
 /// A charger's output health over the days (1.0 = healthy): `factor` from day index `from_day`,
@@ -109,6 +118,10 @@ impl Default for Scenario {
             extra_loads: Vec::new(),
             nav: None,
             nav_history: navigation::NavRates::LIGHT,
+            silences: Vec::new(),
+            faults: Vec::new(),
+            drag: None,
+            said: Vec::new(),
         }
     }
 }
@@ -136,6 +149,7 @@ pub fn chargers() -> Vec<Charger> {
             azimuth: 270.0,
             max_current: 30.0,
             health: 1.0,
+            error: 0,
         },
         Charger {
             name: "stbd-arch",
@@ -150,6 +164,7 @@ pub fn chargers() -> Vec<Charger> {
             azimuth: 90.0,
             max_current: 30.0,
             health: 1.0,
+            error: 0,
         },
         Charger {
             name: "bimini",
@@ -164,6 +179,7 @@ pub fn chargers() -> Vec<Charger> {
             azimuth: 180.0,
             max_current: 30.0,
             health: 1.0,
+            error: 0,
         },
         Charger {
             name: "pushpit",
@@ -178,6 +194,7 @@ pub fn chargers() -> Vec<Charger> {
             azimuth: 180.0,
             max_current: 15.0,
             health: 1.0,
+            error: 0,
         },
     ]
 }
@@ -234,7 +251,21 @@ pub fn config_text() -> String {
 }
 
 /// Run the scenario: `on_step` sees every true sample and the records it produced.
-pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result<()>) -> Result<Vec<truth::Day>> {
+pub fn run(scn: &Scenario, on_step: impl FnMut(&Sample, &[Record]) -> Result<()>) -> Result<Vec<truth::Day>> {
+    Ok(simulate(scn, on_step)?.days)
+}
+
+/// What a run leaves: each day's truth, and the alarms the scenario must raise.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Each local day's truth.
+    pub days: Vec<truth::Day>,
+    /// The alarms, from the simulated world.
+    pub alarms: Vec<scenarios::Expected>,
+}
+
+/// [`run`], with the alarms' truth.
+pub fn simulate(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result<()>) -> Result<Outcome> {
     let chargers = chargers();
     let groups: Vec<&'static str> = chargers.iter().map(|c| c.group).collect();
     let tz = jiff::tz::TimeZone::get(scn.timezone).with_context(|| format!("time zone `{}`", scn.timezone))?;
@@ -261,7 +292,9 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
     let mut days = Vec::new();
     let mut current: Option<truth::Day> = None;
     let mut records = Vec::new();
-    let mut nav = scn.nav.map(|_| navigation::Navigation::new(scn.seed, tz.clone(), start));
+    let mut nav = scn.nav.map(|_| navigation::Navigation::new(scn.seed, tz.clone(), start).with_drag(scn.drag));
+    let mut referee = scenarios::Referee::new(scn);
+    let mut said = scn.said.iter().peekable();
     let nav_rates = |t: i64| -> navigation::NavRates {
         match scn.nav {
             Some(_) if scn.history_period_s > 0 && t < last_day => scn.nav_history,
@@ -281,7 +314,11 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
                 c.health = f;
             }
         }
+        for i in 0..boat.chargers.len() {
+            boat.chargers[i].error = referee.fault(scn, i, at);
+        }
         let s = boat.step(at, f64::from(dt));
+        referee.state_of_charge(at, s.soc);
         if current.as_ref().is_none_or(|d| d.day != day) {
             if let Some(d) = current.take() {
                 days.push(d);
@@ -298,11 +335,20 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
             n.advance(at, nav_rates(at - 1), &mut records);
         }
         emitter.emit(&boat, &s, &mut records);
+        for (i, c) in boat.chargers.iter().enumerate() {
+            if referee.silence(scn, i, at) {
+                records.retain(|r| !c.sent(r));
+            }
+        }
+        while let Some(m) = said.next_if(|m| m.at <= at) {
+            records.push(Record::Mqtt { at: m.at, topic: m.topic.clone(), payload: m.payload.clone() });
+        }
         on_step(&s, &records)?;
         dt = period(at);
         at += i64::from(dt) * 1000;
     }
     days.extend(current);
+    referee.drag(scn, nav.as_ref().and_then(|n| n.dragged_out()));
     if let Some(n) = &nav {
         for d in &mut days {
             let Some(today) = n.day(d.day) else { continue };
@@ -310,25 +356,31 @@ pub fn run(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> Result
             d.nav = Some(today.to_json(n.day(d.day - 1), from, to, radios::name));
         }
     }
-    Ok(days)
+    Ok(Outcome { days, alarms: referee.finish() })
 }
 
 /// `halyard sim`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Number of days.
-    #[arg(long, default_value_t = 1)]
-    days: u32,
-    /// Output directory: boat.hrec, truth.json, halyard.toml (and rangetest.csv, the
-    /// Meshtastic range-test sender's log).
+    /// Number of days (default: 1, or what the scenario needs).
+    #[arg(long)]
+    days: Option<u32>,
+    /// Output directory: boat.hrec, truth.json, alarms.json (the alarms Halyard must raise),
+    /// halyard.toml (and rangetest.csv, the Meshtastic range-test sender's log).
     #[arg(long)]
     out: PathBuf,
     /// Seed of the weather and the loads.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First day, YYYY-MM-DD (local).
-    #[arg(long, default_value = "2026-06-21")]
-    start: String,
+    /// First day, YYYY-MM-DD (local; default 2026-06-21, or the scenario's own: 2026-06-22,
+    /// the week's first night at anchor; 2026-11-16 for a flat battery).
+    #[arg(long)]
+    start: Option<String>,
+    /// What goes wrong: flat-battery (a fridge left on through an overcast week), anchor-drag
+    /// (the anchor lets go at night), silent-device (a VE.Direct cable works loose),
+    /// charger-fault (an MPPT overheats); normal: nothing, and no alarm.
+    #[arg(long, value_enum, default_value_t)]
+    scenario: scenarios::Trouble,
     /// Seconds between reports.
     #[arg(long, default_value_t = 10)]
     period: u32,
@@ -353,7 +405,7 @@ pub fn write(scn: &Scenario, out: &std::path::Path) -> Result<(Vec<truth::Day>, 
         std::io::BufWriter::new(std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?);
     writeln!(w, "{}", recording::HEADER)?;
     let mut lines = 0u64;
-    let days = run(scn, |_, records| {
+    let Outcome { days, alarms } = simulate(scn, |_, records| {
         for r in records {
             writeln!(w, "{}", recording::format(r))?;
             lines += 1;
@@ -364,7 +416,19 @@ pub fn write(scn: &Scenario, out: &std::path::Path) -> Result<(Vec<truth::Day>, 
     let names: Vec<&str> = chargers().iter().map(|c| c.name).collect();
     let truth: Vec<serde_json::Value> = days.iter().map(|d| d.to_json(&names)).collect();
     std::fs::write(out.join("truth.json"), serde_json::to_string_pretty(&truth)?)?;
-    std::fs::write(out.join("halyard.toml"), config_text())?;
+    let alarms: Vec<serde_json::Value> = alarms.iter().map(scenarios::Expected::to_json).collect();
+    std::fs::write(out.join("alarms.json"), serde_json::to_string_pretty(&alarms)?)?;
+    // Its own data folder: each simulated boat keeps its history beside its recording.
+    let data_dir = std::fs::canonicalize(out)?;
+    let data_dir = toml::Value::String(data_dir.display().to_string());
+    std::fs::write(
+        out.join("halyard.toml"),
+        format!(
+            "data_dir = {data_dir}
+{}",
+            config_text()
+        ),
+    )?;
     if scn.nav.is_some() {
         std::fs::write(out.join("rangetest.csv"), range_test_log(&days))?;
     }
@@ -387,21 +451,24 @@ pub fn range_test_log(days: &[truth::Day]) -> String {
 
 /// Write a season.
 pub fn command(args: Args) -> Result<()> {
-    let scn = Scenario {
-        days: args.days,
+    let trouble = args.scenario;
+    let start = args.start.as_deref().unwrap_or(trouble.first_day());
+    let mut scn = Scenario {
+        days: args.days.unwrap_or(trouble.days()),
         seed: args.seed,
         period_s: args.period,
-        first_day: parse_date(&args.start)?,
+        first_day: parse_date(start)?,
         nav: (args.nav_period > 0)
             .then_some(navigation::NavRates { under_way_s: 1, at_anchor_s: args.nav_period.max(1) }),
         ..Default::default()
     };
+    trouble.apply(&mut scn)?;
     let started = std::time::Instant::now();
     let (_, lines) = write(&scn, &args.out)?;
     let size = std::fs::metadata(args.out.join("boat.hrec"))?.len();
     eprintln!(
         "halyard sim: {} days, {lines} records, {:.1} MB in {:.1} s → {}",
-        args.days,
+        scn.days,
         size as f64 / 1e6,
         started.elapsed().as_secs_f64(),
         args.out.display()

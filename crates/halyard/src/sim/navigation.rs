@@ -77,6 +77,17 @@ impl Navigation {
         n
     }
 
+    /// The anchor lets go during the run (`halyard sim --scenario anchor-drag`).
+    pub fn with_drag(mut self, drag: Option<voyage::Drag>) -> Self {
+        self.voyage.drag = drag;
+        self
+    }
+
+    /// When the boat first left the dragging anchor's watch circle.
+    pub fn dragged_out(&self) -> Option<i64> {
+        self.voyage.dragged_out
+    }
+
     fn local(&self, at: i64) -> (i64, f64) {
         let t = jiff::Timestamp::from_millisecond(at).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let local = at + i64::from(self.tz.to_offset(t).seconds()) * 1000;

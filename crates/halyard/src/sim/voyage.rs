@@ -359,6 +359,26 @@ pub struct Voyage {
     rng: Rng,
     /// A stay ended: (place, from, to), for the truth.
     pub ended_stay: Option<(Place, i64, i64)>,
+    /// The anchor letting go (a scenario of `halyard sim --scenario anchor-drag`).
+    pub drag: Option<Drag>,
+    /// Where the anchor lies now, when it has moved from the place's spot.
+    anchor: Option<(f64, f64)>,
+    /// When the boat was first farther than the drag's watch radius from where it anchored.
+    pub dragged_out: Option<i64>,
+}
+
+/// The anchor lets go: from `from` to `to` (ms) it ploughs downwind at `speed_mps`, the boat
+/// still lying a rode's length behind it; then it bites again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drag {
+    /// Lets go at, ms.
+    pub from: i64,
+    /// Bites again at, ms.
+    pub to: i64,
+    /// Dragging speed, m/s.
+    pub speed_mps: f64,
+    /// The anchor watch's radius, m: the truth notes when the boat first leaves that circle.
+    pub watch_radius_m: f64,
 }
 
 impl Voyage {
@@ -373,6 +393,9 @@ impl Voyage {
             departures_done: 0,
             rng: Rng::new(seed ^ 0x564F_5941),
             ended_stay: None,
+            drag: None,
+            anchor: None,
+            dragged_out: None,
         }
     }
 
@@ -387,6 +410,7 @@ impl Voyage {
             if let Some(p) = plan.passages.get(self.departures_done).filter(|p| hour >= p.depart_h) {
                 self.departures_done += 1;
                 self.ended_stay = Some((place, since, at));
+                self.anchor = None;
                 self.activity = Activity::UnderWay { route: p.route, next: 0, to: p.to };
             }
         }
@@ -401,7 +425,19 @@ impl Voyage {
                     self.pos = (place.lat, place.lon);
                 } else {
                     self.heading = (self.heading + turn * lag).rem_euclid(360.0);
-                    self.pos = offset((place.lat, place.lon), self.heading + 180.0, RODE_M);
+                    let anchor = self.anchor.get_or_insert((place.lat, place.lon));
+                    if let Some(d) = self.drag {
+                        // The part of this step the anchor spent dragging, s.
+                        let from = (at - (dt * 1000.0) as i64).max(d.from);
+                        let dragging = (at.min(d.to) - from).max(0) as f64 / 1000.0;
+                        *anchor = offset(*anchor, self.heading + 180.0, d.speed_mps * dragging);
+                    }
+                    self.pos = offset(*anchor, self.heading + 180.0, RODE_M);
+                    if let Some(d) = self.drag.filter(|d| at >= d.from && self.dragged_out.is_none()) {
+                        if distance_m(self.pos, (place.lat, place.lon)) > d.watch_radius_m {
+                            self.dragged_out = Some(at);
+                        }
+                    }
                 }
                 let depth = place.depth_m + 0.1 * self.rng.normal();
                 Motion {

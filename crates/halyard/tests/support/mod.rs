@@ -497,3 +497,8 @@ pub fn official_radio(dir: &Path, vectors: &Path) -> (Child, u16) {
     let _ = radio.wait();
     panic!("the official radio did not start");
 }
+
+/// A simulated boat's `halyard.toml` without its own `data_dir`, for a test to put its own.
+pub fn sim_config(text: String) -> String {
+    text.lines().filter(|l| !l.starts_with("data_dir = ")).map(|l| format!("{l}\n")).collect()
+}
