@@ -489,6 +489,20 @@ fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
     assert!(message.contains("85 m from the anchor") && message.contains("212°"), "{message}");
     assert!(state("halyard/anchor").iter().any(|s| s["state"] == "dragging"));
     assert!(scratch.0.join("anchor.json").exists());
+    // Acknowledged from the command line, as the crew would from a phone.
+    let ack = |name: &str| {
+        let out = halyard().args(["alarms", "--ack", name, "-c", cfg.to_str().unwrap()]).output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (ok, said) = ack("anchor-drag");
+    assert!(ok && said.contains("anchor-drag: acknowledged (active since"), "{said}\n{}", run.log());
+    let alarm = state("halyard/alarm/anchor-drag").pop().unwrap();
+    assert_eq!((alarm["state"].as_str(), alarm["acknowledged"].as_bool()), (Some("active"), Some(true)), "{alarm}");
+    let (ok, said) = ack("no-such-alarm");
+    assert!(!ok && said.contains("no alarm `no-such-alarm` known"), "{said}");
     run.stop();
 
     // A restart at anchor: the watch resumes from anchor.json; `up` ends it and clears the alarm.

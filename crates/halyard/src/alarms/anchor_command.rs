@@ -2,17 +2,12 @@
 //! same `halyard/anchor/set` a phone or Home Assistant would publish to, so the daemon stays the
 //! one place that watches, and the answer is the daemon's retained `halyard/anchor` state.
 
-use std::time::Duration;
-
 use anyhow::{bail, Context, Result};
-use rumqttc::{AsyncClient, Event, Incoming, QoS};
 use serde_json::{json, Value};
 
 use super::anchor::Command;
+use super::daemon::{Ask, Then, ANSWER};
 use crate::config::Config;
-
-/// How long the daemon has to answer.
-const ANSWER: Duration = Duration::from_secs(5);
 
 /// `halyard anchor`.
 #[derive(Debug, clap::Args)]
@@ -79,48 +74,24 @@ pub fn command(args: Args) -> Result<()> {
 
 /// Read the retained state, publish `payload` if any, and return the state that answers it.
 async fn ask(config: &Config, payload: Option<&str>) -> Result<Value> {
-    let endpoint = crate::broker::of_daemon(config)?;
-    let root = &config.mqtt.root;
-    let client_id = format!("halyard-anchor-{}", std::process::id());
-    let options = crate::sinks::mqtt::client_options(&config.mqtt, &endpoint, &client_id)?;
-    let (client, mut events) = AsyncClient::new(options, 16);
-    let state_topic = format!("{root}/anchor");
-    client.subscribe(&state_topic, QoS::AtLeastOnce).await?;
-    let mut before: Option<Value> = None;
-    let deadline = tokio::time::Instant::now() + ANSWER;
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.poll()).await;
-        let event = match event {
-            Err(_) => match before {
-                None => bail!(
-                    "no anchor watch on {endpoint} ({state_topic} is empty): is `halyard run` running with this broker?"
-                ),
-                Some(_) => bail!(
-                    "the daemon did not take it within {} s (dropping needs a position fix, or --at): see its log",
-                    ANSWER.as_secs()
-                ),
-            },
-            Ok(e) => e.with_context(|| format!("the broker {endpoint}"))?,
-        };
-        let Event::Incoming(Incoming::Publish(p)) = event else { continue };
-        if p.topic != state_topic {
-            continue;
+    let ask = Ask {
+        who: "anchor",
+        state: "anchor".into(),
+        nothing: "no anchor watch: is `halyard run` running with this broker?".into(),
+        late: format!(
+            "the daemon did not take it within {} s (dropping needs a position fix, or --at): see its log",
+            ANSWER.as_secs()
+        ),
+    };
+    let first = |state: &Value| match payload {
+        None => Ok(Then::Done),
+        Some(_) if state["state"] == "up" && payload.is_some_and(|p| p.contains("\"up\"")) => {
+            bail!("the anchor is not down")
         }
-        let state: Value = serde_json::from_slice(&p.payload).with_context(|| format!("{state_topic}: not JSON"))?;
-        match (&before, payload) {
-            (_, None) => return Ok(state),
-            (None, Some(payload)) => {
-                if state["state"] == "up" && payload.contains("\"up\"") {
-                    bail!("the anchor is not down");
-                }
-                client.publish(format!("{root}/anchor/set"), QoS::AtLeastOnce, false, payload.to_owned()).await?;
-                before = Some(state);
-            }
-            // Positions refresh the state too: the answer is one whose anchor changed.
-            (Some(b), Some(_)) if answers(b, &state) => return Ok(state),
-            _ => {}
-        }
-    }
+        Some(p) => Ok(Then::Publish("anchor/set".into(), p.to_owned())),
+    };
+    // Positions refresh the state too: the answer is one whose anchor changed.
+    ask.run(config, first, answers).await
 }
 
 /// Whether `now` is a new anchor (dropped again, or up) rather than a new fix on the old one.

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-use serde_json::json;
+use anyhow::{bail, Result};
+use serde_json::{json, Value};
 
+use super::daemon::{Ask, Then, ANSWER};
 use crate::config::Config;
 use crate::store::AlarmRecord;
 
@@ -21,6 +22,10 @@ pub struct Args {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Acknowledge an active alarm of the running daemon instead (over its broker, as
+    /// `halyard/alarm/NAME/ack` does): no more repeats or notifications until it clears.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["since", "json"])]
+    ack: Option<String>,
 }
 
 /// One time an alarm was active.
@@ -93,6 +98,9 @@ pub fn episodes(events: &[AlarmRecord]) -> Vec<Episode> {
 /// Run `halyard alarms`.
 pub fn command(args: Args) -> Result<()> {
     let config = Config::load_or_default(args.config.as_deref())?;
+    if let Some(name) = &args.ack {
+        return acknowledge(&config, name);
+    }
     let cal = config.calendar()?;
     let mut store = crate::store::open_existing(&config)?;
     let from = match &args.since {
@@ -151,6 +159,41 @@ pub fn command(args: Args) -> Result<()> {
         &rows,
     );
     print!("{}", page.finish());
+    Ok(())
+}
+
+/// `halyard alarms --ack NAME`: the daemon's retained state says whether the alarm is active; the
+/// acknowledgement goes where a phone's would, and the daemon's new state is the answer.
+fn acknowledge(config: &Config, name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(['/', '+', '#']) {
+        bail!("`{name}` is not an alarm's name (`halyard alarms` lists them)");
+    }
+    let ask = Ask {
+        who: "ack",
+        state: format!("alarm/{name}"),
+        nothing: format!("no alarm `{name}` known to the running daemon (`halyard alarms` lists the names)"),
+        late: format!("the daemon did not acknowledge `{name}` within {} s: see its log", ANSWER.as_secs()),
+    };
+    let first = |state: &Value| {
+        if state["state"] != "active" {
+            bail!("{name} is not active");
+        }
+        if state["acknowledged"] == true {
+            return Ok(Then::Done);
+        }
+        Ok(Then::Publish(format!("alarm/{name}/ack"), "ack".into()))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let state =
+        runtime.block_on(ask.run(config, first, |_, now| now["acknowledged"] == true || now["state"] != "active"))?;
+    match state["state"].as_str() {
+        Some("active") => println!(
+            "{name}: acknowledged (active since {}: {})",
+            state["since"].as_str().unwrap_or("?"),
+            state["message"].as_str().unwrap_or("")
+        ),
+        _ => println!("{name}: cleared meanwhile"),
+    }
     Ok(())
 }
 
