@@ -7,6 +7,32 @@ export async function get(path) {
   return r.json();
 }
 
+/** POST JSON to the daemon (an acknowledgement, the anchor watch); throws with its message. */
+export async function post(path, body = {}) {
+  const r = await fetch(path, { method: "POST", headers: { "content-type": "application/json", accept: "application/json" }, body: JSON.stringify(body) });
+  const answer = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(answer.error || `${path}: ${r.status}`);
+  return answer;
+}
+
+/** Acknowledge an active alarm; the banner changes when the daemon says it did. */
+export async function acknowledge(name, button) {
+  if (button) button.disabled = true;
+  try {
+    await post(`/api/alarms/${encodeURIComponent(name)}/ack`);
+  } catch (e) {
+    if (button) button.disabled = false;
+    alert(`Could not acknowledge ${name}: ${e.message}`);
+  }
+}
+
+/** Date and time (e.g. "23 Jun 02:41") in the boat's time zone, from an RFC 3339 text or ms. */
+export function when(t) {
+  if (t === null || t === undefined) return "–";
+  const d = new Date(t);
+  return `${d.toLocaleDateString([], { day: "numeric", month: "short", timeZone: clock.timezone })} ${hhmm(d.getTime())}`;
+}
+
 /** The boat's time zone (from /api/status), for every time shown. */
 export const clock = { timezone: "UTC" };
 

@@ -1,7 +1,7 @@
 // The dashboard's shell: hash routes (#/solar/2026-06-21), the live connection (server-sent
 // events from /api/live), and the state the pages and the end-to-end tests read.
 
-import { get, clock } from "./api.js";
+import { get, acknowledge, clock, esc, hhmm } from "./api.js";
 import { registry } from "./charts.js";
 import * as overview from "./pages/overview.js";
 import * as solar from "./pages/solar.js";
@@ -11,13 +11,18 @@ import * as report from "./pages/report.js";
 import * as devices from "./pages/devices.js";
 import * as map from "./pages/map.js";
 import * as mesh from "./pages/mesh.js";
+import * as alarms from "./pages/alarms.js";
 
-const PAGES = { overview, solar, battery, history, report, map, mesh, devices };
+const PAGES = { overview, solar, battery, history, report, map, mesh, alarms, devices };
 
 /** What every page may read: the server's status and the live device table. */
 export const ctx = {
   status: null,
   devices: new Map(),
+  /** Active alarms, loudest first: [{ name, severity, since, message, acknowledged, … }]. */
+  alarms: [],
+  /** The anchor watch: { state: "up" | "down" | "dragging", latitude, longitude, radius, … }. */
+  anchor: { state: "up" },
   liveEvents: 0,
   /** The server's clock (simulated in the demo), from its ticks. */
   serverNow: Date.now(),
@@ -82,13 +87,44 @@ function applyChanges(changes) {
   for (const f of ctx.listeners) f(changes);
 }
 
+/** The banner under the header: every active alarm, with its acknowledge button. */
+function renderBanner() {
+  const banner = document.getElementById("alarm-banner");
+  banner.hidden = ctx.alarms.length === 0;
+  banner.innerHTML = ctx.alarms
+    .map((a) => `<div class="alarm ${esc(a.severity)}${a.acknowledged ? " acknowledged" : ""}" data-alarm="${esc(a.name)}">
+      <span class="what"><b>${a.severity === "emergency" ? "⚠ " : ""}${esc(a.name)}</b>${esc(a.message)}</span>
+      <span>since ${hhmm(a.since)}</span>
+      ${a.acknowledged ? "<span>acknowledged</span>" : `<button class="act" data-ack="${esc(a.name)}">Acknowledge</button>`}
+      <a href="#/alarms">all alarms</a></div>`)
+    .join("");
+  for (const b of banner.querySelectorAll("[data-ack]")) b.addEventListener("click", () => acknowledge(b.dataset.ack, b));
+  document.title = ctx.alarms.some((a) => !a.acknowledged) ? `(${ctx.alarms.length}) Halyard` : "Halyard";
+}
+
+function setAlarms(list) {
+  ctx.alarms = list || [];
+  renderBanner();
+  for (const f of ctx.listeners) f([], "alarms");
+}
+
+function setAnchor(state) {
+  ctx.anchor = state || { state: "up" };
+  for (const f of ctx.listeners) f([], "anchor");
+}
+
 function connect() {
   const badge = document.getElementById("live");
   const es = new EventSource("/api/live");
   es.addEventListener("snapshot", (e) => {
-    applySnapshot(JSON.parse(e.data).devices);
+    const snapshot = JSON.parse(e.data);
+    applySnapshot(snapshot.devices);
+    setAlarms(snapshot.alarms);
+    setAnchor(snapshot.anchor);
     for (const f of ctx.listeners) f([]);
   });
+  es.addEventListener("alarms", (e) => setAlarms(JSON.parse(e.data)));
+  es.addEventListener("anchor", (e) => setAnchor(JSON.parse(e.data)));
   es.addEventListener("changes", (e) => applyChanges(JSON.parse(e.data)));
   es.addEventListener("tick", (e) => (ctx.serverNow = JSON.parse(e.data).now_ms));
   es.onopen = () => {

@@ -360,14 +360,20 @@ pub async fn pipeline(
         crate::alarms::anchor::AnchorWatch::resume(anchor_file.as_deref().and_then(crate::alarms::anchor::load));
     let mut anchor_changed = live;
     let mut alarm_tick = tokio::time::interval(Duration::from_secs(1));
+    // The dashboard's live table, which also shows the alarms and the anchor watch.
+    let mut hub = None;
     if (live || demo) && !config.web.listen.is_empty() {
-        let hub = Arc::new(crate::web::Hub::default());
+        let live_hub = Arc::new(crate::web::Hub::default());
+        live_hub.anchor(anchor.state());
+        hub = Some(live_hub.clone());
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(tx);
-        tokio::spawn(hub.clone().run(rx));
+        tokio::spawn(live_hub.clone().run(rx));
+        // A page's acknowledgements and anchor requests come in as the MQTT messages would.
+        let requests = crate::web::Requests { tx: input_tx.clone(), root: root.clone() };
         // The rest keeps running without a dashboard.
-        match crate::web::Web::new(&config, hub, telemetry.clone()) {
-            Ok(web) => match crate::web::serve(&config.web.listen, web).await {
+        match crate::web::Web::new(&config, live_hub, telemetry.clone()) {
+            Ok(web) => match crate::web::serve(&config.web.listen, web.with_requests(requests)).await {
                 Ok(addr) => tracing::info!("dashboard on http://{addr}/"),
                 Err(e) => tracing::error!("{e:#}"),
             },
@@ -514,11 +520,18 @@ pub async fn pipeline(
             }
         }
         if std::mem::take(&mut anchor_changed) {
+            let state = anchor.state();
             if let Some(tx) = &alarm_tx {
-                let _ = tx.send(alarm_topics.anchor(&anchor.state())).await;
+                let _ = tx.send(alarm_topics.anchor(&state)).await;
+            }
+            if let Some(hub) = &hub {
+                hub.anchor(state);
             }
         }
         for e in alarm_events.drain(..) {
+            if let Some(hub) = &hub {
+                hub.alarm(&e);
+            }
             announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
             if live {
                 notifiers.notify(&e, &notify_route(&e.alarm));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{free_port, halyard, http_get, Halyard, Mosquitto, Scratch, Subscriber, Tty};
+use support::{free_port, gga, halyard, http_get, offset, Halyard, Mosquitto, Scratch, Subscriber, Tty};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../halyard-proto/tests/fixtures/nmea").join(name)
@@ -392,30 +392,6 @@ fn a_dateless_log_keeps_its_own_clock() {
 
 /// A GGA sentence (a fix, no date: the system clock stamps it) at `(lat, lon)` degrees (north,
 /// east), its checksum computed here.
-fn gga(second: u32, lat: f64, lon: f64) -> String {
-    let (ld, lm) = (lat.trunc(), (lat - lat.trunc()) * 60.0);
-    let (od, om) = (lon.trunc(), (lon - lon.trunc()) * 60.0);
-    let body = format!(
-        "GPGGA,12{:02}{:02}.00,{:02}{:08.5},N,{:03}{:08.5},E,1,08,0.9,5.0,M,40.0,M,,",
-        second / 60,
-        second % 60,
-        ld as u32,
-        lm,
-        od as u32,
-        om
-    );
-    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-    format!("${body}*{sum:02X}\r\n")
-}
-
-/// A point `d` m from `(lat, lon)` on true bearing `b`: a local flat earth, within centimetres
-/// at these distances, independent of Halyard's geodesic.
-fn offset(lat: f64, lon: f64, d: f64, b: f64) -> (f64, f64) {
-    let m_per_deg = 111_320.0;
-    let b = b.to_radians();
-    (lat + d * b.cos() / m_per_deg, lon + d * b.sin() / (m_per_deg * lat.to_radians().cos()))
-}
-
 /// Anchor watch, live: dropped over MQTT with a radius, swinging inside says nothing, three
 /// fixes outside raise `anchor-drag` with the distance and bearing, the watch is kept across a
 /// restart, and `up` clears it.

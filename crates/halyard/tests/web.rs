@@ -259,3 +259,115 @@ fn beyond_loopback_the_dashboard_asks_for_its_token() {
     let log = run.stop();
     assert!(!log.contains(token), "the token reached the log");
 }
+
+/// The alarms on the dashboard, in headless Chromium (web/tests/alarms.mjs): the Map page drops
+/// the anchor, the boat on a pseudo-terminal GPS drags, the banner appears on every page, its
+/// button acknowledges, the Alarms page lists it, Anchor up clears it — and MQTT, read by
+/// `mosquitto_sub` from the embedded broker, agrees at each step. A request another site's page
+/// could send (a form post) is refused.
+#[test]
+fn alarms_and_the_anchor_watch_in_headless_chromium() {
+    need("node", "the browser test");
+    need("mosquitto_sub", "reading the alarms on MQTT");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
+    assert!(
+        web_dir().join("node_modules/playwright-core").exists(),
+        "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
+    );
+    let _serial = support::one_at_a_time();
+    let scratch = Scratch::new("web-alarms");
+    let (web, broker) = (free_port(), free_port());
+    let link = scratch.path("ttyGPS");
+    let mut tty = support::Tty::open(&link);
+    let config = scratch.path("halyard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n\
+             [metrics]\nlisten = \"\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n[[nmea]]\nsource = \"serial:{}@4800\"\n",
+            scratch.0.display(),
+            link.display()
+        ),
+    )
+    .unwrap();
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
+    assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
+    let sub = support::Subscriber::start(broker, None);
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/alarms");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // The GPS: at the anchor until the page has dropped it, then dragging south-west.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gps = {
+        let (stop, dropped) = (stop.clone(), shots.join("dropped"));
+        std::thread::spawn(move || {
+            let (la, lo) = (43.2795, 5.3105);
+            let (mut second, mut distance) = (0, 0.0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if dropped.exists() {
+                    distance = f64::min(distance + 20.0, 120.0);
+                }
+                let (a, o) = support::offset(la, lo, distance, 212.0);
+                second += 5;
+                let _ = tty.master.write_all(support::gga(second, a, o).as_bytes());
+                // The watch sees the track's fixes: one per 5 s at most.
+                std::thread::sleep(Duration::from_millis(5_200));
+            }
+        })
+    };
+
+    let out = Command::new("node")
+        .arg(web_dir().join("tests/alarms.mjs"))
+        .args([&format!("http://127.0.0.1:{web}"), shots.to_str().unwrap()])
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    gps.join().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{said}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        run.log()
+    );
+    eprintln!("alarms in the browser: {said}");
+
+    // MQTT saw what the page did: dropped with 40 m, dragged, acknowledged, cleared by `up`.
+    let states = |topic: &str| -> Vec<Json> {
+        sub.payloads(topic).iter().filter_map(|p| serde_json::from_str(p).ok()).collect()
+    };
+    let anchor = states("halyard/anchor");
+    assert!(anchor.iter().any(|s| s["state"] == "down" && s["radius"] == 40.0), "{anchor:?}");
+    assert!(anchor.iter().any(|s| s["state"] == "dragging"), "{anchor:?}");
+    assert_eq!(anchor.last().unwrap()["state"], "up", "{anchor:?}");
+    let alarm = states("halyard/alarm/anchor-drag");
+    assert!(alarm.iter().any(|s| s["state"] == "active" && s["acknowledged"] == true), "{alarm:?}");
+    assert_eq!(alarm.last().unwrap()["state"], "normal", "{alarm:?}");
+
+    // Only JSON is taken: a form post (what a page of another site could send) is refused, and
+    // a bad request says why.
+    let form = "action=up";
+    let (code, _, _) = http(
+        web,
+        &format!("POST /api/anchor HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len()),
+    );
+    assert_eq!(code, 415);
+    let body = r#"{"action":"drop","radius":-3}"#;
+    let (code, _, answer) = http(
+        web,
+        &format!("POST /api/anchor HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+    );
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&answer));
+    assert!(String::from_utf8_lossy(&answer).contains("radius -3 m"), "{}", String::from_utf8_lossy(&answer));
+    let (code, _, _) = http(
+        web,
+        "POST /api/alarms/nothing-here/ack HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    assert_eq!(code, 404);
+    let log = run.stop();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR halyard")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

@@ -5,7 +5,7 @@
 // and a scale. An online tile layer (`[web] tiles`) is drawn over it when configured and
 // reachable; if the browser cannot fetch tiles, the built-in coast stays visible beneath.
 
-import { get, esc, num, hhmm, duration } from "../api.js";
+import { get, post, esc, num, hhmm, duration } from "../api.js";
 import { chosenDay, pickerHtml, wirePicker } from "../picker.js";
 
 let leaflet = null;
@@ -83,7 +83,9 @@ function drawLand(L, map, layer, polygons, renderer) {
  * how many land polygons each redraw drew.
  */
 export function seaChart(L, element, polygons, tiles, onDraw = () => {}) {
-  const map = L.map(element, { zoomControl: true, attributionControl: true, preferCanvas: true });
+  // A zoom limit of its own: without tiles Leaflet has none, and a track of a single fix (a
+  // new install, a boat that has not moved) would be fitted at an infinite zoom.
+  const map = L.map(element, { zoomControl: true, attributionControl: true, preferCanvas: true, maxZoom: 19 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Land: Natural Earth");
   map.getContainer().style.background = "#0b2233";
@@ -160,6 +162,14 @@ export async function render(root, route, ctx) {
         <div class="row"><span>distance</span><span>${num(day.distance_nm, 1)} nm</span></div></div>
       <div class="card"><h2>GPS fix lost</h2>${losses ? `<ul id="fix-losses">${losses}</ul>` : '<p class="muted">never</p>'}</div>
       <div class="card"><h2>Where we spent our time</h2>${places ? `<ol>${places}</ol>` : '<p class="muted">no stay of 20 minutes yet</p>'}</div>
+      <div class="card" id="anchor-card"><h2>Anchor watch</h2><p id="anchor-state"></p>
+        <div class="anchor-controls">
+          <label>radius <input id="anchor-radius" type="number" min="5" max="5000" step="5" placeholder="50"> m</label>
+          <label>or rode <input id="anchor-rode" type="number" min="1" max="5000" step="1"> m</label>
+          <button class="act" id="anchor-drop">Drop anchor here</button>
+          <button class="act" id="anchor-up">Anchor up</button>
+        </div>
+        <p class="bad" id="anchor-error"></p></div>
     </div>`;
   if (!season) wirePicker(root, "map");
   let landDrawn = 0;
@@ -177,7 +187,8 @@ export async function render(root, route, ctx) {
     const lat = place(n?.latitude?.v), lon = place(n?.longitude?.v);
     if (lat !== null && lon !== null) boat.setLatLng([lat, lon]).addTo(map);
   };
-  if (track.getLayers().length) map.fitBounds(track.getBounds(), { padding: [20, 20] });
+  const watch = anchorWatch(L, map, root, ctx);
+  if (track.getLayers().length) map.fitBounds(track.getBounds(), { padding: [20, 20], maxZoom: 16 });
   else map.setView([0, 0], 2);
   moveBoat();
   redraw();
@@ -188,8 +199,13 @@ export async function render(root, route, ctx) {
       map.setView([p.lat, p.lon], 15);
     });
   }
-  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length, land: landDrawn, tiles: Boolean(ctx.status.tiles?.url), zoom: (z) => map.setZoom(z, { animate: false }) };
-  const listener = () => moveBoat();
+  window.halyard.map = { lines: kml.lines.map((l) => ({ name: l.name, points: l.points.length })), stays: stays.length, drawn: track.getLayers().length, land: landDrawn, tiles: Boolean(ctx.status.tiles?.url), zoom: (z) => map.setZoom(z, { animate: false }), anchor: null };
+  watch.draw();
+  const listener = (changes, what) => {
+    moveBoat();
+    if (what === "anchor") watch.draw(true);
+    else watch.follow(changes);
+  };
   ctx.listeners.add(listener);
   return {
     dispose: () => {
@@ -198,4 +214,82 @@ export async function render(root, route, ctx) {
       delete window.halyard.map;
     },
   };
+}
+
+/** Words for the anchor watch's state. */
+function anchorWords(a) {
+  if (!a || a.state === "up") return "Anchor up: no watch.";
+  const where = `${num(Math.abs(a.latitude), 5)}° ${a.latitude < 0 ? "S" : "N"}, ${num(Math.abs(a.longitude), 5)}° ${a.longitude < 0 ? "W" : "E"}`;
+  let s = `Down at ${where} since ${hhmm(a.dropped_at)}, radius ${num(a.radius)} m`;
+  if (a.distance !== null && a.distance !== undefined) s += `; the boat is ${num(a.distance)} m from it, ${num(a.bearing)}°`;
+  return a.state === "dragging" ? `DRAGGING: ${s}` : `${s}.`;
+}
+
+/**
+ * The anchor watch on the map: the swing circle around the anchor (red while dragging), the
+ * boat's track since the page saw the anchor go down, and the buttons that drop and raise it
+ * (`POST /api/anchor`, the same request as `halyard anchor drop` or MQTT `halyard/anchor/set`).
+ */
+function anchorWatch(L, map, root, ctx) {
+  const layer = L.layerGroup().addTo(map);
+  let swing = [];
+  let dropped = null;
+  const error = root.querySelector("#anchor-error");
+  const ask = async (body) => {
+    error.textContent = "";
+    try {
+      await post("/api/anchor", body);
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  };
+  root.querySelector("#anchor-drop").addEventListener("click", () => {
+    const radius = Number(root.querySelector("#anchor-radius").value);
+    const rode = Number(root.querySelector("#anchor-rode").value);
+    const body = { action: "drop" };
+    if (radius > 0) body.radius = radius;
+    else if (rode > 0) body.rode = rode;
+    ask(body);
+  });
+  root.querySelector("#anchor-up").addEventListener("click", () => ask({ action: "up" }));
+  const draw = (fresh = false) => {
+    const a = ctx.anchor;
+    root.querySelector("#anchor-state").textContent = anchorWords(a);
+    root.querySelector("#anchor-state").className = a?.state === "dragging" ? "flag" : "";
+    root.querySelector("#anchor-up").disabled = !a || a.state === "up";
+    layer.clearLayers();
+    if (!a || a.state === "up") {
+      dropped = null;
+      swing = [];
+      window.halyard.map && (window.halyard.map.anchor = { state: "up" });
+      return;
+    }
+    if (dropped !== a.dropped_at) {
+      dropped = a.dropped_at;
+      swing = [];
+    }
+    const centre = [a.latitude, a.longitude];
+    const colour = a.state === "dragging" ? "#ef5b5b" : "#5cc8a8";
+    const circle = L.circle(centre, { radius: a.radius, color: colour, weight: 2, fillColor: colour, fillOpacity: 0.1 }).addTo(layer);
+    L.circleMarker(centre, { radius: 5, color: "#fff", weight: 2, fillColor: colour, fillOpacity: 1 }).bindTooltip("anchor").addTo(layer);
+    if (swing.length > 1) L.polyline(swing, { color: "#f4c542", weight: 2, opacity: 0.9 }).addTo(layer);
+    // A fresh drop (or a drag) is worth looking at: the view moves to the circle.
+    if (fresh) map.fitBounds(circle.getBounds().pad(0.6), { animate: false });
+    window.halyard.map && (window.halyard.map.anchor = { state: a.state, centre, radius: circle.getRadius(), colour, swing: swing.length });
+  };
+  const follow = (changes) => {
+    if (!dropped) return;
+    let moved = false;
+    for (const c of changes || []) {
+      if (c.device !== "nav") continue;
+      const lat = c.values?.latitude?.v, lon = c.values?.longitude?.v;
+      if (lat !== undefined && lon !== undefined && lat !== null && lon !== null) {
+        swing.push([Number(lat), Number(lon)]);
+        moved = true;
+      }
+    }
+    if (swing.length > 5000) swing = swing.slice(-5000);
+    if (moved) draw();
+  };
+  return { draw, follow };
 }

@@ -94,6 +94,29 @@ pub struct Event {
     pub message: String,
 }
 
+impl Event {
+    /// Whether the alarm is active after this event.
+    pub fn active(&self) -> bool {
+        matches!(self.kind, EventKind::Raised | EventKind::Repeated | EventKind::Acknowledged)
+    }
+
+    /// The alarm's state after this event, as MQTT retains it and the dashboard shows it:
+    /// `{"state":"active","since":…,"severity":…,"device":…,"metric":…,"value":…,"message":…,
+    /// "acknowledged":false}`.
+    pub fn state_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "state": if self.active() { "active" } else { "normal" },
+            "since": crate::sinks::mqtt::rfc3339(self.since),
+            "severity": self.severity.to_string(),
+            "device": self.device,
+            "metric": self.metric,
+            "value": self.value,
+            "message": self.message,
+            "acknowledged": self.kind == EventKind::Acknowledged,
+        })
+    }
+}
+
 /// Where a rule stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

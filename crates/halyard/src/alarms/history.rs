@@ -51,6 +51,18 @@ pub struct Episode {
     pub cleared_at: Option<i64>,
 }
 
+impl Episode {
+    /// As `halyard alarms --json` prints it and the dashboard's Alarms page reads it.
+    pub fn to_json(&self) -> Value {
+        let time = |ms: Option<i64>| ms.map(crate::sinks::mqtt::rfc3339);
+        json!({
+            "name": self.name, "severity": self.severity, "device": self.device, "metric": self.metric,
+            "value": self.value, "message": self.message, "raised_at": time(Some(self.raised_at)),
+            "acknowledged_at": time(self.acknowledged_at), "cleared_at": time(self.cleared_at),
+        })
+    }
+}
+
 /// Pair kept events (in time order) into episodes, in order of raising.
 pub fn episodes(events: &[AlarmRecord]) -> Vec<Episode> {
     let mut done = Vec::new();
@@ -111,17 +123,9 @@ pub fn command(args: Args) -> Result<()> {
     let all = episodes(&store.alarm_events(i64::MIN)?);
     let shown: Vec<&Episode> =
         all.iter().filter(|e| e.raised_at >= from || e.cleared_at.is_none_or(|c| c >= from)).collect();
-    let time = |ms: Option<i64>| ms.map(crate::sinks::mqtt::rfc3339);
     if args.json {
         for e in &shown {
-            println!(
-                "{}",
-                json!({
-                    "name": e.name, "severity": e.severity, "device": e.device, "metric": e.metric, "value": e.value,
-                    "message": e.message, "raised_at": time(Some(e.raised_at)), "acknowledged_at": time(e.acknowledged_at),
-                    "cleared_at": time(e.cleared_at),
-                })
-            );
+            println!("{}", e.to_json());
         }
         return Ok(());
     }

@@ -19,6 +19,13 @@ const DAY: i64 = 86_400_000;
 /// An error answer: a status and a sentence.
 pub struct ApiError(StatusCode, String);
 
+impl ApiError {
+    /// `status`, saying `why`.
+    pub fn new(status: StatusCode, why: &str) -> Self {
+        ApiError(status, why.to_owned())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, JsonBody(json!({ "error": self.1 }))).into_response()
@@ -32,10 +39,10 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-type Answer = Result<JsonBody<Json>, ApiError>;
+pub(super) type Answer = Result<JsonBody<Json>, ApiError>;
 
 /// Run `f` with the store on the blocking pool.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     web: &Arc<Web>,
     f: impl FnOnce(&Web, &mut dyn Backend) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {

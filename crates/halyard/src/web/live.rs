@@ -28,13 +28,22 @@ struct View {
     updates: u64,
 }
 
+/// One server-sent event for every open page: its type (`changes`, `alarms`, `anchor`) and data.
+#[derive(Debug, Clone)]
+pub(super) struct Push {
+    pub(super) kind: &'static str,
+    pub(super) data: Arc<str>,
+}
+
 /// The live table and its subscribers.
 #[derive(Debug)]
 pub struct Hub {
     devices: Mutex<BTreeMap<String, View>>,
     pending: Mutex<Vec<Json>>,
-    tx: broadcast::Sender<Arc<str>>,
+    pub(super) tx: broadcast::Sender<Push>,
     now: AtomicI64,
+    /// The active alarms and the anchor watch (`web::alarms`).
+    pub(super) board: Mutex<super::alarms::Board>,
 }
 
 impl Default for Hub {
@@ -44,6 +53,7 @@ impl Default for Hub {
             pending: Mutex::new(Vec::new()),
             tx: broadcast::channel(64).0,
             now: AtomicI64::new(0),
+            board: Mutex::new(super::alarms::Board::default()),
         }
     }
 }
@@ -109,7 +119,8 @@ impl Hub {
                 Json::Object(m)
             })
             .collect();
-        json!({ "devices": list })
+        let board = self.board.lock().unwrap_or_else(|e| e.into_inner());
+        json!({ "devices": list, "alarms": board.active(), "anchor": board.anchor })
     }
 
     /// Every device's description, last time heard and number of updates (the devices page).
@@ -126,7 +137,7 @@ impl Hub {
     fn flush(&self) {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if !pending.is_empty() {
-            let _ = self.tx.send(Json::Array(pending).to_string().into());
+            let _ = self.tx.send(Push { kind: "changes", data: Json::Array(pending).to_string().into() });
         }
     }
 
@@ -147,7 +158,8 @@ impl Hub {
     }
 }
 
-/// `/api/live`: a snapshot, then batches of changes and a clock tick every second.
+/// `/api/live`: a snapshot, then batches of changes, the alarms and the anchor watch when they
+/// change, and a clock tick every second.
 pub async fn events(
     State(web): State<Arc<super::Web>>,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
@@ -163,7 +175,7 @@ pub async fn events(
             }
             let event = tokio::select! {
                 m = rx.recv() => match m {
-                    Ok(text) => Event::default().event("changes").data(&*text),
+                    Ok(p) => Event::default().event(p.kind).data(&*p.data),
                     // Too slow to follow: start again from the current state.
                     Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("snapshot").data(hub.snapshot().to_string()),
                     Err(broadcast::error::RecvError::Closed) => return None,
@@ -212,7 +224,9 @@ mod tests {
         hub.apply(&change(0, 100.0));
         hub.apply(&change(1_000, 120.0));
         hub.flush();
-        let pushed: Json = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        let pushed = rx.try_recv().unwrap();
+        assert_eq!(pushed.kind, "changes");
+        let pushed: Json = serde_json::from_str(&pushed.data).unwrap();
         assert_eq!(pushed.as_array().unwrap().len(), 2);
         assert_eq!(pushed[0]["info"]["role"], "solar", "the first change describes the device");
         assert!(pushed[1].get("info").is_none());

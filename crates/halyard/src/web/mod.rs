@@ -7,6 +7,7 @@
 //! `Authorization: Bearer …`. Keys never reach it: the devices page says whether a key works,
 //! never what it is.
 
+mod alarms;
 mod api;
 mod assets;
 pub mod day;
@@ -20,13 +21,14 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::config::Config;
 use crate::store::{Backend, Calendar};
 use crate::telemetry::Telemetry;
 
+pub use alarms::Requests;
 pub use live::Hub;
 
 /// What the handlers share.
@@ -48,6 +50,8 @@ pub struct Web {
     token: Option<String>,
     /// The optional online tile layer: (URL template, attribution).
     pub tiles: Option<(String, String)>,
+    /// Where acknowledgements and the anchor watch's requests go (none: the page cannot ask).
+    pub requests: Option<Requests>,
 }
 
 impl Web {
@@ -70,7 +74,14 @@ impl Web {
             token: config.web.token.as_ref().map(|t| t.0.clone()),
             tiles: (!config.web.tiles.is_empty())
                 .then(|| (config.web.tiles.clone(), config.web.tiles_attribution.clone())),
+            requests: None,
         })
+    }
+
+    /// Let the pages acknowledge alarms and drop the anchor, through the pipeline's input.
+    pub fn with_requests(mut self, requests: Requests) -> Self {
+        self.requests = Some(requests);
+        self
     }
 }
 
@@ -122,6 +133,9 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/api/nav", get(api::nav))
         .route("/api/mesh", get(api::mesh))
         .route("/api/export/{format}", get(api::export))
+        .route("/api/alarms", get(alarms::list))
+        .route("/api/alarms/{name}/ack", post(alarms::acknowledge))
+        .route("/api/anchor", post(alarms::anchor))
         .layer(axum::middleware::from_fn_with_state(web.clone(), authorise))
         .with_state(web)
 }

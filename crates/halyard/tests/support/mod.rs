@@ -502,3 +502,28 @@ pub fn official_radio(dir: &Path, vectors: &Path) -> (Child, u16) {
 pub fn sim_config(text: String) -> String {
     text.lines().filter(|l| !l.starts_with("data_dir = ")).map(|l| format!("{l}\n")).collect()
 }
+
+/// A GGA sentence at 12:MM:SS (`second` after noon) with a fix at `lat`, `lon` (north, east).
+pub fn gga(second: u32, lat: f64, lon: f64) -> String {
+    let (ld, lm) = (lat.trunc(), (lat - lat.trunc()) * 60.0);
+    let (od, om) = (lon.trunc(), (lon - lon.trunc()) * 60.0);
+    let body = format!(
+        "GPGGA,12{:02}{:02}.00,{:02}{:08.5},N,{:03}{:08.5},E,1,08,0.9,5.0,M,40.0,M,,",
+        second / 60,
+        second % 60,
+        ld as u32,
+        lm,
+        od as u32,
+        om
+    );
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{sum:02X}\r\n")
+}
+
+/// A point `d` m from `(lat, lon)` on true bearing `b`: a local flat earth, within centimetres
+/// at these distances, independent of Halyard's geodesic.
+pub fn offset(lat: f64, lon: f64, d: f64, b: f64) -> (f64, f64) {
+    let m_per_deg = 111_320.0;
+    let b = b.to_radians();
+    (lat + d * b.cos() / m_per_deg, lon + d * b.sin() / (m_per_deg * lat.to_radians().cos()))
+}

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::discovery::safe_id;
 use super::outbox::Message;
 use super::topics::rfc3339;
-use crate::alarms::{Event, EventKind, Severity};
+use crate::alarms::{Event, Severity};
 
 /// Where and how alarm messages go.
 #[derive(Debug, Clone)]
@@ -28,17 +28,7 @@ pub struct AlarmTopics {
 impl AlarmTopics {
     /// The retained state after `e`.
     pub fn state(&self, e: &Event) -> Message {
-        let active = matches!(e.kind, EventKind::Raised | EventKind::Repeated | EventKind::Acknowledged);
-        let payload = json!({
-            "state": if active { "active" } else { "normal" },
-            "since": rfc3339(e.since),
-            "severity": e.severity.to_string(),
-            "device": e.device,
-            "metric": e.metric,
-            "value": e.value,
-            "message": e.message,
-            "acknowledged": e.kind == EventKind::Acknowledged,
-        });
+        let payload = e.state_json();
         Message {
             topic: format!("{}/alarm/{}", self.root, e.alarm),
             payload: payload.to_string().into_bytes(),
@@ -102,6 +92,7 @@ impl AlarmTopics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alarms::EventKind;
 
     fn topics() -> AlarmTopics {
         AlarmTopics { root: "halyard".into(), qos: 1, discovery: Some("homeassistant".into()) }
