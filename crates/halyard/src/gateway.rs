@@ -457,7 +457,9 @@ pub async fn pipeline(
             biased;
             n = input_rx.recv_many(&mut inputs, INPUT_BATCH) => n == 0,
             _ = alarm_tick.tick(), if live => {
-                alarms.tick(crate::ingest::now_ms(), &mut alarm_events);
+                let now = crate::ingest::now_ms();
+                alarms.tick(now, &mut alarm_events);
+                anchor.tick(now, &mut alarm_events);
                 false
             }
             _ = stop.changed() => {
@@ -487,8 +489,8 @@ pub async fn pipeline(
                     continue;
                 }
                 if let Some(name) = acknowledged(topic, &root) {
-                    let event = if name == crate::alarms::anchor::ALARM {
-                        anchor.acknowledge(*at)
+                    let event = if crate::alarms::anchor::AnchorWatch::owns(name) {
+                        anchor.acknowledge(name, *at)
                     } else {
                         alarms.acknowledge(name, *at)
                     };
@@ -510,6 +512,7 @@ pub async fn pipeline(
                 if change.device.name == "nav" {
                     anchor_changed |= watch_anchor(&mut anchor, &change, &mut alarm_events);
                 }
+                anchor.tick(change.at, &mut alarm_events);
                 let change = Arc::new(change);
                 for tx in &change_txs {
                     let _ = tx.send(change.clone()).await;

@@ -22,6 +22,13 @@ pub const FIXES_OUTSIDE: u32 = 3;
 pub const MARGIN_M: f64 = 15.0;
 /// The radius when neither a radius nor the rode is given.
 pub const DEFAULT_RADIUS_M: f64 = 50.0;
+/// The alarm of a watch gone blind: the anchor is down and no fix has come for
+/// [`FIX_LOST_AFTER_MS`] (a GPS unplugged, a fix lost under a cliff) — the watch can no longer
+/// see a drag, which is worth waking someone for.
+pub const BLIND: &str = "anchor-gps-lost";
+/// No fix for this long blinds the watch: the track hands it a fix at least once a minute at
+/// anchor (`ingest::nav`), so two minutes is a minute of fixes missed.
+pub const FIX_LOST_AFTER_MS: Millis = 2 * 60_000;
 
 /// A dropped anchor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +165,8 @@ pub struct AnchorWatch {
     raised: Option<(Millis, Option<Millis>)>,
     /// The last fix's distance and bearing from the anchor.
     last: Option<(f64, f64)>,
+    /// Blind since, and acknowledged at.
+    blind: Option<(Millis, Option<Millis>)>,
 }
 
 impl AnchorWatch {
@@ -182,6 +191,7 @@ impl AnchorWatch {
                     let m = "anchor up: the watch ended".to_owned();
                     out.push(self.event(EventKind::Cleared, at, since, None, m));
                 }
+                self.see(at, out);
                 self.streak = 0;
                 self.last = None;
                 Ok(())
@@ -217,9 +227,50 @@ impl AnchorWatch {
         self.depth = Some(depth_m);
     }
 
+    /// Time has passed (a live second, or a replay's next reading): a watch with no fix for
+    /// [`FIX_LOST_AFTER_MS`] raises [`BLIND`].
+    pub fn tick(&mut self, at: Millis, out: &mut Vec<Event>) {
+        let Some(a) = &self.anchor else { return };
+        // An anchor dropped at a given position, before any fix, counts from the drop.
+        let last = self.position.map_or(a.dropped_at, |p| p.2.max(a.dropped_at));
+        if self.blind.is_none() && at - last >= FIX_LOST_AFTER_MS {
+            self.blind = Some((at, None));
+            let m = format!("anchor watch blind: no GPS fix for {} s", (at - last) / 1000);
+            out.push(self.blind_event(EventKind::Raised, at, at, m));
+        }
+    }
+
+    /// A fix came (or the watch ended): a blind watch sees again.
+    fn see(&mut self, at: Millis, out: &mut Vec<Event>) {
+        if let Some((since, _)) = self.blind.take() {
+            let m = if self.anchor.is_some() { "the GPS has a fix again" } else { "anchor up: the watch ended" };
+            out.push(self.blind_event(EventKind::Cleared, at, since, m.into()));
+        }
+    }
+
+    fn blind_event(&self, kind: EventKind, at: Millis, since: Millis, message: String) -> Event {
+        Event {
+            alarm: BLIND.into(),
+            kind,
+            at,
+            since,
+            severity: Severity::Alarm,
+            device: "nav".into(),
+            metric: String::new(),
+            value: None,
+            message,
+        }
+    }
+
+    /// Whether `alarm` is one of the watch's own (acknowledged here, not by the rules).
+    pub fn owns(alarm: &str) -> bool {
+        alarm == ALARM || alarm == BLIND
+    }
+
     /// A fix of the boat.
     pub fn position(&mut self, latitude: f64, longitude: f64, at: Millis, out: &mut Vec<Event>) {
         self.position = Some((latitude, longitude, at));
+        self.see(at, out);
         let Some(a) = &self.anchor else { return };
         let Some((distance, bearing)) = crate::geo::inverse((a.latitude, a.longitude), (latitude, longitude)) else {
             return;
@@ -254,8 +305,22 @@ impl AnchorWatch {
         }
     }
 
-    /// Acknowledge the drag alarm.
-    pub fn acknowledge(&mut self, at: Millis) -> Option<Event> {
+    /// Acknowledge the drag alarm, or the blind watch's.
+    pub fn acknowledge(&mut self, alarm: &str, at: Millis) -> Option<Event> {
+        if alarm == BLIND {
+            let (since, ack) = self.blind.as_mut()?;
+            if ack.is_some() {
+                return None;
+            }
+            *ack = Some(at);
+            let since = *since;
+            return Some(self.blind_event(
+                EventKind::Acknowledged,
+                at,
+                since,
+                "anchor watch blind: acknowledged".into(),
+            ));
+        }
         let (since, ack) = self.raised.as_mut()?;
         if ack.is_some() {
             return None;
@@ -360,13 +425,42 @@ mod tests {
         assert!((e.value.unwrap() - 85.0).abs() < 0.5, "{e:?}");
         assert!(e.message.contains("85 m from the anchor") && e.message.contains("212°"), "{}", e.message);
         assert_eq!(w.state()["state"], "dragging");
-        assert!(w.acknowledge(13_000).is_some());
-        assert!(w.acknowledge(13_500).is_none(), "once");
+        assert!(w.acknowledge(ALARM, 13_000).is_some());
+        assert!(w.acknowledge(ALARM, 13_500).is_none(), "once");
         // Anchor up ends it.
         out.clear();
         w.command(Command::Up, 14_000, &mut out).unwrap();
         assert_eq!(out[0].kind, EventKind::Cleared);
         assert_eq!(w.state(), json!({"state": "up"}));
         assert!(w.command(Command::Up, 15_000, &mut out).is_err());
+    }
+
+    #[test]
+    fn a_watch_without_fixes_for_two_minutes_is_blind_until_the_next_fix() {
+        let mut w = AnchorWatch::default();
+        let mut out = Vec::new();
+        w.tick(10 * 60_000, &mut out);
+        assert!(out.is_empty(), "no anchor, nothing to watch");
+        // Dropped at a given position with no fix yet: counted from the drop.
+        let drop = Command::Drop { radius_m: Some(30.0), rode_m: None, at: Some((59.9, 10.7)) };
+        w.command(drop, 1_000, &mut out).unwrap();
+        w.tick(1_000 + FIX_LOST_AFTER_MS - 1, &mut out);
+        assert!(out.is_empty());
+        w.tick(1_000 + FIX_LOST_AFTER_MS, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].alarm.as_str(), out[0].kind, out[0].severity), (BLIND, EventKind::Raised, Severity::Alarm));
+        assert!(out[0].message.contains("no GPS fix for 120 s"), "{}", out[0].message);
+        w.tick(1_000 + 3 * FIX_LOST_AFTER_MS, &mut out);
+        assert_eq!(out.len(), 1, "raised once");
+        assert!(w.acknowledge(BLIND, 200_000).is_some_and(|e| e.kind == EventKind::Acknowledged));
+        w.position(59.9, 10.7, 400_000, &mut out);
+        assert_eq!((out[1].alarm.as_str(), out[1].kind), (BLIND, EventKind::Cleared));
+        // Fixes keep it seeing; a silence blinds it again, and anchor up clears it.
+        w.tick(400_000 + FIX_LOST_AFTER_MS, &mut out);
+        assert_eq!((out[2].kind, out.len()), (EventKind::Raised, 3));
+        w.command(Command::Up, 600_000, &mut out).unwrap();
+        assert_eq!((out[3].alarm.as_str(), out[3].kind), (BLIND, EventKind::Cleared));
+        w.tick(900_000, &mut out);
+        assert_eq!(out.len(), 4);
     }
 }

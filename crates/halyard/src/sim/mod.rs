@@ -73,6 +73,8 @@ pub struct Scenario {
     pub drag: Option<voyage::Drag>,
     /// What the crew tells Halyard over MQTT, and when.
     pub said: Vec<scenarios::Said>,
+    /// The GPS loses its fix in these `[from, to)` ms too.
+    pub blackouts: Vec<(i64, i64)>,
 }
 
 /// A charger's output health over the days (1.0 = healthy): `factor` from day index `from_day`,
@@ -122,6 +124,7 @@ impl Default for Scenario {
             faults: Vec::new(),
             drag: None,
             said: Vec::new(),
+            blackouts: Vec::new(),
         }
     }
 }
@@ -292,7 +295,11 @@ pub fn simulate(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> R
     let mut days = Vec::new();
     let mut current: Option<truth::Day> = None;
     let mut records = Vec::new();
-    let mut nav = scn.nav.map(|_| navigation::Navigation::new(scn.seed, tz.clone(), start).with_drag(scn.drag));
+    let mut nav = scn.nav.map(|_| {
+        navigation::Navigation::new(scn.seed, tz.clone(), start)
+            .with_drag(scn.drag)
+            .with_blackouts(scn.blackouts.clone())
+    });
     let mut referee = scenarios::Referee::new(scn);
     let mut said = scn.said.iter().peekable();
     let nav_rates = |t: i64| -> navigation::NavRates {
@@ -348,7 +355,7 @@ pub fn simulate(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> R
         at += i64::from(dt) * 1000;
     }
     days.extend(current);
-    referee.drag(scn, nav.as_ref().and_then(|n| n.dragged_out()));
+    referee.anchor(scn, nav.as_ref().and_then(|n| n.dragged_out()));
     if let Some(n) = &nav {
         for d in &mut days {
             let Some(today) = n.day(d.day) else { continue };

@@ -53,6 +53,7 @@ pub struct Navigation {
     days: BTreeMap<i64, NavDay>,
     lines: Vec<String>,
     frames: Vec<Vec<u8>>,
+    blackouts: Vec<(i64, i64)>,
 }
 
 impl Navigation {
@@ -71,6 +72,7 @@ impl Navigation {
             days: BTreeMap::new(),
             lines: Vec::new(),
             frames: Vec::new(),
+            blackouts: Vec::new(),
         };
         let (day, _) = n.local(start);
         n.voyage = Voyage::new(day, start, seed);
@@ -80,6 +82,12 @@ impl Navigation {
     /// The anchor lets go during the run (`halyard sim --scenario anchor-drag`).
     pub fn with_drag(mut self, drag: Option<voyage::Drag>) -> Self {
         self.voyage.drag = drag;
+        self
+    }
+
+    /// The GPS also loses its fix in these `[from, to)` ms (a scenario's).
+    pub fn with_blackouts(mut self, blackouts: Vec<(i64, i64)>) -> Self {
+        self.blackouts = blackouts;
         self
     }
 
@@ -117,7 +125,8 @@ impl Navigation {
         if let Some((place, from, to)) = self.voyage.ended_stay.take() {
             truth.stays.push((place.name, (place.lat, place.lon), from, to));
         }
-        let fix = plan.fix_loss.is_none_or(|(h, s)| hour < h || hour >= h + f64::from(s) / 3600.0);
+        let fix = plan.fix_loss.is_none_or(|(h, s)| hour < h || hour >= h + f64::from(s) / 3600.0)
+            && !self.blackouts.iter().any(|(from, to)| (*from..*to).contains(&at));
         if self.variation.0 != day {
             self.variation =
                 (day, crate::geo::declination(m.lat, m.lon, at.div_euclid(86_400_000)).map_or(0.0, |d| d.0));

@@ -9,7 +9,7 @@
 //! |-----------------|--------------------------------------------------------------------------|
 //! | `normal`        | nothing: the default rules raise no alarm                               |
 //! | `flat-battery`  | a fridge left on through six grey November days, then sun, fridge off   |
-//! | `anchor-drag`   | the anchor lets go at 02:40 off the Frioul islands and drags 180 m      |
+//! | `anchor-drag`   | the GPS blind for 6 min, then the anchor lets go at 02:40 and drags     |
 //! | `silent-device` | the bimini MPPT's VE.Direct cable works loose from 11:00 to 13:00       |
 //! | `charger-fault` | the starboard MPPT overheats (error 17) from 13:00 to 13:40             |
 
@@ -29,8 +29,9 @@ pub enum Trouble {
     /// A fridge left on through an overcast week: the house bank runs down below 20 %, then the
     /// sun comes back and the fridge is switched off.
     FlatBattery,
-    /// At anchor off the Frioul islands, the watch set at 21:00; at 02:40 the anchor lets go and
-    /// ploughs downwind for 12 minutes; the crew acknowledges at 02:50 and raises it at 03:05.
+    /// At anchor off the Frioul islands, the watch set at 21:00; the GPS loses its fix from 23:30
+    /// to 23:36; at 02:40 the anchor lets go and ploughs downwind for 12 minutes; the crew
+    /// acknowledges at 02:50 and raises it at 03:05.
     AnchorDrag,
     /// The bimini MPPT's VE.Direct cable works loose from 11:00 to 13:00.
     SilentDevice,
@@ -184,6 +185,8 @@ impl Trouble {
                 scn.days = scn.days.max(night + 2);
                 let radius = anchor::radius_from_rode(RODE_M, Some(place.depth_m));
                 let drop = json!({"action": "drop", "latitude": place.lat, "longitude": place.lon, "rode": RODE_M});
+                // Before midnight the GPS loses its fix for six minutes (the watch is blind).
+                scn.blackouts.push((local_ms(scn, night, 23.5)?, local_ms(scn, night, 23.6)?));
                 let from = local_ms(scn, night + 1, 2.0 + 40.0 / 60.0)?;
                 scn.drag =
                     Some(voyage::Drag { from, to: from + 12 * 60_000, speed_mps: DRAG_MPS, watch_radius_m: radius });
@@ -379,9 +382,33 @@ impl Referee {
         code
     }
 
-    /// The anchor drag, once the run is over: when the boat left the circle, and what the crew
-    /// said after.
-    pub fn drag(&mut self, scn: &Scenario, dragged_out: Option<i64>) {
+    /// The anchor watch, once the run is over: a blind watch in each GPS blackout while the
+    /// anchor was down; the drag — when the boat left the circle, and what the crew said after.
+    pub fn anchor(&mut self, scn: &Scenario, dragged_out: Option<i64>) {
+        let at = |payload: fn(&str) -> bool| {
+            scn.said.iter().filter(move |s| s.topic.ends_with("/anchor/set") && payload(&s.payload)).map(|s| s.at)
+        };
+        let drops: Vec<i64> = at(|p| p.contains("drop")).collect();
+        let ups: Vec<i64> = at(|p| p == "up").collect();
+        let down = |t: i64| drops.iter().any(|d| *d <= t && !ups.iter().any(|u| *u > *d && *u <= t));
+        for &(from, to) in scn.blackouts.iter().filter(|(from, _)| down(*from)) {
+            // The watch's last fix came up to a minute before the fix was lost (the track hands
+            // it one a minute at anchor); the first fix after ends it.
+            self.expected.push(Expected {
+                name: anchor::BLIND.into(),
+                device: "nav".into(),
+                raised_at: from + anchor::FIX_LOST_AFTER_MS - 60_000,
+                raised_by: from + anchor::FIX_LOST_AFTER_MS + self.period_ms,
+                acknowledged_at: None,
+                cleared_at: Some(to),
+                cleared_by: Some(to + 60_000),
+                why: format!("the GPS had no fix from {} to {}", rfc3339(from), rfc3339(to)),
+            });
+        }
+        self.drag(scn, dragged_out);
+    }
+
+    fn drag(&mut self, scn: &Scenario, dragged_out: Option<i64>) {
         let (Some(drag), Some(out)) = (scn.drag, dragged_out) else { return };
         let said = |topic: &str, payload: Option<&str>| {
             scn.said
