@@ -26,6 +26,19 @@ export async function acknowledge(name, button) {
   }
 }
 
+/**
+ * Whether a device has gone silent (its built-in `<device>-silent` alarm is active): its last
+ * values are then stale, not current, and every page says so.
+ */
+export function silent(ctx, device) {
+  return ctx.alarms.some((a) => a.name === `${device}-silent`);
+}
+
+/** A value's text, struck through and labelled when its device has gone silent. */
+export function staleMark(ctx, device, text) {
+  return silent(ctx, device) ? `<span class="stale" title="not heard for a while: the last value, not a current one">${text}</span>` : text;
+}
+
 /** Date and time (e.g. "23 Jun 02:41") in the boat's time zone, from an RFC 3339 text or ms. */
 export function when(t) {
   if (t === null || t === undefined) return "–";

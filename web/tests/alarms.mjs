@@ -7,7 +7,8 @@
 // Checks: the Map page drops the anchor (radius 40 m) and draws the swing circle at that
 // radius; when the boat drags, the banner appears on every page with the alarm's words and the
 // circle turns red; its Acknowledge button acknowledges it (the banner says so); the Alarms page
-// lists it, active and acknowledged, and in the history; Anchor up clears it and the banner goes.
+// lists it, active and acknowledged, and in the history; Anchor up clears it and it leaves the
+// banner. An MPPT that fell silent is a warning in the banner, its last value marked stale.
 
 import { launch, watch } from "./browser.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -59,6 +60,19 @@ try {
   await ready("#/overview");
   results.bannerOnOverview = await page.isVisible('#alarm-banner [data-alarm="anchor-drag"]');
   check(results.bannerOnOverview, "the banner is on the overview too");
+  // The MPPT that spoke once is silent by now: a warning in the banner, and its last value shown
+  // as stale, not current.
+  await page.waitForSelector('#alarm-banner [data-alarm="bimini-silent"]', { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('[data-heard="bimini"]')?.textContent.startsWith("silent"), null, { timeout: 5000 });
+  results.silent = await page.evaluate(() => ({
+    banner: document.querySelector('#alarm-banner [data-alarm="bimini-silent"]').className,
+    heard: document.querySelector('[data-heard="bimini"]').textContent,
+    pv: document.querySelector('[data-metric="pv:bimini"]').innerHTML,
+    order: [...document.querySelectorAll("#alarm-banner [data-alarm]")].map((a) => a.dataset.alarm),
+  }));
+  check(results.silent.banner.includes("warn"), "a silent device is a warning");
+  check(results.silent.pv.includes('class="stale"') && results.silent.pv.includes("212 W"), `the silent MPPT's power: ${results.silent.pv}`);
+  check(results.silent.order[0] === "anchor-drag", `the loudest first: ${results.silent.order}`);
   await page.screenshot({ path: join(out, "alarm-banner-overview.png") });
 
   // Acknowledged from the banner.
@@ -88,7 +102,7 @@ try {
   await ready("#/map");
   await page.click("#anchor-up");
   await page.waitForFunction(() => window.halyard.map?.anchor?.state === "up", null, { timeout: 10000 });
-  await page.waitForSelector("#alarm-banner", { state: "hidden", timeout: 10000 });
+  await page.waitForSelector('#alarm-banner [data-alarm="anchor-drag"]', { state: "detached", timeout: 10000 });
   results.after = await page.evaluate(() => ({ words: document.querySelector("#anchor-state").textContent, title: document.title }));
   writeFileSync(join(out, "alarms.html"), await page.content());
 } catch (e) {

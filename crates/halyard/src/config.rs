@@ -422,6 +422,12 @@ pub struct Device {
     /// Instant Readout key (or in the keys file under the address).
     #[serde(default)]
     pub key: Option<Key>,
+    /// A battery's chemistry (`lead`, `agm`, `gel`, `lifepo4`), for its voltage alarms.
+    #[serde(default)]
+    pub chemistry: Option<crate::alarms::battery::Chemistry>,
+    /// A battery's nominal voltage (12, 24, 36 or 48 V); else read from its first reading.
+    #[serde(default, deserialize_with = "nominal_voltage")]
+    pub nominal_voltage: Option<f64>,
 }
 
 /// A 16-byte key; never printed.
@@ -523,6 +529,14 @@ fn mac<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 6]>, D::Error> {
     crate::model::Identity::parse_mac(&text)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not a Bluetooth address like C0:3B:12:34:56:78")))
+}
+
+fn nominal_voltage<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = f64::deserialize(d)?;
+    [12.0, 24.0, 36.0, 48.0]
+        .contains(&v)
+        .then_some(Some(v))
+        .ok_or_else(|| serde::de::Error::custom(format!("{v} V: a bank's nominal voltage is 12, 24, 36 or 48")))
 }
 
 fn masterbus_device<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {

@@ -237,7 +237,15 @@ pub async fn pipeline(
     let mut alarms = crate::alarms::Alarms::new(&config.alarm, config.alarms.silent_after)
         .map_err(|(name, e)| anyhow::anyhow!("[[alarm]] `{name}`: {e}"))?
         .with_device_faults(config.alarms.device_faults)
-        .with_low_state_of_charge(config.alarms.low_state_of_charge);
+        .with_low_state_of_charge(config.alarms.low_state_of_charge)
+        .with_battery_voltage(
+            config.alarms.battery_voltage,
+            config
+                .device
+                .iter()
+                .filter(|d| d.chemistry.is_some() || d.nominal_voltage.is_some())
+                .map(|d| (d.name.clone(), crate::alarms::battery::BankWatch::new(d.chemistry, d.nominal_voltage))),
+        );
     // Notifiers are for news: a live gateway's alarms, never a replay's or an import's.
     let mut radio_links = Vec::new();
     let notifiers = if live && !config.notify.is_empty() {

@@ -280,19 +280,27 @@ fn alarms_and_the_anchor_watch_in_headless_chromium() {
     let (web, broker) = (free_port(), free_port());
     let link = scratch.path("ttyGPS");
     let mut tty = support::Tty::open(&link);
+    // And an MPPT on VE.Direct that says one thing and falls silent (silent after 15 s here).
+    let ve_link = scratch.path("ttyVE");
+    let mut ve = support::Tty::open(&ve_link);
     let config = scratch.path("halyard.toml");
     std::fs::write(
         &config,
         format!(
             "data_dir = \"{}\"\ntimezone = \"Europe/Paris\"\n[mqtt]\nmdns = false\n[broker]\nlisten = \"127.0.0.1:{broker}\"\n\
-             [metrics]\nlisten = \"\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n[[nmea]]\nsource = \"serial:{}@4800\"\n",
+             [metrics]\nlisten = \"\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n[alarms]\nsilent_after = \"15s\"\n\
+             [[nmea]]\nsource = \"serial:{}@4800\"\n[[vedirect]]\nport = \"{}\"\n\
+             [[device]]\nname = \"bimini\"\nrole = \"solar\"\nserial = \"HQ2232BIMI3\"\n",
             scratch.0.display(),
-            link.display()
+            link.display(),
+            ve_link.display()
         ),
     )
     .unwrap();
     let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
     assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
+    assert!(run.wait_log(Duration::from_secs(10), "vedirect: reading"), "{}", run.log());
+    ve.master.write_all(&support::mppt_block("HQ2232BIMI3", 13_250, 212)).unwrap();
     let sub = support::Subscriber::start(broker, None);
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/alarms");
     let _ = std::fs::remove_dir_all(&shots);
@@ -346,6 +354,9 @@ fn alarms_and_the_anchor_watch_in_headless_chromium() {
     let alarm = states("halyard/alarm/anchor-drag");
     assert!(alarm.iter().any(|s| s["state"] == "active" && s["acknowledged"] == true), "{alarm:?}");
     assert_eq!(alarm.last().unwrap()["state"], "normal", "{alarm:?}");
+    let silent = states("halyard/alarm/bimini-silent");
+    assert_eq!(silent.last().map(|s| s["state"].clone()), Some("active".into()), "{silent:?}");
+    drop(ve);
 
     // Only JSON is taken: a form post (what a page of another site could send) is refused, and
     // a bad request says why.

@@ -1,7 +1,7 @@
 // Overview: where the power goes right now. Solar (each MPPT) → battery ← loads, the state of
 // charge and each charger's state, from the live device table.
 
-import { esc, num, pick, METRIC, age, stateName } from "../api.js";
+import { esc, num, pick, METRIC, age, stateName, silent, staleMark } from "../api.js";
 
 const byRole = (ctx, role) => [...ctx.devices.values()].filter((d) => d.role === role);
 const isSolar = (d) => d.role === "solar" || (!d.role && d.kind === "solar_charger");
@@ -43,8 +43,10 @@ function html(ctx) {
   if (!ctx.devices.size) return `<p class="empty">No device heard yet. Halyard shows them here as soon as they talk.</p>`;
   const now = ctx.serverNow;
   const mppts = f.solar
-    .map((c) => `<div class="row"><span>${esc(c.name)} ${c.state ? `<span class="state">${esc(c.state)}</span>` : ""}</span><span data-metric="pv:${esc(c.name)}">${num(c.watts)} W</span></div>`)
+    .map((c) => `<div class="row"><span>${esc(c.name)} ${c.state ? `<span class="state">${esc(c.state)}</span>` : ""}</span><span data-metric="pv:${esc(c.name)}">${staleMark(ctx, c.name, `${num(c.watts)} W`)}</span></div>`)
     .join("");
+  // The network's total is no more current than the chargers it adds up.
+  const allSilent = f.solar.length > 0 && f.solar.every((c) => silent(ctx, c.name));
   const b = f.bank;
   const charging = b?.watts > 5, discharging = b?.watts < -5;
   const chargerStates = [...ctx.devices.values()]
@@ -53,10 +55,10 @@ function html(ctx) {
     .join("");
   return `<h1>Now aboard</h1>
   <div class="card flow" style="margin-bottom:1rem">
-    <div class="solar"><h2>Solar</h2><div class="big" id="solar-w">${num(f.solarW)}<span class="unit">W</span></div>${mppts}</div>
+    <div class="solar"><h2>Solar</h2><div class="big" id="solar-w">${allSilent ? `<span class="stale">${num(f.solarW)}</span>` : num(f.solarW)}<span class="unit">W</span></div>${mppts}</div>
     <div class="arrow ${f.solarW > 5 ? "moving" : ""}">➜</div>
     <div class="battery"><h2>Battery${b ? ` · ${esc(b.name)}` : ""}</h2>
-      <div class="big" id="battery-w">${b ? num(b.watts) : "–"}<span class="unit">W</span></div>
+      <div class="big" id="battery-w">${b ? staleMark(ctx, b.name, num(b.watts)) : "–"}<span class="unit">W</span></div>
       <div class="muted">${charging ? "charging" : discharging ? "discharging" : "idle"} · <span id="battery-v">${num(b?.volts, 2)}</span> V</div>
       <div class="bar" title="state of charge"><span style="width:${Math.max(0, Math.min(100, b?.soc ?? 0))}%"></span></div>
       <div class="row"><span>State of charge</span><span id="soc">${num(b?.soc, 1)} %</span></div>
@@ -71,7 +73,7 @@ function html(ctx) {
     <div class="card"><h2>Charger states</h2>${chargerStates || '<p class="muted">none reported</p>'}</div>
     <div class="card"><h2>Devices</h2>${[...ctx.devices.values()]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((d) => `<div class="row"><span>${esc(d.name)}</span><span class="muted">${age(d.last_seen, now)}</span></div>`)
+      .map((d) => `<div class="row"><span>${esc(d.name)}</span><span class="${silent(ctx, d.name) ? "flag" : "muted"}" data-heard="${esc(d.name)}">${silent(ctx, d.name) ? "silent · " : ""}${age(d.last_seen, now)}</span></div>`)
       .join("")}<p><a href="#/devices">details</a></p></div>
   </div>`;
 }

@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::battery::{BankWatch, Side, Verdict};
 use super::rule::{AlarmRule, Comparison, Condition, RuleError, Severity};
 use crate::model::Millis;
 
@@ -48,6 +49,10 @@ const ELECTRICAL: [&str; 4] = ["vedirect", "venetworking", "instant_readout", "m
 /// A battery's state of charge: Victron's name (VE.Direct `SOC`, Instant Readout) and
 /// MasterBus's ("State of Charge").
 const STATE_OF_CHARGE: [&str; 2] = ["soc", "state_of_charge"];
+
+/// A battery's voltage, by Victron's and MasterBus's names (a SmartShunt's `voltage`, a BMV's
+/// and a MasterShunt's `battery_voltage`).
+const BANK_VOLTAGE: [&str; 2] = ["voltage", "battery_voltage"];
 
 /// Points above `low_state_of_charge` a battery must be back to clear `<device>-low-soc`.
 pub const SOC_HYSTERESIS: f64 = 10.0;
@@ -161,6 +166,8 @@ pub struct Alarms {
     device_faults: bool,
     /// Below this state of charge (%) a battery raises `<device>-low-soc`; 0: never.
     low_soc: f64,
+    /// Batteries' voltage watches, by device (`None`: voltage alarms off).
+    banks: Option<HashMap<String, BankWatch>>,
     /// Devices the rules name.
     named: std::collections::HashSet<String>,
     now: Millis,
@@ -190,6 +197,7 @@ impl Alarms {
             faults: BTreeMap::new(),
             device_faults: true,
             low_soc: LOW_STATE_OF_CHARGE,
+            banks: Some(HashMap::new()),
             named,
             now: Millis::MIN,
         })
@@ -204,6 +212,13 @@ impl Alarms {
     /// Below `percent` state of charge a battery raises `<device>-low-soc` (0: never).
     pub fn with_low_state_of_charge(mut self, percent: f64) -> Self {
         self.low_soc = percent;
+        self
+    }
+
+    /// Battery voltage alarms on (with each configured bank's chemistry and nominal voltage)
+    /// or off.
+    pub fn with_battery_voltage(mut self, on: bool, banks: impl IntoIterator<Item = (String, BankWatch)>) -> Self {
+        self.banks = on.then(|| banks.into_iter().collect());
         self
     }
 
@@ -245,8 +260,12 @@ impl Alarms {
         // Other boats and the crew's radios are neither watched nor, unless a rule names them,
         // remembered (over a season they would only grow); their time still moves the clock on.
         if own || self.named.contains(device.as_str()) {
+            let bank = own && change.device.role.as_deref() == Some("battery");
             for m in &change.changed {
                 if let Some(v) = m.value.as_ref().and_then(|v| v.as_f64()) {
+                    if bank && BANK_VOLTAGE.contains(&m.name.as_ref()) {
+                        self.bank_voltage(device, &m.name, v, change.at, out);
+                    }
                     self.value(device, &m.name, v, change.at, out);
                 }
             }
@@ -306,6 +325,36 @@ impl Alarms {
                 let message = format!("{device} back to {value:.0} %");
                 out.push(b.event(name, EventKind::Cleared, at, at, Some(value), message));
             }
+        }
+    }
+
+    /// A battery's voltage, against its chemistry's limits (`alarms::battery`).
+    fn bank_voltage(&mut self, device: &str, metric: &str, volts: f64, at: Millis, out: &mut Vec<Event>) {
+        let Some(banks) = self.banks.as_mut() else { return };
+        let watch = banks.entry(device.to_owned()).or_default();
+        let chemistry = watch.chemistry.map_or("chemistry not said".to_owned(), |c| format!("{c:?}").to_lowercase());
+        match watch.reading(volts, at) {
+            Some(Verdict::Raise(side, l)) => {
+                let name = format!("{device}-{}", side.suffix());
+                let (word, limit) = match side {
+                    Side::Low => ("below", l.low),
+                    Side::High => ("above", l.high),
+                };
+                let nominal = watch.nominal.unwrap_or_default();
+                let message =
+                    format!("{device} at {volts:.2} V ({word} {limit:.1} V for a {nominal:.0} V bank, {chemistry})");
+                let b = Builtin::raised(at, Severity::Alarm, device, metric);
+                out.push(b.event(name.clone(), EventKind::Raised, at, at, Some(volts), message));
+                self.faults.insert(name, b);
+            }
+            Some(Verdict::Clear(side, _)) => {
+                let name = format!("{device}-{}", side.suffix());
+                if let Some(b) = self.faults.remove(&name) {
+                    let message = format!("{device} back to {volts:.2} V");
+                    out.push(b.event(name, EventKind::Cleared, at, at, Some(volts), message));
+                }
+            }
+            None => {}
         }
     }
 
@@ -456,7 +505,9 @@ pub fn silent_name(device: &str) -> String {
 
 fn minutes(ms: Millis) -> String {
     let m = ms / 60_000;
-    if m < 120 {
+    if m == 0 {
+        format!("{} s", ms / 1000)
+    } else if m < 120 {
         format!("{m} min")
     } else {
         format!("{} h {} min", m / 60, m % 60)
@@ -679,6 +730,40 @@ mod tests {
             raw: Vec::new(),
             state: Default::default(),
         }
+    }
+
+    /// A battery's voltage against its chemistry, through model changes: only for a device whose
+    /// role is `battery` (an MPPT's `battery_voltage` is the same bank seen through a cable's
+    /// drop), only after a minute, and acknowledged like any built-in alarm.
+    #[test]
+    fn a_battery_out_of_its_chemistrys_limits_for_a_minute_is_raised() {
+        let lfp = super::super::battery::BankWatch::new(Some(super::super::battery::Chemistry::Lifepo4), Some(12.0));
+        let mut a = Alarms::new(&[], 0).unwrap().with_battery_voltage(true, [("house".to_owned(), lfp)]);
+        let bank = |v: f64, at: Millis| {
+            let mut c = change("house", "instant_readout", "voltage", v, at);
+            std::sync::Arc::make_mut(&mut c.device).role = Some("battery".into());
+            c
+        };
+        let mut out = Vec::new();
+        a.change(&change("mppt", "vedirect", "battery_voltage", 11.0, 0), &mut out);
+        a.change(&change("mppt", "vedirect", "battery_voltage", 11.0, 120_000), &mut out);
+        assert!(out.is_empty(), "not a battery: {out:?}");
+        for (v, at) in [(11.9, 0), (11.9, 30_000), (11.9, 60_000)] {
+            a.change(&bank(v, at), &mut out);
+        }
+        assert_eq!(kinds(&out), [("house-low-voltage".into(), EventKind::Raised, 60_000)]);
+        assert!(out[0].message.contains("below 12.0 V for a 12 V bank, lifepo4"), "{}", out[0].message);
+        assert!(a.acknowledge("house-low-voltage", 61_000).is_some());
+        a.change(&bank(13.0, 100_000), &mut out);
+        a.change(&bank(13.0, 160_000), &mut out);
+        assert_eq!(kinds(&out[1..]), [("house-low-voltage".into(), EventKind::Cleared, 160_000)]);
+        // Off: nothing.
+        let mut off = Alarms::new(&[], 0).unwrap().with_battery_voltage(false, []);
+        let mut out = Vec::new();
+        for at in [0, 60_000, 120_000] {
+            off.change(&bank(10.0, at), &mut out);
+        }
+        assert!(out.is_empty());
     }
 
     /// Through model changes: the boat's electrical equipment is watched for silence, the

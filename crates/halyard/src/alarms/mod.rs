@@ -5,6 +5,7 @@
 
 pub mod anchor;
 pub mod anchor_command;
+pub mod battery;
 pub mod daemon;
 pub mod engine;
 pub mod history;

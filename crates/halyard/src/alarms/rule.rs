@@ -314,6 +314,9 @@ pub struct AlarmSettings {
     /// Below this state of charge (%), a battery raises `<device>-low-soc` until it is back
     /// 10 points above; 0 switches it off.
     pub low_state_of_charge: f64,
+    /// A battery's voltage outside its chemistry's limits for a minute raises
+    /// `<device>-low-voltage` or `<device>-high-voltage` (`alarms::battery`).
+    pub battery_voltage: bool,
     /// The notifiers the built-in alarms tell (`[notify.<name>]` names); empty: MQTT, Home
     /// Assistant and the dashboard only.
     pub notify: Vec<String>,
@@ -325,6 +328,7 @@ impl Default for AlarmSettings {
             silent_after: super::engine::SILENT_AFTER_MS,
             device_faults: true,
             low_state_of_charge: super::engine::LOW_STATE_OF_CHARGE,
+            battery_voltage: true,
             notify: Vec::new(),
         }
     }

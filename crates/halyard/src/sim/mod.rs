@@ -234,7 +234,7 @@ pub fn config_text() -> String {
     }
     let sh = shunt();
     s.push_str(&format!(
-        "[[device]]\nname = \"house-bank\"\nrole = \"battery\"\nmac = \"{}\"\nkey = \"{}\"\n\n",
+        "[[device]]\nname = \"house-bank\"\nrole = \"battery\"\nchemistry = \"lifepo4\"\nnominal_voltage = 12\nmac = \"{}\"\nkey = \"{}\"\n\n",
         crate::model::Identity::Mac(sh.mac),
         hex(&sh.key)
     ));
@@ -244,7 +244,9 @@ pub fn config_text() -> String {
         crate::model::Identity::Mac(dm.mac),
         hex(&dm.key)
     ));
-    s.push_str("[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nmasterbus = \"0x31297\"\n\n");
+    s.push_str(
+        "[[device]]\nname = \"house-shunt\"\nrole = \"battery\"\nchemistry = \"lifepo4\"\nmasterbus = \"0x31297\"\n\n",
+    );
     s.push_str("[[device]]\nname = \"combi\"\nrole = \"inverter\"\nmasterbus = \"0x2F412\"\n");
     // The mesh's nodes Halyard names; the others keep the names they announce.
     for (node, name) in radios::CONFIGURED {
