@@ -668,6 +668,9 @@ async fn announce(
         }
     }
     let _ = tx.send(topics.state(e)).await;
+    if e.alarm == crate::alarms::engine::silent_name(&e.device) {
+        let _ = tx.send(topics.availability(&e.device, !e.active())).await;
+    }
 }
 
 /// Inputs the model loop takes at once, at most.

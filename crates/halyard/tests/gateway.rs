@@ -80,6 +80,7 @@ fn check_discovery(topic: &str, payload: &Value) {
         "suggested_display_precision",
         "json_attributes_topic",
         "availability",
+        "availability_mode",
         "encoding",
     ];
     const DEVICE_KEYS: &[&str] = &[
@@ -116,8 +117,32 @@ fn check_discovery(topic: &str, payload: &Value) {
     for id in [levels[2], levels[3]] {
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{topic}: bad id `{id}`");
     }
-    for k in ["name", "unique_id", "state_topic", "availability_topic"] {
+    for k in ["name", "unique_id", "state_topic"] {
         assert!(obj[k].as_str().is_some_and(|s| !s.is_empty()), "{topic}: `{k}` must be a non-empty string");
+    }
+    // mqtt/mixins.py MQTT_AVAILABILITY_SCHEMA: `availability_topic` or an `availability` list
+    // (each entry a `topic`, optional payloads), never both; mode all | any | latest.
+    assert!(
+        !(obj.contains_key("availability_topic") && obj.contains_key("availability")),
+        "{topic}: both availabilities"
+    );
+    match obj.get("availability") {
+        Some(list) => {
+            for a in list.as_array().unwrap_or_else(|| panic!("{topic}: availability is a list")) {
+                for k in a.as_object().unwrap().keys() {
+                    assert!(
+                        ["topic", "payload_available", "payload_not_available", "value_template"].contains(&k.as_str()),
+                        "{topic}: availability.{k}"
+                    );
+                }
+                assert!(a["topic"].as_str().is_some_and(|t| !t.is_empty() && !t.contains(['+', '#'])), "{topic}: {a}");
+            }
+            assert!(
+                ["all", "any", "latest"].contains(&obj["availability_mode"].as_str().unwrap_or("latest")),
+                "{topic}"
+            );
+        }
+        None => assert!(obj["availability_topic"].as_str().is_some_and(|s| !s.is_empty()), "{topic}: no availability"),
     }
     assert!(!obj["state_topic"].as_str().unwrap().contains(['+', '#']), "{topic}: wildcard in state_topic");
     let device = obj["device"].as_object().unwrap();
@@ -268,6 +293,12 @@ fn vedirect_pty_and_masterbus_replay_reach_mosquitto() {
     );
     assert_eq!(bv["device"]["serial_number"], "HQ18486U2B4");
     assert_eq!(bv["state_topic"], "halyard/port-arch/battery_voltage");
+    // Unavailable when Halyard or this device is: its own availability topic says online.
+    let topics: Vec<&str> =
+        bv["availability"].as_array().unwrap().iter().map(|a| a["topic"].as_str().unwrap()).collect();
+    assert_eq!(topics, ["halyard/status", "halyard/port-arch/availability"]);
+    assert_eq!(bv["availability_mode"], "all");
+    assert_eq!(sub.payloads("halyard/port-arch/availability").last().map(String::as_str), Some("online"));
     let yield_today: Value = serde_json::from_str(
         &configs
             .iter()

@@ -300,8 +300,9 @@ fn alarms_and_the_anchor_watch_in_headless_chromium() {
     let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
     assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
     assert!(run.wait_log(Duration::from_secs(10), "vedirect: reading"), "{}", run.log());
-    ve.master.write_all(&support::mppt_block("HQ2232BIMI3", 13_250, 212)).unwrap();
     let sub = support::Subscriber::start(broker, None);
+    assert!(sub.wait(Duration::from_secs(10), |m| m.iter().any(|r| r.topic == "halyard/status")), "{}", run.log());
+    ve.master.write_all(&support::mppt_block("HQ2232BIMI3", 13_250, 212)).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/alarms");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
@@ -356,6 +357,8 @@ fn alarms_and_the_anchor_watch_in_headless_chromium() {
     assert_eq!(alarm.last().unwrap()["state"], "normal", "{alarm:?}");
     let silent = states("halyard/alarm/bimini-silent");
     assert_eq!(silent.last().map(|s| s["state"].clone()), Some("active".into()), "{silent:?}");
+    // Heard, then silent: Home Assistant's availability for its sensors.
+    assert_eq!(sub.payloads("halyard/bimini/availability"), ["online", "offline"]);
     drop(ve);
 
     // Only JSON is taken: a form post (what a page of another site could send) is refused, and

@@ -37,6 +37,18 @@ impl AlarmTopics {
         }
     }
 
+    /// A device's availability (`<root>/<device>/availability`, retained): `offline` while its
+    /// silence alarm is active, so that Home Assistant shows its sensors unavailable rather than
+    /// their last values as current.
+    pub fn availability(&self, device: &str, online: bool) -> Message {
+        Message {
+            topic: format!("{}/{device}/availability", self.root),
+            payload: if online { b"online".to_vec() } else { b"offline".to_vec() },
+            retain: true,
+            qos: self.qos,
+        }
+    }
+
     /// A configured alarm that is not active (published at start, so that Home Assistant shows
     /// it off rather than unknown).
     pub fn normal(&self, name: &str, severity: Severity, at: i64) -> Message {

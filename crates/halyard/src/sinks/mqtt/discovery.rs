@@ -101,6 +101,11 @@ pub fn device_object(d: &DeviceInfo) -> Json {
     device
 }
 
+/// A device's own availability: `online` once heard, `offline` while silent (retained).
+pub fn availability_topic(s: &config::Mqtt, device: &str) -> String {
+    format!("{}/{device}/availability", s.root)
+}
+
 /// The discovery config for one metric.
 pub fn config_payload(s: &config::Mqtt, d: &DeviceInfo, metric: &str, unit: &str, numeric: bool) -> Json {
     let id = format!("halyard_{}_{}", safe_id(&d.name), safe_id(metric));
@@ -108,9 +113,13 @@ pub fn config_payload(s: &config::Mqtt, d: &DeviceInfo, metric: &str, unit: &str
         "name": title(metric),
         "unique_id": id,
         "state_topic": format!("{}/{}/{metric}", s.root, d.name),
-        "availability_topic": format!("{}/status", s.root),
-        "payload_available": "online",
-        "payload_not_available": "offline",
+        // Unavailable when Halyard is offline, and when this device has gone silent
+        // (`<root>/<device>/availability`): a frozen value is not shown as current.
+        "availability": [
+            {"topic": format!("{}/status", s.root), "payload_available": "online", "payload_not_available": "offline"},
+            {"topic": availability_topic(s, &d.name), "payload_available": "online", "payload_not_available": "offline"},
+        ],
+        "availability_mode": "all",
         "device": device_object(d),
         "origin": {
             "name": "Halyard",

@@ -70,6 +70,15 @@ pub fn messages(change: &Change, s: &config::Mqtt) -> Vec<Message> {
         }
     }
     let device = &change.device.name;
+    if s.named_topics && (change.device_changed || !change.new_metrics.is_empty()) {
+        // Heard in this run: available (until its silence says otherwise, `gateway`).
+        out.push(Message {
+            topic: super::discovery::availability_topic(s, device),
+            payload: b"online".to_vec(),
+            retain: true,
+            qos: s.qos,
+        });
+    }
     if s.named_topics {
         for m in &change.changed {
             if let Some(v) = &m.value {
