@@ -90,8 +90,9 @@ fn need(program: &str, why: &str) {
     assert!(found, "{program} is needed for {why} (scripts/test.sh installs it)");
 }
 
-#[test]
-fn dashboard_in_headless_chromium_against_the_demo() {
+/// What the browser tests need (node, Debian's Chromium, playwright-core from npm); Chromium's
+/// path.
+fn browser() -> String {
     need("node", "the browser test");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
@@ -99,6 +100,12 @@ fn dashboard_in_headless_chromium_against_the_demo() {
         web_dir().join("node_modules/playwright-core").exists(),
         "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
     );
+    chromium
+}
+
+#[test]
+fn dashboard_in_headless_chromium_against_the_demo() {
+    let chromium = browser();
     let _serial = support::one_at_a_time();
     let scratch = Scratch::new("web");
     let (web, broker) = (free_port(), free_port());
@@ -267,14 +274,8 @@ fn beyond_loopback_the_dashboard_asks_for_its_token() {
 /// could send (a form post) is refused.
 #[test]
 fn alarms_and_the_anchor_watch_in_headless_chromium() {
-    need("node", "the browser test");
     need("mosquitto_sub", "reading the alarms on MQTT");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
-    assert!(
-        web_dir().join("node_modules/playwright-core").exists(),
-        "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
-    );
+    let chromium = browser();
     let _serial = support::one_at_a_time();
     let scratch = Scratch::new("web-alarms");
     let (web, broker) = (free_port(), free_port());
