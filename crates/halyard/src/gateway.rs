@@ -303,6 +303,10 @@ pub async fn pipeline(
         (Some(tokio::spawn(sink.run(change_rx, logs, Some(report_rx)))), Some(report_tx))
     };
     let mut recorder_tx = None;
+    // The recorder's own alarms (the MPPTs' performance, judged with each daily report), to be
+    // published and notified like the others.
+    let (performance_tx, mut performance_rx) = mpsc::channel::<crate::alarms::Event>(64);
+    let mut performance_open = live || demo;
     let recorder = if config.store.enabled {
         let store = tokio::task::block_in_place(|| crate::store::open(&config))?;
         let roller = crate::store::Roller::new(config.calendar()?, crate::store::rollup::MAX_HOLD_MS);
@@ -333,6 +337,8 @@ pub async fn pipeline(
             root: root.clone(),
             qos,
             tx: report_tx.clone(),
+            mppt_alarms: config.alarms.mppt_performance,
+            alarm_tx: (live || demo).then(|| performance_tx.clone()),
         });
         Some(tokio::task::spawn_blocking(move || recorder.run_blocking(rx)))
     } else {
@@ -361,6 +367,7 @@ pub async fn pipeline(
         }
     }
     let mut alarm_events = Vec::new();
+    let mut performance_events = Vec::new();
     // The anchor watch: on replays and imports too, set by the recording's own `anchor/set`
     // messages; a live one is kept across restarts (a Pi rebooting at anchor resumes it).
     let anchor_file = live.then(|| config.data_dir().join("anchor.json"));
@@ -464,6 +471,13 @@ pub async fn pipeline(
         let done = tokio::select! {
             biased;
             n = input_rx.recv_many(&mut inputs, INPUT_BATCH) => n == 0,
+            e = performance_rx.recv(), if performance_open => {
+                match e {
+                    Some(e) => performance_events.push(e),
+                    None => performance_open = false,
+                }
+                false
+            }
             _ = alarm_tick.tick(), if live => {
                 let now = crate::ingest::now_ms();
                 alarms.tick(now, &mut alarm_events);
@@ -497,6 +511,14 @@ pub async fn pipeline(
                     continue;
                 }
                 if let Some(name) = acknowledged(topic, &root) {
+                    if crate::alarms::performance::PerformanceWatch::owns(name) {
+                        // Judged where the reports are made: the recorder answers.
+                        if let Some(tx) = &recorder_tx {
+                            let ack = crate::store::recorder::Input::Acknowledge { alarm: name.to_owned(), at: *at };
+                            let _ = tx.send(ack).await;
+                        }
+                        continue;
+                    }
                     let event = if crate::alarms::anchor::AnchorWatch::owns(name) {
                         anchor.acknowledge(name, *at)
                     } else {
@@ -539,6 +561,16 @@ pub async fn pipeline(
                 hub.anchor(state);
             }
         }
+        // The recorder's own events are in the history already.
+        for e in performance_events.drain(..) {
+            if let Some(hub) = &hub {
+                hub.alarm(&e);
+            }
+            announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
+            if live {
+                notifiers.notify(&e, &notify_route(&e.alarm));
+            }
+        }
         for e in alarm_events.drain(..) {
             if let Some(hub) = &hub {
                 hub.alarm(&e);
@@ -548,7 +580,7 @@ pub async fn pipeline(
                 notifiers.notify(&e, &notify_route(&e.alarm));
             }
             if let Some(tx) = &recorder_tx {
-                let _ = tx.send(crate::store::recorder::Input::Alarm(alarm_record(&e))).await;
+                let _ = tx.send(crate::store::recorder::Input::Alarm((&e).into())).await;
             }
         }
         if done {
@@ -601,21 +633,6 @@ pub async fn pipeline(
             "stored_readings_per_second": (stored / elapsed).round(),
         })
     }))
-}
-
-/// An alarm event as the history keeps it.
-fn alarm_record(e: &crate::alarms::Event) -> crate::store::AlarmRecord {
-    crate::store::AlarmRecord {
-        alarm: e.alarm.clone(),
-        kind: crate::notify::message::kind_word(e.kind).into(),
-        at: e.at,
-        since: e.since,
-        severity: e.severity.to_string(),
-        device: e.device.clone(),
-        metric: e.metric.clone(),
-        value: e.value,
-        message: e.message.clone(),
-    }
 }
 
 /// Feed the anchor watch a navigation change; whether its state moved.

@@ -122,3 +122,17 @@ fn a_charger_fault_is_raised_with_its_code_and_cleared_when_it_ends() {
     assert_eq!(kept[0]["value"].as_f64(), Some(17.0), "{}", kept[0]);
     assert_eq!(kept[0]["metric"], "charger_error");
 }
+
+#[test]
+fn a_failing_mppt_is_found_underperforming_by_the_next_daily_report() {
+    let dir = Scratch::new("alarms-failing-mppt");
+    let (expected, kept) = imported(&dir.0, "failing-mppt", &["--nav-period", "0"]);
+    assert_eq!(expected.len(), 1, "{expected:#?}");
+    check(&expected, &kept);
+    let k = &kept[0];
+    assert_eq!((k["name"].as_str(), k["severity"].as_str()), (Some("stbd-arch-underperforming"), Some("warn")));
+    // The arch gives 60 % of its output; its share of the network's falls by less (the others'
+    // shares grow), so the report's figure sits between 60 % and the 80 % threshold.
+    let relative = k["value"].as_f64().unwrap();
+    assert!((60.0..80.0).contains(&relative), "{k}");
+}

@@ -9,6 +9,7 @@ pub mod battery;
 pub mod daemon;
 pub mod engine;
 pub mod history;
+pub mod performance;
 pub mod rule;
 
 pub use engine::{Alarms, Event, EventKind, State, SILENT_AFTER_MS};

@@ -317,6 +317,9 @@ pub struct AlarmSettings {
     /// A battery's voltage outside its chemistry's limits for a minute raises
     /// `<device>-low-voltage` or `<device>-high-voltage` (`alarms::battery`).
     pub battery_voltage: bool,
+    /// An MPPT the daily report finds underperforming or degrading raises
+    /// `<device>-underperforming` / `<device>-degrading` (`alarms::performance`).
+    pub mppt_performance: bool,
     /// The notifiers the built-in alarms tell (`[notify.<name>]` names); empty: MQTT, Home
     /// Assistant and the dashboard only.
     pub notify: Vec<String>,
@@ -329,6 +332,7 @@ impl Default for AlarmSettings {
             device_faults: true,
             low_state_of_charge: super::engine::LOW_STATE_OF_CHARGE,
             battery_voltage: true,
+            mppt_performance: true,
             notify: Vec::new(),
         }
     }

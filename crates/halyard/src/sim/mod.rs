@@ -358,6 +358,7 @@ pub fn simulate(scn: &Scenario, mut on_step: impl FnMut(&Sample, &[Record]) -> R
     }
     days.extend(current);
     referee.anchor(scn, nav.as_ref().and_then(|n| n.dragged_out()));
+    referee.failing(scn)?;
     if let Some(n) = &nav {
         for d in &mut days {
             let Some(today) = n.day(d.day) else { continue };

@@ -12,6 +12,7 @@
 //! | `anchor-drag`   | the GPS blind for 6 min, then the anchor lets go at 02:40 and drags     |
 //! | `silent-device` | the bimini MPPT's VE.Direct cable works loose from 11:00 to 13:00       |
 //! | `charger-fault` | the starboard MPPT overheats (error 17) from 13:00 to 13:40             |
+//! | `failing-mppt`  | ten clear days; from the eighth the starboard arch gives 40 % less      |
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -38,10 +39,16 @@ pub enum Trouble {
     /// The starboard-arch MPPT overheats from 13:00 to 13:40 (error 17, charger temperature too
     /// high) and stops charging.
     ChargerFault,
+    /// Ten clear days; from the eighth the starboard arch's output is down 40 % (a panel string
+    /// failing), which the daily report sees against the arch's own history.
+    FailingMppt,
 }
 
 /// The fridge left on, W (a 12 V compressor fridge with its door ajar runs flat out).
 const FRIDGE_LEFT_ON_W: f64 = 55.0;
+/// The day (from 0) the starboard arch starts failing, and how much it still gives.
+const FAILING_FROM_DAY: u32 = 7;
+const FAILING_HEALTH: f64 = 0.6;
 /// The rode the crew lets out at the Frioul, m.
 const RODE_M: f64 = 30.0;
 /// Dragging speed, m/s (half a knot: a CQR ploughing through weed).
@@ -155,6 +162,7 @@ impl Trouble {
     pub fn days(self) -> u32 {
         match self {
             Trouble::Normal | Trouble::SilentDevice | Trouble::ChargerFault => 1,
+            Trouble::FailingMppt => FAILING_FROM_DAY + 3,
             Trouble::FlatBattery => 8,
             // The night at anchor may come later in the week than the first day.
             Trouble::AnchorDrag => 2,
@@ -212,6 +220,16 @@ impl Trouble {
                     charger: bimini,
                     from: local_ms(scn, 0, 11.0)?,
                     to: local_ms(scn, 0, 13.0)?,
+                });
+            }
+            Trouble::FailingMppt => {
+                scn.days = scn.days.max(self.days());
+                scn.forced = (0..scn.days).map(|d| (d, super::sky::DayType::Clear)).collect();
+                scn.health.push(super::Health {
+                    charger: charger("stbd-arch"),
+                    from_day: FAILING_FROM_DAY,
+                    factor: FAILING_HEALTH,
+                    per_day: 0.0,
                 });
             }
             Trouble::ChargerFault => {
@@ -432,6 +450,28 @@ impl Referee {
                 drag.watch_radius_m
             ),
         });
+    }
+
+    /// A charger whose output steps down by more than the report's 20 % margin: underperforming
+    /// in the report of that first day, made when the next begins (on clear days, whose
+    /// brightness matches the history's), and still at the end.
+    pub fn failing(&mut self, scn: &Scenario) -> anyhow::Result<()> {
+        let limit = crate::report::performance::UNDERPERFORMING_PERCENT / 100.0;
+        for h in scn.health.iter().filter(|h| h.factor < limit && h.per_day == 0.0 && h.from_day + 1 < scn.days) {
+            let device = super::chargers()[h.charger].name;
+            let next_midnight = local_ms(scn, h.from_day + 1, 0.0)?;
+            self.expected.push(Expected {
+                name: format!("{device}-underperforming"),
+                device: device.into(),
+                raised_at: next_midnight,
+                raised_by: next_midnight + 10 * 60_000,
+                acknowledged_at: None,
+                cleared_at: None,
+                cleared_by: None,
+                why: format!("{device} gives {:.0} % of its output from day {}", h.factor * 100.0, h.from_day + 1),
+            });
+        }
+        Ok(())
     }
 
     /// The expected alarms, in order of raising.

@@ -81,6 +81,22 @@ pub struct AlarmRecord {
     pub message: String,
 }
 
+impl From<&crate::alarms::Event> for AlarmRecord {
+    fn from(e: &crate::alarms::Event) -> Self {
+        AlarmRecord {
+            alarm: e.alarm.clone(),
+            kind: crate::notify::message::kind_word(e.kind).into(),
+            at: e.at,
+            since: e.since,
+            severity: e.severity.to_string(),
+            device: e.device.clone(),
+            metric: e.metric.clone(),
+            value: e.value,
+            message: e.message.clone(),
+        }
+    }
+}
+
 /// A device's text label: (device, label, text, ms).
 pub type Label = (String, String, String, i64);
 

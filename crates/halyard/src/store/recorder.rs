@@ -50,6 +50,8 @@ pub struct Recorder {
     guard: TimeGuard<Arc<Change>>,
     sync_asked: Option<(Instant, Option<bool>)>,
     clock_errors: BurstLog,
+    /// The MPPTs' performance alarms, judged with each daily report.
+    performance: crate::alarms::performance::PerformanceWatch,
 }
 
 /// The longest wait between attempts to write after failures.
@@ -70,6 +72,11 @@ pub struct Reports {
     pub qos: u8,
     /// To the MQTT sink (`None`: `halyard import`, which keeps the reports in the store only).
     pub tx: Option<mpsc::Sender<crate::sinks::mqtt::outbox::Message>>,
+    /// Whether each report's MPPT assessment raises alarms (`alarms::performance`).
+    pub mppt_alarms: bool,
+    /// Where those alarms' events go besides the history: the gateway, which publishes and
+    /// notifies them (`None`: an import, which keeps them only).
+    pub alarm_tx: Option<mpsc::Sender<crate::alarms::Event>>,
 }
 
 impl Recorder {
@@ -102,6 +109,7 @@ impl Recorder {
             guard: TimeGuard::new(false, BUILD_DATE_MS),
             sync_asked: None,
             clock_errors: BurstLog::new("clock", Duration::from_secs(60)),
+            performance: Default::default(),
         }
     }
 
@@ -118,8 +126,25 @@ impl Recorder {
         self
     }
 
-    /// Compute and publish the report of the day starting at `day` (also as `today`).
-    fn publish_report(&mut self, day: i64) {
+    /// Alarm events of the recorder's own (the MPPTs' performance): kept, and told to the
+    /// gateway.
+    fn keep_alarms(&mut self, events: Vec<crate::alarms::Event>) {
+        for e in events {
+            self.alarms.push((&e).into());
+            if let Some(tx) = self.reports.as_ref().and_then(|r| r.alarm_tx.as_ref()) {
+                // Never waits: the gateway may be past reading (stopping), and the history has it.
+                if tx.try_send(e).is_err() {
+                    tracing::warn!(
+                        "an MPPT performance alarm was kept but not published: the gateway is not listening"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Compute and publish the report of the day starting at `day` (also as `today`), made at
+    /// `at`; its MPPT assessment raises or clears the performance alarms.
+    fn publish_report(&mut self, day: i64, at: i64) {
         let Some(r) = &self.reports else { return };
         let report = match crate::report::daily(&r.devices, self.store.as_mut(), self.roller.calendar(), day) {
             Ok(j) => j,
@@ -128,6 +153,12 @@ impl Recorder {
                 return;
             }
         };
+        if r.mppt_alarms {
+            let mut events = Vec::new();
+            self.performance.report(at, &report["mppt"], &mut events);
+            self.keep_alarms(events);
+        }
+        let Some(r) = &self.reports else { return };
         let date = self.roller.calendar().date(day);
         if let Err(e) = self.store.save_report(&date, &report.to_string()) {
             self.errors.report(Instant::now(), || format!("keeping the report of {date}: {e:#}"));
@@ -289,7 +320,7 @@ impl Recorder {
         let day = self.roller.calendar().day_start(c.at);
         if let Some(previous) = self.day.filter(|p| day > *p) {
             self.flush();
-            self.publish_report(previous);
+            self.publish_report(previous, c.at);
         }
         if self.day.is_none_or(|p| day > p) {
             self.day = Some(day);
@@ -377,6 +408,10 @@ impl Recorder {
                     }
                     self.alarms.push(e);
                 }
+                Input::Acknowledge { alarm, at } => {
+                    let event = self.performance.acknowledge(&alarm, at);
+                    self.keep_alarms(event.into_iter().collect());
+                }
                 Input::Tick => {
                     if last_flush.elapsed() >= Duration::from_millis(900) {
                         self.flush();
@@ -391,7 +426,8 @@ impl Recorder {
         self.mesh_published = None;
         self.publish_mesh();
         if let Some(day) = self.day {
-            self.publish_report(day);
+            self.publish_report(day, self.newest);
+            self.flush();
         }
         Ok(())
     }
@@ -406,6 +442,13 @@ pub enum Input {
     Tick,
     /// An alarm's event, for the history.
     Alarm(super::AlarmRecord),
+    /// The owner acknowledges one of the recorder's own alarms (`alarms::performance`).
+    Acknowledge {
+        /// Its name.
+        alarm: String,
+        /// When.
+        at: i64,
+    },
 }
 
 #[cfg(test)]
