@@ -561,8 +561,9 @@ pub async fn pipeline(
                 hub.anchor(state);
             }
         }
-        // The recorder's own events are in the history already.
-        for e in performance_events.drain(..) {
+        // The recorder's own events (the MPPTs' performance) are in the history already.
+        let events = performance_events.drain(..).map(|e| (e, false)).chain(alarm_events.drain(..).map(|e| (e, true)));
+        for (e, keep) in events {
             if let Some(hub) = &hub {
                 hub.alarm(&e);
             }
@@ -570,16 +571,7 @@ pub async fn pipeline(
             if live {
                 notifiers.notify(&e, &notify_route(&e.alarm));
             }
-        }
-        for e in alarm_events.drain(..) {
-            if let Some(hub) = &hub {
-                hub.alarm(&e);
-            }
-            announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
-            if live {
-                notifiers.notify(&e, &notify_route(&e.alarm));
-            }
-            if let Some(tx) = &recorder_tx {
+            if let (true, Some(tx)) = (keep, &recorder_tx) {
                 let _ = tx.send(crate::store::recorder::Input::Alarm((&e).into())).await;
             }
         }
