@@ -33,6 +33,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "front-end packages (npm ci in web/: uPlot for the dashboard, playwright-core for its test)"
 (cd web && npm ci --no-audit --no-fund)
 
+step "the Signal K referees (npm ci in crates/halyard/tests/signalk: signalk-server, @signalk/signalk-schema, ws)"
+(cd crates/halyard/tests/signalk && npm ci --no-audit --no-fund)
+
 step "the official Meshtastic Python package (PyPI meshtastic, in target/meshtastic-venv)"
 venv=target/meshtastic-venv
 if ! "$venv/bin/python" -c "import meshtastic.protobuf.mesh_pb2" >/dev/null 2>&1; then

@@ -34,6 +34,8 @@ pub struct Config {
     pub metrics: Metrics,
     /// The web dashboard.
     pub web: WebSettings,
+    /// The Signal K server beside the dashboard.
+    pub signalk: crate::signalk::Settings,
     /// Logging.
     pub log: Log,
     /// The model: refresh and staleness.
@@ -654,6 +656,7 @@ impl Config {
                 self.web.listen
             );
         }
+        self.signalk.check().map_err(|e| anyhow::anyhow!(e))?;
         let mut alarm_names = std::collections::BTreeSet::new();
         for a in &self.alarm {
             let topic_safe =

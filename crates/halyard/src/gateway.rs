@@ -157,6 +157,11 @@ pub fn describe(c: &Config) -> String {
         format!("embedded broker: {} ({})", c.broker.listen, if c.broker.enabled { "enabled" } else { "disabled" }),
         format!("data directory: {}", c.data_dir().display()),
         format!("bluetooth: {}", if c.bluetooth_wanted() { "scanning" } else { "off" }),
+        match (c.web.listen.as_str(), c.signalk.enabled) {
+            ("", _) => "dashboard: off".to_owned(),
+            (listen, true) => format!("dashboard and Signal K: http://{listen}/ (ws://{listen}/signalk/v1/stream)"),
+            (listen, false) => format!("dashboard: http://{listen}/ (Signal K off)"),
+        },
     ];
     for p in &c.vedirect {
         out.push(format!(
@@ -377,6 +382,7 @@ pub async fn pipeline(
     let mut alarm_tick = tokio::time::interval(Duration::from_secs(1));
     // The dashboard's live table, which also shows the alarms and the anchor watch.
     let mut hub = None;
+    let mut signalk: Option<Arc<crate::signalk::Hub>> = None;
     if (live || demo) && !config.web.listen.is_empty() {
         let live_hub = Arc::new(crate::web::Hub::default());
         live_hub.anchor(anchor.state());
@@ -384,14 +390,34 @@ pub async fn pipeline(
         let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(tx);
         tokio::spawn(live_hub.clone().run(rx));
+        if config.signalk.enabled {
+            let sk = Arc::new(
+                crate::signalk::Hub::new(config.signalk.self_context(&config.data_dir()))
+                    .with_name(config.signalk.name.clone()),
+            );
+            let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+            change_txs.push(tx);
+            tokio::spawn(sk.clone().run(rx));
+            signalk = Some(sk);
+        }
         // A page's acknowledgements and anchor requests come in as the MQTT messages would.
         let requests = crate::web::Requests { tx: input_tx.clone(), root: root.clone() };
         // The rest keeps running without a dashboard.
         match crate::web::Web::new(&config, live_hub, telemetry.clone()) {
-            Ok(web) => match crate::web::serve(&config.web.listen, web.with_requests(requests)).await {
-                Ok(addr) => tracing::info!("dashboard on http://{addr}/"),
-                Err(e) => tracing::error!("{e:#}"),
-            },
+            Ok(mut web) => {
+                if let Some(sk) = &signalk {
+                    web = web.with_signalk(sk.clone());
+                }
+                match crate::web::serve(&config.web.listen, web.with_requests(requests)).await {
+                    Ok(addr) => {
+                        tracing::info!("dashboard on http://{addr}/");
+                        if signalk.is_some() {
+                            tracing::info!("signal k on http://{addr}/signalk (stream ws://{addr}/signalk/v1/stream)");
+                        }
+                    }
+                    Err(e) => tracing::error!("{e:#}"),
+                }
+            }
             Err(e) => tracing::error!("web: {e:#}"),
         }
     }
@@ -566,6 +592,9 @@ pub async fn pipeline(
         for (e, keep) in events {
             if let Some(hub) = &hub {
                 hub.alarm(&e);
+            }
+            if let Some(sk) = &signalk {
+                sk.alarm(&e);
             }
             announce(&e, live, &alarm_topics, alarm_tx.as_ref(), &mut announced).await;
             if live {

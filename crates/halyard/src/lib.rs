@@ -24,6 +24,7 @@ pub mod notify;
 pub mod progress;
 pub mod report;
 pub mod setup;
+pub mod signalk;
 pub mod sim;
 pub mod sinks;
 pub mod sources;

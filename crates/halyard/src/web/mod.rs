@@ -1,6 +1,6 @@
 //! The web dashboard (DESIGN.md §4): an axum server in the daemon that serves the embedded
 //! front end (`web/`), live values by server-sent events, and the history, the daily report and
-//! the devices as JSON read from the store.
+//! the devices as JSON read from the store; Signal K (`crate::signalk`) on the same port.
 //!
 //! Loopback by default. Bound anywhere else it needs `[web] token`: the browser presents it
 //! once as `?token=…` (it becomes an HTTP-only cookie) or on every request as
@@ -52,6 +52,8 @@ pub struct Web {
     pub tiles: Option<(String, String)>,
     /// Where acknowledgements and the anchor watch's requests go (none: the page cannot ask).
     pub requests: Option<Requests>,
+    /// The Signal K server served beside the dashboard (`crate::signalk`), when enabled.
+    pub signalk: Option<Arc<crate::signalk::Hub>>,
 }
 
 impl Web {
@@ -75,12 +77,19 @@ impl Web {
             tiles: (!config.web.tiles.is_empty())
                 .then(|| (config.web.tiles.clone(), config.web.tiles_attribution.clone())),
             requests: None,
+            signalk: None,
         })
     }
 
     /// Let the pages acknowledge alarms and drop the anchor, through the pipeline's input.
     pub fn with_requests(mut self, requests: Requests) -> Self {
         self.requests = Some(requests);
+        self
+    }
+
+    /// Serve Signal K (`/signalk…`) too, behind the same token.
+    pub fn with_signalk(mut self, hub: Arc<crate::signalk::Hub>) -> Self {
+        self.signalk = Some(hub);
         self
     }
 }
@@ -118,9 +127,9 @@ pub async fn serve(listen: &str, web: Web) -> Result<SocketAddr> {
     Ok(addr)
 }
 
-/// The routes.
+/// The routes (and Signal K's when it is served).
 pub fn router(web: Arc<Web>) -> Router {
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(assets::index))
         .route("/assets/{*path}", get(assets::asset))
         .route("/api/status", get(api::status))
@@ -136,8 +145,11 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/api/alarms", get(alarms::list))
         .route("/api/alarms/{name}/ack", post(alarms::acknowledge))
         .route("/api/anchor", post(alarms::anchor))
-        .layer(axum::middleware::from_fn_with_state(web.clone(), authorise))
-        .with_state(web)
+        .with_state(web.clone());
+    if let Some(hub) = &web.signalk {
+        app = app.merge(crate::signalk::server::router(hub.clone()));
+    }
+    app.layer(axum::middleware::from_fn_with_state(web, authorise))
 }
 
 /// The token check (only when one is configured).
