@@ -84,7 +84,26 @@ async fn stream(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade, request: Requ
         Ok(i) => i,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
-    ws.on_upgrade(move |socket| follow(socket, hub, initial))
+    // Subscriptions are small; anything larger is not one.
+    ws.max_message_size(MAX_MESSAGE).on_upgrade(move |socket| follow(socket, hub, initial))
+}
+
+/// The largest message a client may send (bytes).
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// More messages than this in a second from one client and it is dropped: subscribing is not
+/// a conversation, and a runaway client must not take the daemon's time.
+const MAX_MESSAGES_PER_SECOND: u32 = 50;
+
+/// The answer to a message refused (the shape of the specification's request/response
+/// messages: `requestId` when the client gave one, `statusCode` 400, the reason).
+fn refusal(text: &str, why: &str) -> Json {
+    let id = serde_json::from_str::<Json>(text).ok().and_then(|m| m.get("requestId").cloned());
+    let mut reply = json!({ "state": "COMPLETED", "statusCode": 400, "message": why });
+    if let Some(id) = id {
+        reply["requestId"] = id;
+    }
+    reply
 }
 
 async fn send(socket: &mut WebSocket, messages: Vec<Json>) -> bool {
@@ -118,18 +137,34 @@ async fn follow(mut socket: WebSocket, hub: Arc<Hub>, initial: Initial) {
     }
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (mut second, mut said) = (0u64, 0u32);
     loop {
         let out = tokio::select! {
             m = socket.recv() => match m {
-                Some(Ok(Message::Text(text))) => match client.message(&text) {
-                    Ok(true) => client.prime(&hub.current(), now()),
-                    Ok(false) => Vec::new(),
-                    Err(e) => {
-                        tracing::debug!("signalk: a client's message refused: {e}");
-                        Vec::new()
+                Some(Ok(Message::Text(text))) => {
+                    let this_second = now() / 1000;
+                    said = if this_second == second { said + 1 } else { 1 };
+                    second = this_second;
+                    if said > MAX_MESSAGES_PER_SECOND {
+                        tracing::warn!("signalk: a client sent more than {MAX_MESSAGES_PER_SECOND} messages in a second; dropped");
+                        let why = json!({ "state": "COMPLETED", "statusCode": 429, "message": "too many messages; closing" });
+                        let _ = send(&mut socket, vec![why]).await;
+                        break;
                     }
-                },
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    match client.message(&text) {
+                        Ok(true) => client.prime(&hub.current(), now()),
+                        Ok(false) => Vec::new(),
+                        Err(e) => {
+                            tracing::debug!("signalk: a client's message refused: {e}");
+                            vec![refusal(&text, &e)]
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!("signalk: a client's connection failed: {e}");
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => Vec::new(),
             },
             d = deltas.recv() => match d {

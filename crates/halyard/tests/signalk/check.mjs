@@ -128,7 +128,21 @@ const paths = new Set(fixed.flatMap((m) => m.msg.updates.flatMap((u) => u.values
 for (const p of paths) if (!/^electrical\.batteries\.[A-Za-z0-9]+\.voltage$/.test(p)) fail(`subscribed to battery voltages, got ${p}`);
 const bankTimes = fixed.filter((m) => m.msg.updates.some((u) => u.values.some((v) => v.path === 'electrical.batteries.houseBank.voltage'))).map((m) => m.at);
 if (bankTimes.length < 5 || bankTimes.length > 9) fail(`fixed 500 ms over 3.2 s sent the bank's voltage ${bankTimes.length} times`);
-ws.close();
+
+// Bad input: a clear refusal; a flood: dropped.
+const before = messages.length;
+ws.send('{"subscribe": [');
+ws.send(JSON.stringify({ requestId: 'r1', context: 'vessels.self', subscribe: [{ path: 'navigation.*', policy: 'sometimes' }] }));
+await sleep(500);
+const refusals = messages.slice(before).map((m) => m.msg).filter((m) => m.statusCode === 400);
+if (refusals.length !== 2 || refusals[1].requestId !== 'r1' || !/policy/.test(refusals[1].message))
+  fail(`refusals: ${JSON.stringify(refusals)}`);
+const closed = new Promise((resolve) => ws.on('close', resolve));
+for (let i = 0; i < 200; i++) ws.send(JSON.stringify({ context: 'vessels.self', subscribe: [{ path: `x${i}` }] }));
+const why = await Promise.race([closed.then(() => 'closed'), sleep(5000).then(() => 'still open')]);
+if (why !== 'closed' || !messages.some((m) => m.msg.statusCode === 429)) fail(`a flooding client: ${why}`);
+// The daemon carries on: the model is still served.
+await get(`${halyard}/signalk/v1/api/vessels/self/navigation/position`);
 
 // --- 3. The reference server, fed by Halyard's stream -----------------------------------------
 const config = join(work, 'signalk-server');
