@@ -231,6 +231,17 @@ pub async fn pipeline(
 
     let (input_tx, mut input_rx) = mpsc::channel::<Input>(4096);
     let mut change_txs = Vec::new();
+    if (live || demo) && !config.metrics.listen.is_empty() {
+        // The boat's values on /metrics beside the gateway's counters.
+        let (tx, mut rx) = mpsc::channel::<Arc<Change>>(4096);
+        change_txs.push(tx);
+        let t = telemetry.clone();
+        tokio::spawn(async move {
+            while let Some(c) = rx.recv().await {
+                t.boat.apply(&c);
+            }
+        });
+    }
     // The reports and statistics are published under the same root and QoS as the rest.
     let (root, qos, stats_minutes) = (config.mqtt.root.clone(), config.mqtt.qos, config.mqtt.stats_minutes);
     let alarm_topics = crate::sinks::mqtt::alarms::AlarmTopics {

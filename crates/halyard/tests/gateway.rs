@@ -225,6 +225,15 @@ fn vedirect_pty_and_masterbus_replay_reach_mosquitto() {
     assert!(metrics.contains("halyard_frames_total{source=\"ttyVE0\"}"), "{metrics}");
     assert!(metrics.contains("halyard_mqtt_connected 1"), "{metrics}");
     assert!(metrics.contains("halyard_source_up{source=\"ttyVE0\"} 1"), "{metrics}");
+    // The boat's values too, in base units, against the block's own labels (V in mV, PPV in W).
+    let label = |l: &str| block.iter().find(|(k, _)| k == l).unwrap().1.parse::<f64>().unwrap();
+    let sample = |family: &str| -> Option<f64> {
+        let line = metrics.lines().find(|l| l.starts_with(&format!("{family}{{device=\"port-arch\"}} ")))?;
+        line.rsplit(' ').next()?.parse().ok()
+    };
+    assert_eq!(sample("halyard_solar_voltage_volts"), Some(label("V") / 1000.0), "{metrics}");
+    assert_eq!(sample("halyard_solar_panel_power_watts"), Some(label("PPV")), "{metrics}");
+    assert!(metrics.contains("# TYPE halyard_solar_panel_power_watts gauge"), "{metrics}");
 
     // The MasterBus capture through `halyard replay` into the same broker.
     let out = halyard()

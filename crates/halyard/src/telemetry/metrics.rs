@@ -61,6 +61,8 @@ const FAMILIES: &[Family] = &[
 pub struct Telemetry {
     values: Mutex<BTreeMap<(&'static str, String), f64>>,
     heard: Mutex<BTreeMap<Identity, Heard>>,
+    /// The boat's own values (`halyard_battery_voltage_volts{device="house-bank"}`).
+    pub boat: super::values::Values,
 }
 
 /// At most this many identities are counted one by one (a marina full of other boats'
@@ -206,6 +208,7 @@ impl Telemetry {
                 }
             }
         }
+        self.boat.render(&mut out);
         out
     }
 }

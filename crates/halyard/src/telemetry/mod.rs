@@ -3,5 +3,6 @@
 pub mod http;
 pub mod logging;
 mod metrics;
+pub mod values;
 
 pub use metrics::Telemetry;
