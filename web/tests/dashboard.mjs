@@ -123,6 +123,12 @@ try {
   const hs = await chart("history-share");
   check(hs && hs.series.length >= 4, `history: share series ${hs?.series.length}`);
   results.charts.history = { energy: he, share: hs };
+  // The page's CSV download: a header and one row per day shown.
+  const csv = await page.evaluate(async () => (await fetch(document.querySelector("#csv-daily").href)).text());
+  const csvRows = csv.trim().split("\n").map((l) => l.split(","));
+  check(csvRows.length - 1 === he.time.length, `history CSV: ${csvRows.length - 1} rows for ${he.time.length} days`);
+  check(csvRows[0][0].startsWith("local time (") && csvRows[0].includes("house-bank.voltage (V)"), `history CSV header: ${csvRows[0].join(",")}`);
+  results.csv = { header: csvRows[0], rows: csvRows.slice(1) };
   await save("history");
 
   // Report: every answer, and a time answer leads to its graph with a marker.

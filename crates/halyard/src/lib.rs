@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod demo;
+pub mod export;
 pub mod gateway;
 pub mod geo;
 pub mod ingest;

@@ -38,8 +38,9 @@ enum Command {
     Nav(halyard::nav::Args),
     /// Meshtastic: where the dinghy and everyone are (distance, bearing true and magnetic), max and reliable range.
     Mesh(halyard::mesh::Args),
-    /// The track as KML (one line per day, the places stayed) or GPX.
-    Export(halyard::nav::export::Args),
+    /// The history for other tools: the track as KML (one line per day, the places stayed) or
+    /// GPX; values as CSV (one column per device.metric, local time and UTC).
+    Export(halyard::export::Args),
     /// Simulate days aboard: a recording in real wire formats, the ground truth and a config.
     Sim(halyard::sim::Args),
     /// The first run on a boat: find the devices, check the Victron keys, write the configuration.
@@ -106,7 +107,7 @@ fn main() -> ExitCode {
         Command::Anchor(args) => halyard::alarms::anchor_command::command(args),
         Command::Nav(args) => halyard::nav::command(args),
         Command::Mesh(args) => halyard::mesh::command(args),
-        Command::Export(args) => halyard::nav::export::command(args),
+        Command::Export(args) => halyard::export::command(args),
         Command::Sim(args) => {
             cli_logging();
             halyard::sim::command(args)

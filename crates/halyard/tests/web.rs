@@ -161,6 +161,23 @@ fn dashboard_in_headless_chromium_against_the_demo() {
     let battery = &results["charts"]["battery"]["power"];
     let expected = minute_means(&db, "house-bank", &["battery_power"], from, to);
     assert_matches_store(battery, 0, &expected, "battery power");
+    // The History page's CSV: the day's mean of the bank's voltage is the mean of its raw
+    // readings that day (the CSV reads the day rollup).
+    let csv = &results["csv"];
+    let column = csv["header"].as_array().unwrap().iter().position(|h| h == "house-bank.voltage (V)").unwrap();
+    let row =
+        csv["rows"].as_array().unwrap().iter().find(|r| r[0] == "2026-06-19 00:00:00").expect("a row for 2026-06-19");
+    assert_eq!(row[1], "2026-06-18T22:00:00Z", "local midnight in Paris is 22:00 UTC in June");
+    let raw_mean: f64 = db
+        .query_row(
+            "SELECT avg(value) FROM samples JOIN series ON series.id = samples.series \
+             WHERE device = 'house-bank' AND metric = 'voltage' AND ts >= ?1 AND ts < ?2",
+            [from * 1000, to * 1000],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let csv_mean: f64 = row[column].as_str().unwrap().parse().unwrap();
+    assert!((csv_mean - raw_mean).abs() < 1e-9, "CSV {csv_mean} V against the raw readings' {raw_mean} V");
     // The network line is the devices' sum where all of them reported that minute.
     let net = solar["series"][0]["values"].as_array().unwrap();
     let parts: Vec<&Vec<Json>> =

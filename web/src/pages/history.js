@@ -21,8 +21,13 @@ export async function render(root, route, ctx) {
         <td>${a.underperforming ? '<span class="flag">underperforming</span>' : ""} ${a.degrading ? '<span class="flag">degrading</span>' : ""}${!a.underperforming && !a.degrading ? '<span class="ok">ok</span>' : ""}</td></tr>`;
     })
     .join("");
+  // The same range as a spreadsheet (`halyard export csv`): daily or hourly means per device.metric.
+  const span = h.days.length ? `&from=${encodeURIComponent(h.days[0].date)}&to=${encodeURIComponent(h.days[h.days.length - 1].date)}` : "";
+  const csv = h.days.length
+    ? `<p class="downloads">Download as CSV: <a id="csv-daily" href="/api/export/csv?resolution=day${span}" download>daily means</a> · <a id="csv-hourly" href="/api/export/csv?resolution=1h${span}" download>hourly means</a></p>`
+    : "";
   root.innerHTML = `<h1>History <span class="picker">${links}</span></h1>
-    ${time.length ? "" : '<p class="empty">No day recorded yet.</p>'}
+    ${time.length ? "" : '<p class="empty">No day recorded yet.</p>'}${csv}
     <div class="card chart-card"><h2>Energy per day</h2><div class="chart" id="history-energy"></div></div>
     <div class="card chart-card"><h2>Each MPPT's share of the network</h2><div class="chart" id="history-share"></div></div>
     <div class="grid">

@@ -1,4 +1,4 @@
-//! `halyard export kml|gpx`: the track as KML (one line per local day, a marker per place
+//! `halyard export kml|gpx` (the command is `crate::export`'s): the track as KML (one line per local day, a marker per place
 //! where the boat stayed, with its time there) or GPX 1.1 (one track segment per day, the places
 //! as waypoints), for Google Earth, OpenCPN, Navionics and the dashboard's map.
 
@@ -9,26 +9,6 @@ use anyhow::Result;
 use super::stays::{self, Place};
 use super::Fix;
 use crate::store::Calendar;
-
-/// `halyard export`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// `kml` or `gpx`.
-    #[arg(value_parser = ["kml", "gpx"])]
-    format: String,
-    /// The configuration (store, time zone).
-    #[arg(short, long, env = "HALYARD_CONFIG")]
-    config: Option<std::path::PathBuf>,
-    /// First day, YYYY-MM-DD (default: the first recorded).
-    #[arg(long)]
-    from: Option<String>,
-    /// Last day, YYYY-MM-DD (default: the last recorded).
-    #[arg(long)]
-    to: Option<String>,
-    /// Write here instead of standard output.
-    #[arg(short, long)]
-    output: Option<std::path::PathBuf>,
-}
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -133,27 +113,6 @@ pub fn render(
         "gpx" => gpx(&track, &places, cal),
         _ => kml(&track, &places, cal),
     })
-}
-
-/// Write the export.
-pub fn command(args: Args) -> Result<()> {
-    let config = crate::config::Config::load_or_default(args.config.as_deref())?;
-    let cal = config.calendar()?;
-    let mut store = crate::store::open(&config)?;
-    let from = match &args.from {
-        Some(d) => cal.day_start(crate::report::noon(d)?),
-        None => 0,
-    };
-    let to = match &args.to {
-        Some(d) => cal.next_day(cal.day_start(crate::report::noon(d)?)),
-        None => i64::MAX,
-    };
-    let text = render(&args.format, store.as_mut(), &cal, from, to)?;
-    match &args.output {
-        Some(p) => std::fs::write(p, text)?,
-        None => print!("{text}"),
-    }
-    Ok(())
 }
 
 #[cfg(test)]

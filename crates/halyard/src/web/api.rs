@@ -279,7 +279,8 @@ pub async fn export(
     let content_type = match format.as_str() {
         "kml" => "application/vnd.google-earth.kml+xml",
         "gpx" => "application/gpx+xml",
-        other => return Err(ApiError(StatusCode::NOT_FOUND, format!("no export `{other}`: kml or gpx"))),
+        "csv" => "text/csv; charset=utf-8",
+        other => return Err(ApiError(StatusCode::NOT_FOUND, format!("no export `{other}`: kml, gpx or csv"))),
     };
     let date = |name: &str| -> Result<Option<i64>, ApiError> {
         query_param(uri.query(), name)
@@ -287,12 +288,49 @@ pub async fn export(
             .transpose()
     };
     let (from, to) = (date("from")?, date("to")?);
+    let list = |name: &str| {
+        query_param(uri.query(), name).map(|v| v.split(',').map(str::to_owned).collect()).unwrap_or_default()
+    };
+    let table = if format == "csv" {
+        let resolution = query_param(uri.query(), "resolution").unwrap_or_else(|| "1h".into());
+        let resolution = crate::export::csv::Resolution::parse(&resolution)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e:#}")))?;
+        // A page waits for its download in memory: raw readings a week at a time at most
+        // (`halyard export csv` streams any span).
+        let days = match (from, to) {
+            (Some(f), Some(t)) => (t - f) / 86_400_000 + 1,
+            _ => i64::MAX,
+        };
+        if resolution == crate::export::csv::Resolution::Raw && days > 7 {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                "raw readings: at most 7 days with from and to (or `halyard export csv` on the boat)".into(),
+            ));
+        }
+        Some(crate::export::csv::Table { resolution, devices: list("device"), metrics: list("metric") })
+    } else {
+        None
+    };
+    let day = query_param(uri.query(), "from")
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let filename = format!("halyard-{}.{format}", day.as_deref().unwrap_or("all"));
     let text = with_store(&web, move |w, s| {
         let cal = w.calendar();
         let from = from.map_or(0, |d| cal.day_start(d));
         let to = to.map_or(i64::MAX, |d| cal.next_day(cal.day_start(d)));
-        crate::nav::export::render(&format, s, &cal, from, to)
+        match &table {
+            Some(t) => t.text(s, &cal, from, to),
+            None => crate::nav::export::render(&format, s, &cal, from, to),
+        }
     })
     .await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response())
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
 }
