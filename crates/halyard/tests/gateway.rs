@@ -5,6 +5,8 @@
 mod support;
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -340,6 +342,55 @@ fn vedirect_pty_and_masterbus_replay_reach_mosquitto() {
 }
 
 /// The same path through the embedded broker (rumqttd), with nothing else running.
+#[test]
+fn home_assistant_coming_online_gets_the_discovery_again() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("ha-birth");
+    let broker = Mosquitto::start(&s.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let tty_path = s.path("ttyVE0");
+    let mut tty = Tty::open(&tty_path);
+    let cfg = config(
+        &s,
+        broker.port,
+        &format!(
+            "[[vedirect]]\nport = \"{}\"\n[[device]]\nname = \"bimini\"\nrole = \"solar\"\nserial = \"HQ2232BIMI3\"\n",
+            tty_path.display()
+        ),
+    );
+    let gw = Halyard::start(&["run", "-c", &cfg]);
+    assert!(gw.wait_log(Duration::from_secs(10), "vedirect: reading"), "{}", gw.log());
+    tty.master.write_all(&support::mppt_block("HQ2232BIMI3", 13_250, 212)).unwrap();
+    let configs = |m: &[support::Received]| {
+        m.iter()
+            .filter(|m| m.topic.starts_with("homeassistant/sensor/halyard_bimini/") && m.topic.ends_with("/config"))
+            .count()
+    };
+    assert!(sub.wait(Duration::from_secs(10), |m| configs(m) >= 5), "{}", gw.log());
+    std::thread::sleep(Duration::from_millis(500));
+    let first = configs(&sub.all());
+    // Home Assistant's birth message (as it publishes it on starting, not retained).
+    let out = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", "homeassistant/status", "-m", "online"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        sub.wait(Duration::from_secs(10), |m| configs(m) >= 2 * first),
+        "{} then {}\n{}",
+        first,
+        configs(&sub.all()),
+        gw.log()
+    );
+    // Its last will ("offline") sends nothing.
+    let before = configs(&sub.all());
+    let _ = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", "homeassistant/status", "-m", "offline"])
+        .output();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(configs(&sub.all()), before);
+}
+
 #[test]
 fn embedded_broker_carries_the_same_topics() {
     let _serial = one_at_a_time();

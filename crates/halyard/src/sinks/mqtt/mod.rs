@@ -169,6 +169,9 @@ impl Sink {
         };
         let hostname = crate::hostname();
         let mut published_raw: HashMap<String, Vec<u8>> = HashMap::new();
+        // Every discovery config sent, sent again when Home Assistant says it is back online
+        // (its birth message): a broker without persistence forgets retained messages.
+        let mut discovered: std::collections::BTreeMap<String, Vec<u8>> = Default::default();
         let mut sync = tokio::time::interval(Duration::from_secs(1));
         let mut clock = tokio::time::interval(CLOCK_EVERY);
         let mut input_open = true;
@@ -213,7 +216,7 @@ impl Sink {
                 event = async { match conn.as_mut() { Some(c) => c.events.recv().await, None => std::future::pending().await } } => {
                     let c = conn.as_mut().expect("an event needs a connection");
                     match event {
-                        Some(Ok(e)) => self.event(c, e, &mut backoff, &published_raw).await,
+                        Some(Ok(e)) => self.event(c, e, &mut backoff, &published_raw, &discovered).await,
                         Some(Err(e)) => {
                             let was = c.connected;
                             self.telemetry.set("halyard_mqtt_connected", &[], 0.0);
@@ -244,6 +247,9 @@ impl Sink {
                                 // A closed pipe (`| head`) only stops the printing.
                                 let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
                             }
+                            if self.is_discovery(&m.topic) {
+                                discovered.insert(m.topic.clone(), m.payload.clone());
+                            }
                             self.outbox.push(m);
                         }
                     }
@@ -258,6 +264,9 @@ impl Sink {
                             if self.print {
                                 use std::io::Write;
                                 let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
+                            }
+                            if self.is_discovery(&m.topic) {
+                                discovered.insert(m.topic.clone(), m.payload.clone());
                             }
                             self.outbox.push(m);
                         }
@@ -340,12 +349,27 @@ impl Sink {
         Ok(())
     }
 
+    /// Home Assistant's birth and last will topic (`<discovery prefix>/status`), when this sink
+    /// owns the gateway's status and discovery is on.
+    fn home_assistant_status(&self) -> Option<String> {
+        (self.status && self.settings.home_assistant && self.settings.named_topics)
+            .then(|| format!("{}/status", self.settings.discovery_prefix))
+    }
+
+    /// Whether a message is a discovery config (kept to be sent again on Home Assistant's birth).
+    fn is_discovery(&self, topic: &str) -> bool {
+        self.home_assistant_status().is_some()
+            && topic.strip_prefix(self.settings.discovery_prefix.as_str()).is_some_and(|t| t.starts_with('/'))
+            && topic.ends_with("/config")
+    }
+
     async fn event(
         &mut self,
         c: &mut Connection,
         event: Event,
         backoff: &mut Backoff,
         published_raw: &HashMap<String, Vec<u8>>,
+        discovered: &std::collections::BTreeMap<String, Vec<u8>>,
     ) {
         match event {
             Event::Incoming(Incoming::ConnAck(_)) => {
@@ -365,6 +389,9 @@ impl Sink {
                     for filter in &self.in_topics {
                         let _ = c.client.try_subscribe(filter.clone(), QoS::AtLeastOnce);
                     }
+                }
+                if let Some(topic) = self.home_assistant_status() {
+                    let _ = c.client.try_subscribe(topic, QoS::AtLeastOnce);
                 }
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {
@@ -389,6 +416,26 @@ impl Sink {
                 }
             }
             Event::Incoming(Incoming::Publish(p)) => {
+                if self.home_assistant_status().is_some_and(|t| t == p.topic) {
+                    // Retained "online" arrives on every connection too: sending the configs
+                    // again then costs little and covers a broker that lost them.
+                    if p.payload.as_ref() == b"online" {
+                        tracing::info!(
+                            "mqtt: Home Assistant is online; discovery sent again ({} sensors)",
+                            discovered.len()
+                        );
+                        for (topic, payload) in discovered {
+                            let m = outbox::Message {
+                                topic: topic.clone(),
+                                payload: payload.clone(),
+                                retain: true,
+                                qos: self.settings.qos,
+                            };
+                            self.outbox.push(m);
+                        }
+                    }
+                    return;
+                }
                 if published_raw.get(&p.topic).is_some_and(|last| *last == p.payload) {
                     return; // our own raw topic coming back
                 }
