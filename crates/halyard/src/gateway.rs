@@ -570,6 +570,12 @@ pub async fn pipeline(
             }
             ingest.handle(i, &mut updates);
         }
+        let ais = ingest.take_ais();
+        if let Some(sk) = &signalk {
+            for (at, report) in &ais {
+                sk.ais(*at, report);
+            }
+        }
         for u in updates.drain(..) {
             n_updates += 1;
             telemetry.inc("halyard_updates_total", &[("protocol", u.protocol)]);

@@ -111,6 +111,11 @@ impl Ingest {
         }
     }
 
+    /// Other vessels' AIS position reports decoded since the last call.
+    pub fn take_ais(&mut self) -> Vec<(Millis, halyard_proto::nmea::ais::PositionReport)> {
+        self.nav.take_ais()
+    }
+
     /// Decode one input.
     pub fn handle(&mut self, input: Input, out: &mut Vec<Update>) {
         match input {

@@ -88,7 +88,12 @@ pub struct Nav {
     fix_lost_since: Option<Millis>,
     ais: VecDeque<(Millis, u32)>,
     ais_seen: HashSet<u32>,
+    /// Other vessels' position reports not yet taken (`take_ais`: Signal K's AIS contexts).
+    ais_reports: Vec<(Millis, ais::PositionReport)>,
 }
+
+/// Position reports kept for `take_ais` at most (the pipeline takes them after every batch).
+const AIS_REPORTS_MAX: usize = 1024;
 
 /// A value this recent is current.
 fn recent(v: Option<(Millis, f64)>, at: Millis) -> Option<f64> {
@@ -99,6 +104,12 @@ impl Nav {
     /// An empty state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Other vessels' position reports since the last call (AIS targets are not devices of
+    /// the boat: they go to Signal K only).
+    pub fn take_ais(&mut self) -> Vec<(Millis, ais::PositionReport)> {
+        std::mem::take(&mut self.ais_reports)
     }
 
     /// The boat's last published position.
@@ -219,6 +230,9 @@ impl Nav {
                 if v.fragments == 1 {
                     if let Some(r) = ais::position_report(v.payload) {
                         self.ais.push_back((at, r.mmsi));
+                        if self.ais_reports.len() < AIS_REPORTS_MAX {
+                            self.ais_reports.push((at, r));
+                        }
                     }
                 }
                 while self.ais.front().is_some_and(|(t, _)| at - t > AIS_RANGE_MS) {

@@ -199,6 +199,62 @@ impl Hub {
         let _ = self.tx.send(Arc::new(delta));
     }
 
+    /// Another vessel's AIS position report: its own context `vessels.urn:mrn:imo:mmsi:…` with
+    /// position, speed, course and heading. Ships' MMSIs only (2–7 first: the schema's vessel
+    /// pattern; base stations and SAR aircraft are other contexts Halyard does not make).
+    /// Vessels not heard for [`AIS_KEEP_MS`] leave the model.
+    pub fn ais(&self, at: Millis, r: &halyard_proto::nmea::ais::PositionReport) {
+        if !(200_000_000..800_000_000).contains(&r.mmsi) {
+            return;
+        }
+        let context: Arc<str> = format!("vessels.urn:mrn:imo:mmsi:{}", r.mmsi).into();
+        let mut values = Vec::new();
+        if let (Some(la), Some(lo)) = (r.lat, r.lon) {
+            values.push(("navigation.position", paths::position(la, lo, None), None));
+        }
+        if let Some(v) = r.sog_kn.and_then(|v| paths::si("kn", v)) {
+            values.push(("navigation.speedOverGround", crate::json::number(v.0), Some(v.1)));
+        }
+        if let Some(v) = r.cog.and_then(|v| paths::si("°", v)) {
+            values.push(("navigation.courseOverGroundTrue", crate::json::number(v.0), Some(v.1)));
+        }
+        if let Some(v) = r.heading.and_then(|v| paths::si("°", f64::from(v))) {
+            values.push(("navigation.headingTrue", crate::json::number(v.0), Some(v.1)));
+        }
+        if values.is_empty() {
+            return;
+        }
+        let source = "halyard.ais".to_owned();
+        let mut delta =
+            Delta { context: context.clone(), source: source.clone(), at, values: Vec::new(), meta: Vec::new() };
+        {
+            let mut contexts = self.lock();
+            // Forget the vessels gone out of range (by the readings' clock).
+            contexts.retain(|c, ctx| {
+                *c == self.self_context
+                    || ctx.leaves.values().any(|l| l.source != "halyard.ais" || at - l.at <= AIS_KEEP_MS)
+            });
+            let ctx = contexts.entry(context).or_default();
+            if ctx.plain.is_empty() {
+                ctx.plain.insert("mmsi".into(), r.mmsi.to_string().into());
+            }
+            for (path, value, units) in values {
+                let mut meta = json!({ "description": path.rsplit('.').next().unwrap_or(path) });
+                if let Some(u) = units {
+                    meta["units"] = u.into();
+                }
+                let leaf = ctx.leaves.entry(path.to_owned()).or_insert_with(|| {
+                    delta.meta.push((path.to_owned(), meta.clone()));
+                    Leaf { value: Json::Null, at, source: source.clone(), meta: Some(meta) }
+                });
+                leaf.value = value.clone();
+                leaf.at = at;
+                delta.values.push((path.to_owned(), value));
+            }
+        }
+        let _ = self.tx.send(Arc::new(delta));
+    }
+
     /// An alarm's event as the vessel's notification `notifications.<alarm>`
     /// (`groups/notifications.json`: state, method, message); a cleared alarm is `normal` with
     /// no method, an acknowledged one keeps showing but no longer sounds.
@@ -301,6 +357,10 @@ impl Hub {
         }
     }
 }
+
+/// An AIS vessel not heard for this long leaves the model (ten times the slowest Class B
+/// reporting interval at anchor, 3 minutes).
+pub const AIS_KEEP_MS: Millis = 30 * 60_000;
 
 /// The place of a dotted path in a JSON object, made on the way.
 fn slot<'a>(root: &'a mut Json, path: &str) -> &'a mut Json {
@@ -415,6 +475,35 @@ mod tests {
         let j = rx.try_recv().unwrap().to_json(false);
         assert_eq!(j["context"], "vessels.urn:mrn:signalk:uuid:6d657368-0000-4000-8000-0000a77a0003");
         assert_eq!(j["updates"][0]["values"].as_array().unwrap().len(), 1, "the SNR has no path");
+    }
+
+    #[test]
+    fn ais_targets_are_vessels_of_their_own_until_they_leave() {
+        let hub = Hub::new(SELF.into());
+        let report = |mmsi| halyard_proto::nmea::ais::PositionReport {
+            message_type: 1,
+            mmsi,
+            lat: Some(43.29),
+            lon: Some(5.36),
+            sog_kn: Some(10.0),
+            cog: Some(90.0),
+            heading: None,
+        };
+        hub.ais(1_000, &report(227_006_760));
+        hub.ais(1_000, &report(2_275_000)); // a coast station's MMSI: not a vessel
+        let full = hub.full();
+        let ship = &full["vessels"]["urn:mrn:imo:mmsi:227006760"];
+        assert_eq!(ship["mmsi"], "227006760");
+        assert_eq!(ship["navigation"]["position"]["value"]["latitude"], 43.29);
+        assert!(
+            (ship["navigation"]["courseOverGroundTrue"]["value"].as_f64().unwrap() - std::f64::consts::FRAC_PI_2).abs()
+                < 1e-12
+        );
+        assert_eq!(full["vessels"].as_object().unwrap().len(), 2, "self and the ship");
+        hub.ais(1_000 + AIS_KEEP_MS + 1, &report(227_006_761));
+        let full = hub.full();
+        assert!(full["vessels"].get("urn:mrn:imo:mmsi:227006760").is_none(), "gone out of range");
+        assert!(full["vessels"].get("urn:mrn:imo:mmsi:227006761").is_some());
     }
 
     #[test]

@@ -51,10 +51,12 @@ const must = [
   'navigation.position',
 ];
 const has = (model, path) => path.split('.').reduce((n, k) => n?.[k], model.vessels[model.self.replace(/^vessels\./, '')])?.value !== undefined;
+// Other vessels heard by AIS, each its own context (`vessels.urn:mrn:imo:mmsi:…`).
+const ships = (model) => Object.entries(model.vessels).filter(([k, v]) => k.startsWith('urn:mrn:imo:mmsi:') && `vessels.${k}` !== model.self && v.navigation?.position);
 let full;
 for (let i = 0; i < 60; i++) {
   full = await get(`${halyard}/signalk/v1/api/`);
-  if (must.every((p) => has(full, p))) break;
+  if (must.every((p) => has(full, p)) && ships(full).length) break;
   await sleep(500);
 }
 const verdict = schema.validateFull(full);
@@ -88,6 +90,7 @@ for (const [path, leaf] of leaves) {
   }
 }
 for (const p of must) if (!leaves.some(([path]) => path === p)) fail(`${p} missing from the full model`);
+if (!ships(full).length) fail('no AIS vessel in the full model');
 const sub = await get(`${halyard}/signalk/v1/api/vessels/self/electrical/batteries/house-bank/voltage`);
 if (typeof sub.value !== 'number' || sub.meta?.units !== 'V') fail(`sub-path: ${JSON.stringify(sub)}`);
 if ((await get(`${halyard}/signalk/v1/api/self`)) !== full.self) fail('/signalk/v1/api/self');
@@ -192,5 +195,5 @@ for (let i = 0; i < 120 && !agreed; i++) {
 stop();
 if (!agreed) fail(`signalk-server never gave Halyard's values; its log:\n${serverLog.slice(-3000)}`);
 
-console.log(JSON.stringify({ streamed, agreed, leaves: leaves.length, checked_units: checkedUnits, deltas: deltas.length, fixed_sends: bankTimes.length }));
+console.log(JSON.stringify({ streamed, agreed, leaves: leaves.length, checked_units: checkedUnits, deltas: deltas.length, fixed_sends: bankTimes.length, ais_vessels: ships(full).length }));
 process.exit(0);
