@@ -72,6 +72,34 @@ struct Context {
     leaves: BTreeMap<String, Leaf>,
 }
 
+impl Context {
+    /// Set a value from `delta`'s source at its time, and add it to the delta (with its meta
+    /// when the path is new to the model).
+    fn put(&mut self, delta: &mut Delta, path: String, value: Json, meta: Json) {
+        let leaf = self.leaves.entry(path.clone()).or_insert_with(|| {
+            delta.meta.push((path.clone(), meta.clone()));
+            Leaf { value: Json::Null, at: 0, source: String::new(), meta: Some(meta) }
+        });
+        leaf.value = value.clone();
+        leaf.at = delta.at;
+        leaf.source.clone_from(&delta.source);
+        delta.values.push((path, value));
+    }
+}
+
+/// A path's meta: what it is, its display name and unit when it has them
+/// (`definitions.json#meta` requires the description).
+fn meta(description: &str, display: Option<&str>, units: Option<&str>) -> Json {
+    let mut m = json!({ "description": description });
+    if let Some(d) = display {
+        m["displayName"] = d.into();
+    }
+    if let Some(u) = units {
+        m["units"] = u.into();
+    }
+    m
+}
+
 /// The tree and the stream's sender.
 #[derive(Debug)]
 pub struct Hub {
@@ -174,26 +202,12 @@ impl Hub {
                     delta.values.push((key, v));
                 }
             }
-            let mut put = |path: String, value: Json, meta: Json| {
-                let leaf = ctx.leaves.entry(path.clone()).or_insert_with(|| {
-                    delta.meta.push((path.clone(), meta.clone()));
-                    Leaf { value: Json::Null, at: 0, source: source.clone(), meta: Some(meta) }
-                });
-                leaf.value = value.clone();
-                leaf.at = change.at;
-                leaf.source.clone_from(&source);
-                delta.values.push((path, value));
-            };
             for p in values {
                 let display = format!("{name}: {}", p.description);
-                let mut meta = json!({ "description": p.description, "displayName": display });
-                if let Some(u) = p.units {
-                    meta["units"] = u.into();
-                }
-                put(p.path, p.value, meta);
+                ctx.put(&mut delta, p.path, p.value, meta(p.description, Some(&display), p.units));
             }
             if let Some(pos) = position {
-                put("navigation.position".into(), pos, json!({ "description": "Position", "displayName": "Position" }));
+                ctx.put(&mut delta, "navigation.position".into(), pos, meta("Position", Some("Position"), None));
             }
         }
         let _ = self.tx.send(Arc::new(delta));
@@ -239,17 +253,7 @@ impl Hub {
                 ctx.plain.insert("mmsi".into(), r.mmsi.to_string().into());
             }
             for (path, value, units) in values {
-                let mut meta = json!({ "description": path.rsplit('.').next().unwrap_or(path) });
-                if let Some(u) = units {
-                    meta["units"] = u.into();
-                }
-                let leaf = ctx.leaves.entry(path.to_owned()).or_insert_with(|| {
-                    delta.meta.push((path.to_owned(), meta.clone()));
-                    Leaf { value: Json::Null, at, source: source.clone(), meta: Some(meta) }
-                });
-                leaf.value = value.clone();
-                leaf.at = at;
-                delta.values.push((path.to_owned(), value));
+                ctx.put(&mut delta, path.to_owned(), value, meta(path.rsplit('.').next().unwrap_or(path), None, units));
             }
         }
         let _ = self.tx.send(Arc::new(delta));
@@ -272,22 +276,20 @@ impl Hub {
         };
         let path = format!("notifications.{}", notification_name(&e.alarm));
         let value = json!({ "state": state, "method": method, "message": e.message });
-        let meta = json!({ "description": format!("Halyard alarm {}", e.alarm) });
         let mut delta = Delta {
             context: self.self_context.clone(),
             source: "halyard.alarms".into(),
             at: e.at,
-            values: vec![(path.clone(), value.clone())],
+            values: Vec::new(),
             meta: Vec::new(),
         };
-        {
-            let mut contexts = self.lock();
-            let ctx = contexts.entry(self.self_context.clone()).or_default();
-            if !ctx.leaves.contains_key(&path) {
-                delta.meta.push((path.clone(), meta.clone()));
-            }
-            ctx.leaves.insert(path, Leaf { value, at: e.at, source: delta.source.clone(), meta: Some(meta) });
-        }
+        let description = format!("Halyard alarm {}", e.alarm);
+        self.lock().entry(self.self_context.clone()).or_default().put(
+            &mut delta,
+            path,
+            value,
+            meta(&description, None, None),
+        );
         let _ = self.tx.send(Arc::new(delta));
     }
 

@@ -248,9 +248,7 @@ impl Subscriber {
     fn due(&mut self, now: u64, priming: bool) -> Vec<Json> {
         let mut send = Vec::new();
         for (key, k) in &self.known {
-            let Some(sub) = self.subs.iter().find(|s| matches(&s.context, &key.0) && matches(&s.path, &key.1)) else {
-                continue;
-            };
+            let Some(sub) = self.subscription(&key.0, &key.1) else { continue };
             let since = k.sent_at.map(|t| now.saturating_sub(t));
             let due = match (priming, sub.policy) {
                 (true, _) => k.sent_at.is_none(),

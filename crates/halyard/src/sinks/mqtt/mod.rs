@@ -242,15 +242,7 @@ impl Sink {
                 change = changes.recv(), if input_open && self.backpressure.is_none_or(|limit| self.outbox.len() < limit) => match change {
                     Some(change) => {
                         for m in discovery::messages(&change, &self.settings).into_iter().chain(topics::messages(&change, &self.settings)) {
-                            if self.print {
-                                use std::io::Write;
-                                // A closed pipe (`| head`) only stops the printing.
-                                let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
-                            }
-                            if self.is_discovery(&m.topic) {
-                                discovered.insert(m.topic.clone(), m.payload.clone());
-                            }
-                            self.outbox.push(m);
+                            self.queue(m, &mut discovered);
                         }
                     }
                     None => {
@@ -260,16 +252,7 @@ impl Sink {
                 },
                 m = async { match extra.as_mut() { Some(x) => x.recv().await, None => std::future::pending().await } } => {
                     match m {
-                        Some(m) => {
-                            if self.print {
-                                use std::io::Write;
-                                let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
-                            }
-                            if self.is_discovery(&m.topic) {
-                                discovered.insert(m.topic.clone(), m.payload.clone());
-                            }
-                            self.outbox.push(m);
-                        }
+                        Some(m) => self.queue(m, &mut discovered),
                         None => extra = None,
                     }
                 }
@@ -349,16 +332,34 @@ impl Sink {
         Ok(())
     }
 
-    /// Home Assistant's birth and last will topic (`<discovery prefix>/status`), when this sink
-    /// owns the gateway's status and discovery is on.
+    /// Queue a message for the broker: printed first when asked (`replay --print`), kept when it
+    /// is a discovery config (sent again on Home Assistant's birth).
+    fn queue(&mut self, m: outbox::Message, discovered: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        if self.print {
+            use std::io::Write;
+            // A closed pipe (`| head`) only stops the printing.
+            let _ = writeln!(std::io::stdout().lock(), "{} {}", m.topic, String::from_utf8_lossy(&m.payload));
+        }
+        if self.is_discovery(&m.topic) {
+            discovered.insert(m.topic.clone(), m.payload.clone());
+        }
+        self.outbox.push(m);
+    }
+
+    /// Whether this sink follows Home Assistant's status: it owns the gateway's status and
+    /// discovery is on.
+    fn follows_home_assistant(&self) -> bool {
+        self.status && self.settings.home_assistant && self.settings.named_topics
+    }
+
+    /// Home Assistant's birth and last will topic (`<discovery prefix>/status`), when followed.
     fn home_assistant_status(&self) -> Option<String> {
-        (self.status && self.settings.home_assistant && self.settings.named_topics)
-            .then(|| format!("{}/status", self.settings.discovery_prefix))
+        self.follows_home_assistant().then(|| format!("{}/status", self.settings.discovery_prefix))
     }
 
     /// Whether a message is a discovery config (kept to be sent again on Home Assistant's birth).
     fn is_discovery(&self, topic: &str) -> bool {
-        self.home_assistant_status().is_some()
+        self.follows_home_assistant()
             && topic.strip_prefix(self.settings.discovery_prefix.as_str()).is_some_and(|t| t.starts_with('/'))
             && topic.ends_with("/config")
     }
