@@ -36,6 +36,8 @@ pub struct Config {
     pub web: WebSettings,
     /// The Signal K server beside the dashboard.
     pub signalk: crate::signalk::Settings,
+    /// Every value to InfluxDB as well (`[influx]`; off unless the section is present).
+    pub influx: Option<crate::sinks::influx::Settings>,
     /// Logging.
     pub log: Log,
     /// The model: refresh and staleness.
@@ -657,6 +659,9 @@ impl Config {
             );
         }
         self.signalk.check().map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(i) = &self.influx {
+            i.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let mut alarm_names = std::collections::BTreeSet::new();
         for a in &self.alarm {
             let topic_safe =
@@ -833,5 +838,16 @@ mod tests {
         let text = include_str!("../../../packaging/halyard.toml");
         let c = Config::parse(text, "packaging/halyard.toml").unwrap();
         c.validate().unwrap();
+        // The commented `[influx]` example names real keys (1.x and 2.x together: parsed, not
+        // checked).
+        let block: String = text
+            .lines()
+            .skip_while(|l| *l != "# [influx]")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(|l| format!("{}\n", l.trim_start_matches("# ")))
+            .collect();
+        assert!(block.contains("bucket"), "{block}");
+        toml::from_str::<crate::sinks::influx::Settings>(&block).unwrap();
     }
 }

@@ -13,7 +13,8 @@ use crate::config::Config;
 use crate::ingest::ble::BleDecoder;
 use crate::ingest::{Ingest, Input};
 use crate::model::{Change, KeyRing, Model, Registry};
-use crate::sinks::mqtt::{outbox::Outbox, Sink};
+use crate::sinks::mqtt::Sink;
+use crate::sinks::outbox::Outbox;
 use crate::telemetry::{logging, Telemetry};
 
 /// `halyard run`.
@@ -285,7 +286,7 @@ pub async fn pipeline(
         change_txs.push(change_tx);
         let data_dir = config.data_dir();
         let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
-        let outbox = Outbox::open(&outbox_dir, config.mqtt.outbox_max_mib << 20)
+        let outbox = Outbox::open(&outbox_dir, "mqtt", config.mqtt.outbox_max_mib << 20)
             .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
         let mut in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
         if live {
@@ -317,6 +318,24 @@ pub async fn pipeline(
         };
         let (report_tx, report_rx) = mpsc::channel(64);
         (Some(tokio::spawn(sink.run(change_rx, logs, Some(report_rx)))), Some(report_tx))
+    };
+    let influx = match (&config.influx, import) {
+        (Some(settings), false) => {
+            let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+            change_txs.push(tx);
+            let dir = config.data_dir().join(if live || demo { "outbox" } else { "replay-outbox" });
+            let outbox = crate::sinks::influx::outbox(&dir, settings)
+                .with_context(|| format!("opening the InfluxDB outbox in {}", dir.display()))?;
+            let sink = crate::sinks::influx::Sink {
+                settings: settings.clone(),
+                outbox,
+                telemetry: telemetry.clone(),
+                drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+                backpressure: (!live).then_some(8),
+            };
+            Some(tokio::spawn(sink.run(rx)))
+        }
+        _ => None,
     };
     let mut recorder_tx = None;
     // The recorder's own alarms (the MPPTs' performance, judged with each daily report), to be
@@ -440,6 +459,13 @@ pub async fn pipeline(
     let mut ingest =
         Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone());
     let mut model = Model::new(Registry::new(&config.device), &config.model);
+    // The lifetime energy counters continue across restarts of a gateway (a replay or an import
+    // counts from zero and keeps nothing).
+    let lifetime_file = (live || demo).then(|| config.data_dir().join("lifetime.json"));
+    if let Some(path) = &lifetime_file {
+        model = model.with_lifetime(crate::model::lifetime::load(path));
+    }
+    let mut lifetime_tick = tokio::time::interval(Duration::from_secs(60));
     if import {
         model = model.without_state();
     }
@@ -512,6 +538,12 @@ pub async fn pipeline(
                 match e {
                     Some(e) => performance_events.push(e),
                     None => performance_open = false,
+                }
+                false
+            }
+            _ = lifetime_tick.tick(), if lifetime_file.is_some() => {
+                if let Some(path) = &lifetime_file {
+                    crate::model::lifetime::keep(path, model.lifetime());
                 }
                 false
             }
@@ -625,6 +657,9 @@ pub async fn pipeline(
             break;
         }
     }
+    if let Some(path) = &lifetime_file {
+        crate::model::lifetime::keep(path, model.lifetime());
+    }
     drop(alarm_tx);
     drop(change_txs);
     drop(recorder_tx);
@@ -639,6 +674,13 @@ pub async fn pipeline(
     if let Some(sink) = sink {
         sink.await??;
     }
+    let influx_points = match influx {
+        Some(task) => {
+            task.await??;
+            Some(telemetry.get("halyard_influx_points_total", &[]))
+        }
+        None => None,
+    };
     if let Some(r) = recorder {
         r.await??;
     }
@@ -653,7 +695,7 @@ pub async fn pipeline(
             let get = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
             kinds.insert(format!("{}/{}", get("source"), get("kind")), v.into());
         }
-        serde_json::json!({
+        let mut summary = serde_json::json!({
             "records": stats.records,
             "bad_records": stats.bad,
             "updates": n_updates,
@@ -669,7 +711,11 @@ pub async fn pipeline(
             "decode_errors_by_kind": kinds,
             "stored_readings": stored,
             "stored_readings_per_second": (stored / elapsed).round(),
-        })
+        });
+        if let Some(points) = influx_points {
+            summary["influx_points"] = points.into();
+        }
+        summary
     }))
 }
 
@@ -705,7 +751,7 @@ async fn announce(
     e: &crate::alarms::Event,
     live: bool,
     topics: &crate::sinks::mqtt::alarms::AlarmTopics,
-    tx: Option<&mpsc::Sender<crate::sinks::mqtt::outbox::Message>>,
+    tx: Option<&mpsc::Sender<crate::sinks::outbox::Message>>,
     announced: &mut std::collections::HashSet<String>,
 ) {
     use crate::alarms::EventKind;

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod export;
 pub mod gateway;
 pub mod geo;
+pub mod http_client;
 pub mod ingest;
 pub mod json;
 pub mod keys;

@@ -878,3 +878,68 @@ fn bad_alarm_rules_are_refused_by_check() {
     let e = check("[[alarm]]\nname = \"Low Volts\"\nwhen = \"bank.voltage < 12\"\n");
     assert!(e.contains("MQTT topics"), "{e}");
 }
+
+/// The lifetime energy counters (for Home Assistant's Energy dashboard) over two simulated days
+/// against the simulator's own energy balance: each MPPT's lifetime yield is the sum of its
+/// daily yields, the water heater's energy the dump load's, and the battery's energy in minus
+/// out what it stored plus what it turned into heat. Their discovery configs are
+/// `total_increasing` energy sensors, and no published value ever goes down.
+#[test]
+fn lifetime_counters_match_the_simulated_energy() {
+    let _serial = one_at_a_time();
+    let s = Scratch::new("lifetime");
+    let sim = s.path("sim");
+    let out =
+        halyard().args(["sim", "--days", "2", "--period", "60", "--seed", "5", "--out"]).arg(&sim).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg = sim.join("halyard.toml");
+    let out = halyard()
+        .args(["replay", "-c", cfg.to_str().unwrap(), "--max-speed", "--print"])
+        .arg(sim.join("boat.hrec"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut last: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut configs = Vec::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let Some((topic, payload)) = line.split_once(' ') else { continue };
+        if topic.starts_with("halyard/") && topic.contains("/lifetime_") && !topic.starts_with("halyard/stats/") {
+            let v: f64 = payload.parse().unwrap();
+            let before = last.insert(topic.to_owned(), v);
+            assert!(before.is_none_or(|b| b <= v), "{topic} went down: {before:?} then {v}");
+        }
+        if topic.starts_with("homeassistant/") && topic.contains("/lifetime_") {
+            configs.push(serde_json::from_str::<Value>(payload).unwrap());
+        }
+    }
+    let truth: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(sim.join("truth.json")).unwrap()).unwrap();
+    let sum = |f: &dyn Fn(&Value) -> f64| truth.iter().map(f).sum::<f64>() / 1000.0;
+    let near = |what: &str, got: f64, want: f64, tol: f64| {
+        assert!((got - want).abs() <= tol, "{what}: {got} kWh, the simulator says {want:.4}");
+    };
+    for mppt in ["port-arch", "stbd-arch", "bimini", "pushpit"] {
+        // Each day's yield_today is read at 0.01 kWh.
+        near(
+            mppt,
+            last[&format!("halyard/{mppt}/lifetime_yield")],
+            sum(&|d| d["yield_wh"][mppt].as_f64().unwrap()),
+            0.02,
+        );
+    }
+    let dump = sum(&|d| d["dump_load_wh"].as_f64().unwrap());
+    near("water-heater", last["halyard/water-heater/lifetime_energy"], dump, 0.01 * dump);
+    let net = sum(&|d| d["stored_wh"].as_f64().unwrap() + d["battery_heat_wh"].as_f64().unwrap());
+    let bank = last["halyard/house-bank/lifetime_charged"] - last["halyard/house-bank/lifetime_discharged"];
+    near("house-bank in - out", bank, net, 0.02 * net.abs() + 0.01);
+    let out_of = sum(&|d| d["battery_consumption_wh"].as_f64().unwrap());
+    near("house-bank out", last["halyard/house-bank/lifetime_discharged"], out_of, 0.05 * out_of + 0.01);
+    assert!(configs.len() >= 7, "{configs:?}");
+    for c in &configs {
+        assert_eq!(
+            (c["device_class"].as_str(), c["state_class"].as_str()),
+            (Some("energy"), Some("total_increasing")),
+            "{c}"
+        );
+        assert_eq!(c["unit_of_measurement"], "kWh");
+    }
+}

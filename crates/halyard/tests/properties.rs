@@ -7,7 +7,7 @@ use halyard::ingest::mqtt_in::MqttInDecoder;
 use halyard::ingest::recording;
 use halyard::ingest::vedirect::VeDirectDecoder;
 use halyard::model::{Identity, Metric, Model, Reading, Registry, Update};
-use halyard::sinks::mqtt::outbox::{Message, Outbox};
+use halyard::sinks::outbox::{Message, Outbox};
 use halyard::telemetry::Telemetry;
 use proptest::prelude::*;
 
@@ -99,7 +99,7 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
         let mut expected = std::collections::BTreeSet::new();
         {
-            let mut o = Outbox::open(&dir, 1 << 20).unwrap();
+            let mut o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
             for (i, (ack, reopen)) in ops.iter().enumerate() {
                 let seq = o.push(Message { topic: format!("t/{i}"), payload: vec![i as u8], retain: false, qos: 1 });
                 expected.insert(format!("t/{i}"));
@@ -110,12 +110,12 @@ proptest! {
                 if *reopen {
                     o.sync().unwrap();
                     drop(o);
-                    o = Outbox::open(&dir, 1 << 20).unwrap();
+                    o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
                 }
             }
             o.sync().unwrap();
         }
-        let mut o = Outbox::open(&dir, 1 << 20).unwrap();
+        let mut o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
         let mut got = std::collections::BTreeSet::new();
         while let Some((_, m)) = o.next_unsent() {
             got.insert(m.topic);

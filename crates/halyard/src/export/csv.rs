@@ -8,42 +8,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-use crate::store::{Backend, Calendar, Resolution as Rollup};
-
-/// Rows at what spacing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolution {
-    /// Every reading.
-    Raw,
-    /// Means over rollup buckets.
-    Rollup(Rollup),
-}
-
-impl Resolution {
-    /// `raw`, `1m`, `1h` or `day`.
-    pub fn parse(text: &str) -> Result<Resolution> {
-        Ok(match text {
-            "raw" => Resolution::Raw,
-            "1m" => Resolution::Rollup(Rollup::Minute),
-            "1h" => Resolution::Rollup(Rollup::Hour),
-            "day" | "1d" => Resolution::Rollup(Rollup::Day),
-            other => bail!("resolution `{other}`: raw, 1m, 1h or day"),
-        })
-    }
-}
-
-/// What to export.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// Rows at what spacing.
-    pub resolution: Resolution,
-    /// Only these devices (all when empty).
-    pub devices: Vec<String>,
-    /// Only these metrics (all when empty).
-    pub metrics: Vec<String>,
-}
+use super::{Resolution, Selection};
+use crate::store::{Backend, Calendar};
 
 /// A cell of text, quoted when it must be (RFC 4180).
 fn cell(text: &str) -> String {
@@ -54,20 +22,9 @@ fn cell(text: &str) -> String {
     }
 }
 
-impl Table {
-    /// The series exported: (device, metric, unit).
-    pub fn columns(&self, store: &mut dyn Backend) -> Result<Vec<(String, String, String)>> {
-        let mut series = store.series()?;
-        series.retain(|(d, m, _)| {
-            (self.devices.is_empty() || self.devices.contains(d))
-                && (self.metrics.is_empty() || self.metrics.contains(m))
-        });
-        series.sort();
-        Ok(series)
-    }
-
+impl Selection {
     /// Write the table of `[from, to)`.
-    pub fn write(
+    pub fn write_csv(
         &self,
         store: &mut dyn Backend,
         cal: &Calendar,
@@ -76,13 +33,6 @@ impl Table {
         out: &mut dyn Write,
     ) -> Result<()> {
         let columns = self.columns(store)?;
-        if columns.is_empty() {
-            bail!(
-                "nothing to export: no stored series{}{}",
-                if self.devices.is_empty() { String::new() } else { format!(" of {}", self.devices.join(", ")) },
-                if self.metrics.is_empty() { String::new() } else { format!(" named {}", self.metrics.join(", ")) }
-            );
-        }
         let tz = cal.timezone();
         write!(out, "{},utc", cell(&format!("local time ({})", cal.timezone_name())))?;
         for (d, m, u) in &columns {
@@ -90,20 +40,10 @@ impl Table {
             write!(out, ",{}", cell(&name))?;
         }
         writeln!(out)?;
-        let days: Vec<i64> = store.days()?.into_iter().filter(|d| *d < to && cal.next_day(*d) > from).collect();
-        for day in days {
-            let (start, end) = (day.max(from), cal.next_day(day).min(to));
+        for (start, end) in self.days(store, cal, from, to)? {
             let mut rows: BTreeMap<i64, Vec<Option<f64>>> = BTreeMap::new();
             for (i, (d, m, _)) in columns.iter().enumerate() {
-                let values: Vec<(i64, f64)> = match self.resolution {
-                    Resolution::Raw => store.samples(d, m, start, end)?,
-                    Resolution::Rollup(r) => store
-                        .rollups(r, d, m, start, end)?
-                        .into_iter()
-                        .filter_map(|(bucket, a)| Some((bucket, a.mean()?)))
-                        .collect(),
-                };
-                for (t, v) in values {
+                for (t, v) in self.values(store, d, m, start, end)? {
                     rows.entry(t).or_insert_with(|| vec![None; columns.len()])[i] = Some(v);
                 }
             }
@@ -129,9 +69,9 @@ impl Table {
     }
 
     /// The table as text (the dashboard's download).
-    pub fn text(&self, store: &mut dyn Backend, cal: &Calendar, from: i64, to: i64) -> Result<String> {
+    pub fn csv(&self, store: &mut dyn Backend, cal: &Calendar, from: i64, to: i64) -> Result<String> {
         let mut out = Vec::new();
-        self.write(store, cal, from, to, &mut out)?;
+        self.write_csv(store, cal, from, to, &mut out)?;
         Ok(String::from_utf8(out)?)
     }
 }
@@ -145,7 +85,5 @@ mod tests {
         assert_eq!(cell("house-bank.voltage (V)"), "house-bank.voltage (V)");
         assert_eq!(cell("a,b"), "\"a,b\"");
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert!(Resolution::parse("5m").is_err());
-        assert_eq!(Resolution::parse("day").unwrap(), Resolution::Rollup(Rollup::Day));
     }
 }

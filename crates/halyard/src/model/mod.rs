@@ -6,6 +6,7 @@
 //! live run it was recorded from.
 
 mod derived;
+pub mod lifetime;
 pub mod registry;
 mod update;
 
@@ -87,6 +88,7 @@ pub struct Model {
     refresh_ms: i64,
     stale_ms: i64,
     keep_state: bool,
+    lifetime: lifetime::Lifetime,
 }
 
 impl Model {
@@ -99,7 +101,20 @@ impl Model {
             refresh_ms: settings.refresh_seconds.saturating_mul(1000) as i64,
             stale_ms: settings.stale_seconds.saturating_mul(1000) as i64,
             keep_state: true,
+            lifetime: lifetime::Lifetime::new(),
         }
+    }
+
+    /// Continue the lifetime energy counters from a saved state (the gateway keeps them across
+    /// restarts).
+    pub fn with_lifetime(mut self, saved: lifetime::Lifetime) -> Self {
+        self.lifetime = saved;
+        self
+    }
+
+    /// The lifetime energy counters, to save.
+    pub fn lifetime(&self) -> &lifetime::Lifetime {
+        &self.lifetime
     }
 
     /// Changes without the device's whole state: for an import, where nothing publishes the
@@ -195,6 +210,11 @@ impl Model {
         let mut metrics = update.metrics;
         if let Some(p) = derived::power(&device.info, &device.values, &metrics) {
             metrics.push(p);
+        }
+        if let Some(counts) = lifetime::Counts::of(&device.info) {
+            let counters = self.lifetime.entry(name.clone()).or_default();
+            let moved = lifetime::take(counters, counts, &metrics, update.at);
+            metrics.extend(moved);
         }
         // Copies the map only while the last change still holds it.
         let values = Arc::make_mut(&mut device.values);

@@ -17,7 +17,6 @@
 
 pub mod cli;
 pub mod email;
-pub mod http;
 pub mod message;
 pub mod radio;
 
@@ -36,22 +35,8 @@ use crate::burst::BurstLog;
 use crate::config::Secret;
 use crate::telemetry::Telemetry;
 
-/// Why a delivery failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
-    /// Might pass later (no route, a timeout, a server error, rate-limited by the server).
-    Retry(String),
-    /// Will not pass by asking again (a wrong token, a refused address).
-    Permanent(String),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Retry(why) | Failure::Permanent(why) => f.write_str(why),
-        }
-    }
-}
+use crate::http_client as http;
+pub use crate::http_client::Failure;
 
 /// What kind of notifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -68,7 +68,7 @@ pub async fn through(radio: &tokio::sync::mpsc::Sender<Outgoing>, packet: &ToRad
     radio
         .try_send(Outgoing { bytes, done })
         .map_err(|_| Failure::Retry("the radio's queue is full or closed".into()))?;
-    match tokio::time::timeout(super::http::TIMEOUT, written).await {
+    match tokio::time::timeout(crate::http_client::TIMEOUT, written).await {
         Ok(Ok(Ok(()))) => Ok(()),
         Ok(Ok(Err(e))) => Err(Failure::Retry(format!("the radio: {e}"))),
         Ok(Err(_)) => Err(Failure::Retry("the radio's connection closed".into())),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::mqtt::outbox::Message;
+use super::outbox::Message;
 use crate::model::{Change, Reading};
 
 /// One series' current window.

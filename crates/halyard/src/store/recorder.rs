@@ -71,7 +71,7 @@ pub struct Reports {
     /// QoS.
     pub qos: u8,
     /// To the MQTT sink (`None`: `halyard import`, which keeps the reports in the store only).
-    pub tx: Option<mpsc::Sender<crate::sinks::mqtt::outbox::Message>>,
+    pub tx: Option<mpsc::Sender<crate::sinks::outbox::Message>>,
     /// Whether each report's MPPT assessment raises alarms (`alarms::performance`).
     pub mppt_alarms: bool,
     /// Where those alarms' events go besides the history: the gateway, which publishes and
@@ -177,7 +177,7 @@ impl Recorder {
         ];
         let Some(tx) = &r.tx else { return };
         for (topic, payload) in messages {
-            let m = crate::sinks::mqtt::outbox::Message { topic, payload, retain: true, qos: r.qos };
+            let m = crate::sinks::outbox::Message { topic, payload, retain: true, qos: r.qos };
             if tx.blocking_send(m).is_err() {
                 tracing::warn!("daily report for {date} not published: the MQTT sink has stopped");
             }
@@ -198,7 +198,7 @@ impl Recorder {
             Ok(None) => return,
             Err(e) => return self.errors.report(Instant::now(), || format!("mesh answers: {e:#}")),
         };
-        let m = crate::sinks::mqtt::outbox::Message {
+        let m = crate::sinks::outbox::Message {
             topic: format!("{}/mesh/answers", r.root),
             payload: answers.to_string().into_bytes(),
             retain: true,

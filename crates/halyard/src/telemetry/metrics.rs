@@ -38,6 +38,23 @@ const FAMILIES: &[Family] = &[
     },
     Family { name: "halyard_mqtt_outbox_depth", kind: "gauge", help: "MQTT messages waiting in the outbox." },
     Family { name: "halyard_mqtt_connected", kind: "gauge", help: "1 while connected to the broker." },
+    Family { name: "halyard_influx_points_total", kind: "counter", help: "Points InfluxDB accepted." },
+    Family {
+        name: "halyard_influx_rejected_points_total",
+        kind: "counter",
+        help: "Points in batches InfluxDB refused as bad data (HTTP 400), not sent again.",
+    },
+    Family {
+        name: "halyard_influx_dropped_total",
+        kind: "counter",
+        help: "InfluxDB batches dropped because the outbox was full.",
+    },
+    Family { name: "halyard_influx_outbox_depth", kind: "gauge", help: "InfluxDB batches waiting in the outbox." },
+    Family {
+        name: "halyard_influx_errors_total",
+        kind: "counter",
+        help: "InfluxDB writes that failed and will be tried again.",
+    },
     Family { name: "halyard_source_up", kind: "gauge", help: "1 while a source is open and delivering, by source." },
     Family {
         name: "halyard_source_reconnects_total",

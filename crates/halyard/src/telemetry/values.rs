@@ -8,6 +8,10 @@
 //! agree on what a value means: `electrical.batteries.houseBank.capacity.stateOfCharge` is
 //! `halyard_battery_capacity_state_of_charge_ratio{device="house-bank"}`. Text values and
 //! values with no Signal K place are left out; other vessels (Meshtastic nodes) too.
+//!
+//! The lifetime energy counters (`model::lifetime`), which Signal K has no place for, are
+//! counters in joules: `halyard_solar_yield_joules_total`, `halyard_battery_charged_joules_total`,
+//! `halyard_battery_discharged_joules_total`, `halyard_load_energy_joules_total`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -84,12 +88,38 @@ pub fn family(path: &str, units: &str) -> Option<(String, f64)> {
     Some((name, offset))
 }
 
+/// A lifetime counter's family and help (its value in kWh, the family's in joules).
+pub fn counter_family(metric: &str) -> Option<(&'static str, &'static str)> {
+    Some(match metric {
+        "lifetime_yield" => ("halyard_solar_yield_joules_total", "Solar energy produced, counted by Halyard"),
+        "lifetime_charged" => ("halyard_battery_charged_joules_total", "Energy into the battery, counted by Halyard"),
+        "lifetime_discharged" => {
+            ("halyard_battery_discharged_joules_total", "Energy out of the battery, counted by Halyard")
+        }
+        "lifetime_energy" => ("halyard_load_energy_joules_total", "Energy used by the load, counted by Halyard"),
+        _ => return None,
+    })
+}
+
 impl Values {
     /// Take in one change of the model.
     pub fn apply(&self, change: &Change) {
-        let Some(group) = Group::of(&change.device).filter(|g| *g != Group::MeshNode) else { return };
+        if change.device.name.starts_with("mesh/") {
+            return;
+        }
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let count: usize = series.values().map(BTreeMap::len).sum();
+        for m in &change.changed {
+            let (Some((name, help)), Some(kwh)) = (counter_family(&m.name), m.value.as_ref().and_then(|v| v.as_f64()))
+            else {
+                continue;
+            };
+            let devices = series.entry(name.to_owned()).or_default();
+            if devices.contains_key(&change.device.name) || count < MAX_SERIES {
+                devices.insert(change.device.name.clone(), ((kwh * 3.6e6).round(), help));
+            }
+        }
+        let Some(group) = Group::of(&change.device).filter(|g| *g != Group::MeshNode) else { return };
         for m in &change.changed {
             let Some(p) = paths::place(group, &change.device.name, &m.name, &m.unit, m.value.as_ref()) else {
                 continue;
@@ -110,7 +140,8 @@ impl Values {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         for (name, devices) in series.iter() {
             let help = devices.values().next().map_or("", |(_, d)| *d);
-            let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} gauge");
+            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
             for (device, (v, _)) in devices {
                 let device = device.replace('\\', "\\\\").replace('"', "\\\"");
                 let _ = writeln!(out, "{name}{{device=\"{device}\"}} {v}");
@@ -139,5 +170,35 @@ mod tests {
             Some(("halyard_battery_temperature_celsius".into(), -273.15))
         );
         assert_eq!(family("electrical.batteries.houseBank.name", ""), None);
+    }
+
+    #[test]
+    fn lifetime_counters_are_counters_in_joules() {
+        use crate::model::{DeviceInfo, Metric};
+        let info = DeviceInfo {
+            name: "house-bank".into(),
+            role: None,
+            group: None,
+            kind: "battery_monitor".into(),
+            product: None,
+            identities: vec![],
+            via: vec![],
+            configured: true,
+        };
+        let change = Change {
+            at: 0,
+            device: std::sync::Arc::new(info),
+            device_changed: false,
+            changed: vec![Metric::number("lifetime_charged", "kWh", 1.25)],
+            new_metrics: vec![],
+            raw: vec![],
+            state: Default::default(),
+        };
+        let v = Values::default();
+        v.apply(&change);
+        let mut out = String::new();
+        v.render(&mut out);
+        assert!(out.contains("# TYPE halyard_battery_charged_joules_total counter\n"), "{out}");
+        assert!(out.contains("halyard_battery_charged_joules_total{device=\"house-bank\"} 4500000\n"), "{out}");
     }
 }

@@ -293,7 +293,7 @@ pub async fn export(
     };
     let table = if format == "csv" {
         let resolution = query_param(uri.query(), "resolution").unwrap_or_else(|| "1h".into());
-        let resolution = crate::export::csv::Resolution::parse(&resolution)
+        let resolution = crate::export::Resolution::parse(&resolution)
             .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{e:#}")))?;
         // A page waits for its download in memory: raw readings a week at a time at most
         // (`halyard export csv` streams any span).
@@ -301,13 +301,13 @@ pub async fn export(
             (Some(f), Some(t)) => (t - f) / 86_400_000 + 1,
             _ => i64::MAX,
         };
-        if resolution == crate::export::csv::Resolution::Raw && days > 7 {
+        if resolution == crate::export::Resolution::Raw && days > 7 {
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
                 "raw readings: at most 7 days with from and to (or `halyard export csv` on the boat)".into(),
             ));
         }
-        Some(crate::export::csv::Table { resolution, devices: list("device"), metrics: list("metric") })
+        Some(crate::export::Selection { resolution, devices: list("device"), metrics: list("metric") })
     } else {
         None
     };
@@ -319,7 +319,7 @@ pub async fn export(
         let from = from.map_or(0, |d| cal.day_start(d));
         let to = to.map_or(i64::MAX, |d| cal.next_day(cal.day_start(d)));
         match &table {
-            Some(t) => t.text(s, &cal, from, to),
+            Some(t) => t.csv(s, &cal, from, to),
             None => crate::nav::export::render(&format, s, &cal, from, to),
         }
     })

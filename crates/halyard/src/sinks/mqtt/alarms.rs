@@ -10,9 +10,9 @@
 use serde_json::json;
 
 use super::discovery::safe_id;
-use super::outbox::Message;
 use super::topics::rfc3339;
 use crate::alarms::{Event, Severity};
+use crate::sinks::outbox::Message;
 
 /// Where and how alarm messages go.
 #[derive(Debug, Clone)]

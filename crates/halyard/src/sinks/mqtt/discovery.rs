@@ -9,9 +9,9 @@
 
 use serde_json::{json, Value as Json};
 
-use super::outbox::Message;
 use crate::config;
 use crate::model::{Change, DeviceInfo, Identity};
+use crate::sinks::outbox::Message;
 
 /// Topic-safe id: HA's discovery topic levels allow `[a-zA-Z0-9_-]` only.
 pub fn safe_id(text: &str) -> String {

@@ -10,7 +10,6 @@
 pub mod alarms;
 pub mod discovery;
 pub mod endpoint;
-pub mod outbox;
 pub mod topics;
 
 use std::collections::{HashMap, VecDeque};
@@ -28,10 +27,10 @@ use crate::burst::BurstLog;
 use crate::config;
 use crate::ingest::Input;
 use crate::model::Change;
+use crate::sinks::outbox::{self, Outbox};
 use crate::sources::backoff::{Backoff, Watch};
 use crate::telemetry::logging::{syslog_datagram, LogLine, RateLimit};
 use crate::telemetry::Telemetry;
-use outbox::Outbox;
 
 /// Messages sent and not yet acknowledged, at most.
 const WINDOW: usize = 100;

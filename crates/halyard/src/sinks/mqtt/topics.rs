@@ -3,9 +3,9 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::outbox::Message;
 use crate::config;
 use crate::model::Change;
+use crate::sinks::outbox::Message;
 
 /// RFC 3339 UTC time with milliseconds (`2026-11-24T01:02:03.456Z`).
 pub fn rfc3339(ms: i64) -> String {

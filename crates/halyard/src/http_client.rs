@@ -1,7 +1,9 @@
-//! One HTTP POST (ntfy, webhooks) on hyper's HTTP/1.1 client: a fresh connection per message —
-//! alarms are rare, and a fresh connection never trips over one a proxy or a sleeping router
-//! closed meanwhile. `https://` needs the `tls` feature (rustls, the system's roots).
+//! One HTTP POST (ntfy, webhooks, InfluxDB writes) on hyper's HTTP/1.1 client: a fresh
+//! connection per request — alarms are rare and writes are batched a second or more apart, and a
+//! fresh connection never trips over one a proxy or a sleeping router closed meanwhile.
+//! `https://` needs the `tls` feature (rustls, the system's roots).
 
+use std::fmt;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -9,7 +11,43 @@ use hyper::body::Bytes;
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
 
-use super::Failure;
+/// Why a delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Might pass later (no route, a timeout, a server error, rate-limited by the server).
+    Retry(String),
+    /// Will not pass by asking again (a wrong token, a refused address).
+    Permanent(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Retry(why) | Failure::Permanent(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A server's answer that was not 2xx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The HTTP status.
+    pub status: u16,
+    /// `host:port: HTTP <status> <first words of the body>`.
+    pub why: String,
+}
+
+impl Refused {
+    /// Too many requests and server errors pass; anything else (a wrong token, a missing page)
+    /// will not get better by asking again.
+    pub fn failure(self) -> Failure {
+        if self.status == 429 || self.status >= 500 {
+            Failure::Retry(self.why)
+        } else {
+            Failure::Permanent(self.why)
+        }
+    }
+}
 
 /// How long one attempt may take, connection to response.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
@@ -56,13 +94,29 @@ impl Target {
 
 /// POST `body` with `headers`; Ok when the server answers 2xx.
 pub async fn post(target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> Result<(), Failure> {
+    match answer(target, headers, body).await? {
+        Ok(()) => Ok(()),
+        Err(refused) => Err(refused.failure()),
+    }
+}
+
+/// POST `body` with `headers`: `Err` when no answer came (a [`Failure::Retry`], or a
+/// [`Failure::Permanent`] for a request that cannot be made), else the server's answer, for a
+/// caller whose statuses mean more (InfluxDB's 400 is bad data, its 404 a missing database).
+pub async fn answer(
+    target: &Target,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Result<Result<(), Refused>, Failure> {
     match tokio::time::timeout(TIMEOUT, attempt(target, headers, body)).await {
         Ok(r) => r,
         Err(_) => Err(Failure::Retry(format!("{}: no answer within {} s", target.server(), TIMEOUT.as_secs()))),
     }
 }
 
-async fn attempt(target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> Result<(), Failure> {
+type Answer = Result<Result<(), Refused>, Failure>;
+
+async fn attempt(target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> Answer {
     let server = target.server();
     let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
         .await
@@ -87,7 +141,7 @@ async fn attempt(target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> 
     exchange(TokioIo::new(tcp), target, headers, body).await
 }
 
-async fn exchange<T>(io: TokioIo<T>, target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> Result<(), Failure>
+async fn exchange<T>(io: TokioIo<T>, target: &Target, headers: &[(&str, String)], body: Vec<u8>) -> Answer
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -106,20 +160,15 @@ where
     let request = request.body(Full::new(Bytes::from(body))).map_err(|e| Failure::Permanent(e.to_string()))?;
     let response = sender.send_request(request).await.map_err(|e| Failure::Retry(format!("{server}: {e}")));
     let result = match response {
-        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) if r.status().is_success() => Ok(Ok(())),
         Ok(r) => {
             let status = r.status();
-            // A few words of the server's reason help the owner (ntfy says which limit was hit).
+            // A few words of the server's reason help the owner (ntfy says which limit was hit,
+            // InfluxDB which field conflicts).
             let said = Limited::new(r.into_body(), 512).collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let said = String::from_utf8_lossy(&said).split_whitespace().collect::<Vec<_>>().join(" ");
             let why = format!("{server}: HTTP {status} {said}").trim_end().to_owned();
-            // Too many requests and server errors pass; anything else (a wrong token, a
-            // missing page) will not get better by asking again.
-            if status.as_u16() == 429 || status.is_server_error() {
-                Err(Failure::Retry(why))
-            } else {
-                Err(Failure::Permanent(why))
-            }
+            Ok(Err(Refused { status: status.as_u16(), why }))
         }
         Err(e) => Err(e),
     };

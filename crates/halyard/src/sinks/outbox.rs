@@ -1,5 +1,7 @@
-//! The bounded on-disk outbox: every message waits here until the broker acknowledges it, so a
-//! broker outage (or a restart of Halyard) loses nothing (DESIGN.md §6).
+//! The bounded on-disk outbox: every message waits here until its receiver acknowledges it (the
+//! MQTT broker, or InfluxDB answering a write), so an outage (or a restart of Halyard) loses
+//! nothing (DESIGN.md §6). Each sink has its own journal, `<name>-outbox.journal`; InfluxDB's
+//! messages are batches of line protocol (the topic is unused there).
 //!
 //! The journal is an append-only file of records `len u32 LE ‖ crc32 u32 LE ‖ body`, where body
 //! is either a message (`1 ‖ seq u64 ‖ retain u8 ‖ qos u8 ‖ topic_len u16 ‖ topic ‖ payload`) or
@@ -34,6 +36,8 @@ impl Message {
 /// The outbox.
 #[derive(Debug)]
 pub struct Outbox {
+    /// Whose outbox, for the logs (`MQTT`, `InfluxDB`).
+    name: &'static str,
     path: PathBuf,
     journal: Option<BufWriter<File>>,
     journal_bytes: u64,
@@ -105,10 +109,18 @@ fn decode(body: &[u8]) -> Option<JournalRecord> {
 }
 
 impl Outbox {
-    /// Open (or create) the outbox in `dir`, holding at most `max_bytes` of messages.
-    pub fn open(dir: &Path, max_bytes: u64) -> io::Result<Outbox> {
+    /// Open (or create) the outbox of sink `name` (`mqtt`, `influx`) in `dir`, holding at most
+    /// `max_bytes` of messages.
+    pub fn open(dir: &Path, name: &'static str, max_bytes: u64) -> io::Result<Outbox> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("mqtt-outbox.journal");
+        let path = dir.join(format!("{name}-outbox.journal"));
+        let name = if name == "mqtt" {
+            "MQTT"
+        } else if name == "influx" {
+            "InfluxDB"
+        } else {
+            name
+        };
         let mut pending = BTreeMap::new();
         let mut next_seq = 0;
         let mut good_len = 0u64;
@@ -138,7 +150,7 @@ impl Outbox {
             good_len = at as u64;
             if good_len < bytes.len() as u64 {
                 tracing::warn!(
-                    "MQTT outbox {}: {} bytes after the last complete record (interrupted write) discarded",
+                    "{name} outbox {}: {} bytes after the last complete record (interrupted write) discarded",
                     path.display(),
                     bytes.len() as u64 - good_len
                 );
@@ -157,6 +169,7 @@ impl Outbox {
         writer.seek(io::SeekFrom::End(0))?;
         let pending_bytes = pending.values().map(Message::size).sum();
         let mut outbox = Outbox {
+            name,
             path,
             journal: Some(writer),
             journal_bytes: good_len,
@@ -170,7 +183,7 @@ impl Outbox {
             write_errors: 0,
         };
         if !outbox.pending.is_empty() {
-            tracing::info!("MQTT outbox: {} messages from before the restart will be sent", outbox.pending.len());
+            tracing::info!("{name} outbox: {} messages from before the restart will be sent", outbox.pending.len());
         }
         outbox.compact()?;
         Ok(outbox)
@@ -185,7 +198,8 @@ impl Outbox {
                 self.write_errors += 1;
                 if self.write_errors == 1 || self.write_errors.is_power_of_two() {
                     tracing::error!(
-                        "MQTT outbox {}: {e}; messages are kept in memory only ({} write errors)",
+                        "{} outbox {}: {e}; messages are kept in memory only ({} write errors)",
+                        self.name,
                         self.path.display(),
                         self.write_errors
                     );
@@ -211,7 +225,8 @@ impl Outbox {
             self.dropped += 1;
             if self.dropped == 1 || self.dropped.is_power_of_two() {
                 tracing::warn!(
-                    "MQTT outbox full ({} bytes): dropped {} oldest messages so far",
+                    "{} outbox full ({} bytes): dropped {} oldest messages so far",
+                    self.name,
                     self.max_bytes,
                     self.dropped
                 );
@@ -330,7 +345,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("halyard-outbox-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let mut o = Outbox::open(&dir, 1 << 20).unwrap();
+            let mut o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
             for i in 0..10 {
                 o.push(msg(i));
             }
@@ -345,7 +360,7 @@ mod tests {
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(&[40, 0, 0, 0, 1, 2]).unwrap();
         drop(f);
-        let mut o = Outbox::open(&dir, 1 << 20).unwrap();
+        let mut o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
         assert_eq!(o.len(), 6);
         let (_, first) = o.next_unsent().unwrap();
         assert_eq!(first, msg(4));
@@ -366,7 +381,7 @@ mod tests {
     fn the_bound_drops_the_oldest_and_counts() {
         let dir = std::env::temp_dir().join(format!("halyard-outbox-bound-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut o = Outbox::open(&dir, 200).unwrap();
+        let mut o = Outbox::open(&dir, "mqtt", 200).unwrap();
         for i in 0..20 {
             o.push(msg(i));
         }
@@ -381,7 +396,7 @@ mod tests {
     fn rewind_resends_in_order() {
         let dir = std::env::temp_dir().join(format!("halyard-outbox-rewind-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut o = Outbox::open(&dir, 1 << 20).unwrap();
+        let mut o = Outbox::open(&dir, "mqtt", 1 << 20).unwrap();
         for i in 0..3 {
             o.push(msg(i));
         }
