@@ -78,6 +78,11 @@ fn is_secret(key: &str) -> bool {
     key.ends_with("password") || key.starts_with("key.") || key == "venetworking_key"
 }
 
+/// Whether `key` is a setting the node knows (`key.<mac>`, `name.<mac>`, `role.<mac>` included).
+pub fn is_known(key: &str) -> bool {
+    ["key.", "name.", "role."].iter().any(|p| key.starts_with(p)) || check(key, "").err() != Some("unknown key")
+}
+
 fn check(key: &str, value: &str) -> Result<(), &'static str> {
     let hex = |n: usize| value.len() == n && value.bytes().all(|b| b.is_ascii_hexdigit());
     let number = |lo: i64, hi: i64| {
@@ -93,6 +98,7 @@ fn check(key: &str, value: &str) -> Result<(), &'static str> {
         "sleep_below_w" => number(0, 10_000),
         "sleep_after_min" | "wake_every_min" => number(1, 24 * 60),
         "venetworking_key" if !hex(32) => Err("32 hex digits"),
+        "ntp" if value.is_empty() || value.contains(char::is_whitespace) => Err("a host name or address"),
         "venetworking_id" if !hex(4) => Err("4 hex digits"),
         k if k.starts_with("key.") && (k.len() != 16 || !k[4..].bytes().all(|b| b.is_ascii_hexdigit())) => {
             Err("key.<12 hex digits of the MAC>")
@@ -105,7 +111,7 @@ fn check(key: &str, value: &str) -> Result<(), &'static str> {
             Err("battery, dump_load or solar")
         }
         "wifi_ssid" | "wifi_password" | "mqtt" | "mqtt_user" | "mqtt_password" | "root" | "raw_topics" | "ble"
-        | "ble_proxy" | "led" | "vedirect" | "masterbus" | "venetworking_key" | "venetworking_id" => Ok(()),
+        | "ble_proxy" | "led" | "vedirect" | "masterbus" | "venetworking_key" | "venetworking_id" | "ntp" => Ok(()),
         k if k.starts_with("key.") || k.starts_with("name.") || k.starts_with("role.") => Ok(()),
         _ => Err("unknown key"),
     }

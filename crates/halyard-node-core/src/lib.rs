@@ -5,7 +5,8 @@
 //! and serial lines become on MQTT ([`topics`], the same schema as the gateway), BLE scanning
 //! through HCI ([`hci`]), finding the broker by DNS-SD ([`dnssd`]), when to sleep ([`sleep`]),
 //! over-the-air updates ([`ota`]), the node's configuration ([`config`], [`console`]), the
-//! crash report kept across a restart ([`crash`]) and the time ([`clock`], [`sntp`]).
+//! crash report kept across a restart ([`crash`]) and the time ([`clock`], [`sntp`]) — and the
+//! main loop that drives them all ([`reactor`]).
 //!
 //! Nothing here reads a clock or a socket: time comes in as milliseconds, bytes in and out as
 //! slices, so the firmware is a thin shell around these state machines.
@@ -24,6 +25,7 @@ pub mod dnssd;
 pub mod hci;
 pub mod mqtt;
 pub mod ota;
+pub mod reactor;
 pub mod sleep;
 pub mod sntp;
 pub mod topics;

@@ -163,7 +163,39 @@ impl Update {
     }
 }
 
-/// After booting a new image: confirm it once the broker is reached, else roll back.
+/// Failed boots of an unconfirmed image before it is given up (a crash loop would otherwise
+/// restart the probation on every boot, and never reach its deadline).
+pub const MAX_TRIAL_BOOTS: u32 = 3;
+
+/// The boot counter, kept across resets in memory that survives them (the ESP32's RTC fast
+/// memory: panics, watchdog and software resets keep it, a power cut clears it — and a power cut
+/// is not a failed boot). Stored as a marker and a count, so random memory after power-up reads
+/// as zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootCount {
+    /// The word kept across resets.
+    pub stored: u64,
+}
+
+const BOOT_MARK: u64 = 0x4E42_4F4F_5400_0000; // "NBOOT"
+
+impl BootCount {
+    /// At boot: `stored` as read, `pending` whether the image is unconfirmed. Returns the word to
+    /// store back and whether to give up on the image now.
+    pub fn at_boot(stored: u64, pending: bool) -> (u64, BootAction) {
+        if !pending {
+            return (0, BootAction::None);
+        }
+        let count = if stored & !0xFFFF == BOOT_MARK { (stored & 0xFFFF) as u32 } else { 0 };
+        let count = count.saturating_add(1).min(0xFFFF);
+        let action = if count > MAX_TRIAL_BOOTS { BootAction::RollBack } else { BootAction::None };
+        (BOOT_MARK | u64::from(count), action)
+    }
+}
+
+/// After booting a new image: confirm it once the broker is reached, else roll back. The
+/// deadline counts from boot, whatever the network does (no address, no broker, a refused
+/// login): an image that never gets that far is given up all the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Confirmation {
     deadline: Option<u64>,
@@ -277,5 +309,19 @@ mod tests {
         let silent = Confirmation::at_boot(true, 0);
         assert_eq!(silent.poll(CONFIRM_MS), BootAction::RollBack);
         assert_eq!(Confirmation::at_boot(false, 0).poll(u64::MAX), BootAction::None);
+    }
+
+    #[test]
+    fn a_crash_looping_image_is_given_up_after_its_trial_boots() {
+        let mut stored = 0x1234_5678_9ABC_DEF0; // whatever RAM held after power-up
+        for boot in 1..=MAX_TRIAL_BOOTS {
+            let (next, action) = BootCount::at_boot(stored, true);
+            assert_eq!(action, BootAction::None, "boot {boot}");
+            stored = next;
+        }
+        assert_eq!(BootCount::at_boot(stored, true).1, BootAction::RollBack);
+        // A confirmed image clears the count.
+        assert_eq!(BootCount::at_boot(stored, false), (0, BootAction::None));
+        assert_eq!(BootCount::at_boot(0, true).1, BootAction::None);
     }
 }

@@ -2,7 +2,6 @@
 //! bytes from UART1. Each hands what it read to the publisher; when the publisher is behind,
 //! the newest readings are dropped (counted), never the connection.
 
-use alloc::vec::Vec;
 use core::cell::Cell;
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -13,15 +12,8 @@ use esp_radio::ble::TxPower;
 use halyard_node_core::hci::{self, FromController};
 use log::warn;
 
-/// What the inputs hand to the publisher.
-pub enum Input {
-    /// A Victron advert: address and manufacturer data after the company id.
-    Advert([u8; 6], Vec<u8>),
-    /// A MasterBus frame: 29-bit id and data.
-    Can(u32, Vec<u8>),
-    /// VE.Direct bytes.
-    Serial(Vec<u8>),
-}
+/// What the inputs hand to the publisher: the node's own input type.
+pub use halyard_node_core::reactor::Input;
 
 pub static INPUTS: Channel<CriticalSectionRawMutex, Input, 32> = Channel::new();
 /// A counter shared with tasks and interrupts (the ESP32-C3 has no atomic add).
@@ -84,8 +76,24 @@ pub async fn ble_scan(mut ble: BleConnector<'static>, interval_ms: u32, window_m
         Timer::after(Duration::from_millis(50)).await;
     }
     let mut buf = [0u8; 260];
+    // A controller that keeps failing reads must not spin the core: back off from 10 ms to a
+    // second, and say so once per burst.
+    let mut failures = 0u32;
     loop {
-        let Ok(n) = ble.read_async(&mut buf).await else { continue };
+        let n = match ble.read_async(&mut buf).await {
+            Ok(n) => {
+                failures = 0;
+                n
+            }
+            Err(e) => {
+                if failures == 0 {
+                    warn!("BLE: read failed: {e:?}; backing off");
+                }
+                failures = failures.saturating_add(1);
+                Timer::after(Duration::from_millis((10u64 << failures.min(7)).min(1_000))).await;
+                continue;
+            }
+        };
         match hci::parse(&buf[..n]) {
             FromController::Adverts(adverts) => {
                 for a in adverts.into_iter().filter(|a| a.company == 0x02E1) {

@@ -48,7 +48,8 @@ async fn main(spawner: Spawner) -> ! {
 
     // The configuration: flash, else what was built in (HALYARD_NODE_CONFIG), else defaults.
     let mut flash = esp_storage::FlashStorage::new(peripherals.FLASH);
-    ota::at_boot(&mut flash);
+    let pending = ota::at_boot(&mut flash);
+    ota::count_boot(&mut flash, pending);
     let boot = crash::boot_report();
     info!("halyard-node {}: {boot}", env!("CARGO_PKG_VERSION"));
     let mut record = [0u8; 4096];

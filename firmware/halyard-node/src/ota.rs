@@ -7,7 +7,8 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use esp_bootloader_esp_idf::ota::OtaImageState;
 use esp_bootloader_esp_idf::ota_updater::OtaUpdater;
 use esp_bootloader_esp_idf::partitions::{AppPartitionSubType, FlashStorage, PARTITION_TABLE_MAX_LEN};
-use halyard_node_core::ota::{Slot, SlotError};
+use halyard_node_core::ota::{BootAction, BootCount, Slot, SlotError, MAX_TRIAL_BOOTS};
+use log::warn;
 
 static RUNNING: AtomicU8 = AtomicU8::new(0xFF);
 
@@ -32,8 +33,28 @@ pub fn at_boot(flash: &mut FlashStorage<'static>) -> bool {
     matches!(updater.current_ota_state(), Ok(OtaImageState::New | OtaImageState::PendingVerify))
 }
 
+/// Boots of an image still on probation, kept across resets (not power cuts) in RTC memory
+/// (`halyard_node_core::ota::BootCount`).
+#[esp_hal::ram(unstable(rtc_fast, persistent))]
+static mut TRIAL_BOOTS: u64 = 0;
+
+/// Count this boot, first thing after start-up: an image on probation that crashes before it
+/// can reach the broker (a panic while starting Wi-Fi) would otherwise restart its 5 minutes on
+/// every boot and never be given up.
+pub fn count_boot(flash: &mut FlashStorage<'static>, pending: bool) {
+    // SAFETY: one core; read and written here and in `confirm` only, never concurrently.
+    let (next, verdict) = BootCount::at_boot(unsafe { core::ptr::read_volatile(&raw const TRIAL_BOOTS) }, pending);
+    unsafe { core::ptr::write_volatile(&raw mut TRIAL_BOOTS, next) };
+    if verdict == BootAction::RollBack {
+        warn!("the new image failed {MAX_TRIAL_BOOTS} boots in a row: rolling back");
+        roll_back(flash);
+    }
+}
+
 /// Mark the running image valid.
 pub fn confirm(flash: &mut FlashStorage<'static>) {
+    // SAFETY: as in `count_boot`.
+    unsafe { core::ptr::write_volatile(&raw mut TRIAL_BOOTS, 0) };
     let mut table = [0u8; PARTITION_TABLE_MAX_LEN];
     if let Ok(mut u) = OtaUpdater::new(flash, &mut table) {
         let _ = u.set_current_ota_state(OtaImageState::Valid);
