@@ -36,6 +36,9 @@ step "front-end packages (npm ci in web/: uPlot for the dashboard, playwright-co
 step "the Signal K referees (npm ci in crates/halyard/tests/signalk: signalk-server, @signalk/signalk-schema, ws)"
 (cd crates/halyard/tests/signalk && npm ci --no-audit --no-fund)
 
+step "the Improv Wi-Fi referee (npm ci in crates/halyard/tests/improv: improv-wifi-serial-sdk)"
+(cd crates/halyard/tests/improv && npm ci --no-audit --no-fund --omit=dev)
+
 step "the official Meshtastic Python package (PyPI meshtastic, in target/meshtastic-venv)"
 venv=target/meshtastic-venv
 if ! "$venv/bin/python" -c "import meshtastic.protobuf.mesh_pb2" >/dev/null 2>&1; then

@@ -6,7 +6,8 @@
 //! through HCI ([`hci`]), finding the broker by DNS-SD ([`dnssd`]), when to sleep ([`sleep`]),
 //! over-the-air updates ([`ota`]), the node's configuration ([`config`], [`console`]), the
 //! crash report kept across a restart ([`crash`]) and the time ([`clock`], [`sntp`]) — and the
-//! main loop that drives them all ([`reactor`]).
+//! main loop that drives them all ([`reactor`]); Improv Wi-Fi provisioning over the USB serial port
+//! ([`improv`]).
 //!
 //! Nothing here reads a clock or a socket: time comes in as milliseconds, bytes in and out as
 //! slices, so the firmware is a thin shell around these state machines.
@@ -23,6 +24,7 @@ pub mod crash;
 pub mod derive;
 pub mod dnssd;
 pub mod hci;
+pub mod improv;
 pub mod mqtt;
 pub mod ota;
 pub mod reactor;

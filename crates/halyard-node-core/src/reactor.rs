@@ -228,6 +228,7 @@ impl Node {
     /// Whether the network has an address.
     pub fn network(&mut self, up: bool, now: u64) {
         if up == self.net_up {
+            self.poll(now);
             return;
         }
         self.net_up = up;
@@ -249,6 +250,7 @@ impl Node {
             self.actions.push_back(Action::SetTime(t));
         }
         if self.link != Link::Finding {
+            self.poll(now);
             return;
         }
         if found {
@@ -263,6 +265,7 @@ impl Node {
     /// The answer to [`Action::Connect`]: the socket is open.
     pub fn socket_open(&mut self, now: u64) {
         if self.link != Link::Connecting {
+            self.poll(now);
             return;
         }
         self.link = Link::Up;
@@ -292,6 +295,8 @@ impl Node {
     /// Bytes from the broker; `slot` is where an update's image goes.
     pub fn received(&mut self, bytes: &[u8], now: u64, slot: &mut dyn Slot) {
         if self.link != Link::Up {
+            // Late bytes of a closed connection; the timers still run.
+            self.poll(now);
             return;
         }
         let mut events = core::mem::take(&mut self.events);

@@ -2,6 +2,7 @@
 //! agree, and what must be refused is refused.
 
 use halyard_node_core::config::{self, Config};
+use halyard_node_core::improv::{Piece, Splitter};
 use halyard_node_core::mqtt::codec::{self, Incoming, Message};
 use halyard_node_core::{dnssd, hci, sntp};
 use proptest::prelude::*;
@@ -24,6 +25,24 @@ proptest! {
         let (p, used) = codec::decode(&out).unwrap().unwrap();
         prop_assert_eq!(used, out.len());
         prop_assert_eq!(p, Incoming::Publish(Message { topic, payload, qos, retain, id: (qos > 0).then_some(id) }));
+    }
+
+    #[test]
+    fn any_serial_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600), improv in any::<bool>()) {
+        // The Improv splitter never panics; text without an `IMPROV` in it reaches the console
+        // unchanged, byte for byte.
+        let mut bytes = bytes;
+        if improv {
+            bytes.splice(0..0, b"IMPROV\x01\x03".iter().copied());
+        }
+        let mut s = Splitter::default();
+        let mut text = Vec::new();
+        for b in &bytes {
+            s.push(*b, &mut |p| if let Piece::Text(t) = p { text.push(t) });
+        }
+        if !bytes.windows(6).any(|w| w == b"IMPROV") {
+            prop_assert_eq!(text, bytes);
+        }
     }
 
     #[test]

@@ -315,6 +315,26 @@ fn queues_stay_bounded() {
     assert_eq!(node.lines_dropped, 1_000 - 16, "lines beyond the bound are counted, not kept");
 }
 
+/// Found by `any_interleaving`: bytes arriving on a link already closed skipped the timers, so
+/// a call at 301 s issued no roll-back. Every entry point runs what is due.
+#[test]
+fn every_entry_point_runs_the_timers() {
+    type Call = fn(&mut Node, u64);
+    let calls: [(&str, Call); 5] = [
+        ("received", |n, t| n.received(&[0x20, 2, 0, 0], t, &mut NoFlash)),
+        ("socket_open", |n, t| n.socket_open(t)),
+        ("broker_found", |n, t| n.broker_found(true, None, t)),
+        ("network", |n, t| n.network(false, t)),
+        ("socket_closed", |n, t| n.socket_closed(t)),
+    ];
+    for (name, call) in calls {
+        let mut node = Node::new(Config::parse(CONFIG).unwrap(), "a1", String::new(), 0, true, false);
+        let _ = node.take_actions().count();
+        call(&mut node, 301_000);
+        assert!(node.take_actions().any(|a| a == Action::RollBack), "{name} at 301 s");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

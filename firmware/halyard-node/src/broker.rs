@@ -12,6 +12,21 @@ use log::{info, warn};
 
 const MDNS: (Ipv4Address, u16) = (Ipv4Address::new(224, 0, 0, 251), 5353);
 
+/// The broker last found, as Improv reports it (`mqtt://192.168.1.2:1883`).
+static FOUND: critical_section::Mutex<core::cell::RefCell<Option<alloc::string::String>>> =
+    critical_section::Mutex::new(core::cell::RefCell::new(None));
+
+/// Keep the broker found (or forget it).
+pub fn remember(found: Option<IpEndpoint>) {
+    let url = found.map(|b| alloc::format!("mqtt://{b}"));
+    critical_section::with(|cs| *FOUND.borrow_ref_mut(cs) = url);
+}
+
+/// The broker last found.
+pub fn url() -> Option<alloc::string::String> {
+    critical_section::with(|cs| FOUND.borrow_ref(cs).clone())
+}
+
 /// The broker's address and port.
 pub async fn find(stack: Stack<'static>, config: &Config) -> Option<IpEndpoint> {
     let spec = config.get("mqtt").unwrap_or("mdns");

@@ -63,7 +63,6 @@ async fn main(spawner: Spawner) -> ! {
         })
     });
     info!("configuration:\n{}", config.redacted());
-    spawner.spawn(console::task(peripherals.USB_DEVICE, config.clone()).expect("console task"));
 
     // The status LED: off unless asked for (it draws a few mA all night).
     let led = esp_hal::gpio::Output::new(
@@ -76,6 +75,8 @@ async fn main(spawner: Spawner) -> ! {
     let wifi = WifiController::new(peripherals.WIFI, Default::default()).expect("Wi-Fi");
     let device = Interface::station();
     let mac = device.mac_address();
+    let node_id: String = mac.iter().map(|b| alloc::format!("{b:02x}")).collect();
+    spawner.spawn(console::task(peripherals.USB_DEVICE, config.clone(), alloc::format!("halyard-node-{node_id}")).expect("console task"));
     let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x4E, 0x48]);
     static RESOURCES: StaticCell<StackResources<6>> = StaticCell::new();
     let mut net = embassy_net::Config::dhcpv4(Default::default());
@@ -114,7 +115,6 @@ async fn main(spawner: Spawner) -> ! {
         spawner.spawn(inputs::vedirect(uart).expect("vedirect task"));
     }
 
-    let node_id: String = mac.iter().map(|b| alloc::format!("{b:02x}")).collect();
     let power = esp_hal::rtc_cntl::sleep::LowPower::new(peripherals.LPWR);
     publisher::run(publisher::Hardware { stack, flash, led, power }, config, node_id, boot).await
 }

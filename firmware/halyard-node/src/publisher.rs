@@ -35,14 +35,25 @@ pub struct Hardware {
 static mut SLEPT_DARK: u32 = 0;
 const DARK: u32 = 0x4441_524B;
 
+/// Save a configuration (the console's `save`, Improv's new Wi-Fi); whether it was written.
+pub fn save(c: &Config) -> bool {
+    // SAFETY: only the console task writes this sector, one save at a time; the publisher's
+    // flash handle touches the OTA partitions, never the configuration's.
+    let mut flash = FlashStorage::new(unsafe { esp_hal::peripherals::FLASH::steal() });
+    match flash.write(crate::CONFIG_OFFSET, &config::to_flash(c)) {
+        Ok(()) => true,
+        Err(e) => {
+            warn!("saving the configuration: {e:?}");
+            false
+        }
+    }
+}
+
 /// Save a configuration and restart into it.
 pub fn save_and_restart(c: &Config) -> ! {
-    // SAFETY: the node restarts right after; nothing else writes this sector.
-    let mut flash = FlashStorage::new(unsafe { esp_hal::peripherals::FLASH::steal() });
-    if let Err(e) = flash.write(crate::CONFIG_OFFSET, &config::to_flash(c)) {
-        warn!("saving the configuration: {e:?}");
+    if save(c) {
+        info!("configuration saved; restarting");
     }
-    info!("configuration saved; restarting");
     esp_hal::system::software_reset()
 }
 
@@ -79,6 +90,7 @@ pub async fn run(mut hw: Hardware, config: Config, node_id: String, boot: String
                 match action {
                     Action::FindBroker => {
                         broker = crate::broker::find(hw.stack, &config).await;
+                        crate::broker::remember(broker);
                         let time = match broker {
                             Some(b) => crate::broker::time(hw.stack, &config, b.addr).await,
                             None => None,

@@ -1,25 +1,30 @@
 //! The Wi-Fi station: join, and rejoin after every drop with a backoff up to a minute; the
-//! network stack's runner.
+//! network stack's runner. New credentials from Improv (the console task) are tried at once:
+//! kept when they join within 20 s, else the previous ones are restored.
 
+use alloc::string::String;
+
+use embassy_futures::select::{select, Either};
 use embassy_net::Runner;
-use embassy_time::{Duration, Timer};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+use embassy_time::{with_timeout, Duration, Timer};
 use esp_radio::wifi::sta::StationConfig;
 use esp_radio::wifi::{AuthenticationMethodConfig, Interface, WifiController};
 use halyard_node_core::config::Config;
 use log::{info, warn};
+
+/// Credentials to try now (SSID, password), from Improv.
+pub static JOIN: Signal<CriticalSectionRawMutex, (String, String)> = Signal::new();
+/// Whether they joined.
+pub static JOINED: Signal<CriticalSectionRawMutex, bool> = Signal::new();
 
 #[embassy_executor::task]
 pub async fn net(mut runner: Runner<'static, Interface>) -> ! {
     runner.run().await
 }
 
-#[embassy_executor::task]
-pub async fn station(mut wifi: WifiController<'static>, config: Config) -> ! {
-    let ssid = config.get("wifi_ssid").unwrap_or("");
-    let password = config.get("wifi_password").unwrap_or("");
-    if ssid.is_empty() {
-        warn!("Wi-Fi: no wifi_ssid configured; set it on the USB console (help)");
-    }
+fn apply(wifi: &mut WifiController<'static>, ssid: &str, password: &str) {
     // The configuration checked both lengths (1–32, 8–64), which is what these conversions need.
     let auth = match password.try_into() {
         Ok(p) if !password.is_empty() => AuthenticationMethodConfig::Wpa2Personal(p),
@@ -29,16 +34,55 @@ pub async fn station(mut wifi: WifiController<'static>, config: Config) -> ! {
     if let Err(e) = wifi.set_config(&esp_radio::wifi::Config::Station(station)) {
         warn!("Wi-Fi configuration: {e:?}");
     }
+}
+
+/// Try `new`; keep it when it joins, else go back to `current`.
+async fn join(wifi: &mut WifiController<'static>, current: &mut (String, String), new: (String, String)) {
+    info!("Wi-Fi: trying {} (Improv)", new.0);
+    let _ = wifi.disconnect_async().await;
+    apply(wifi, &new.0, &new.1);
+    let joined = matches!(with_timeout(Duration::from_secs(20), wifi.connect_async()).await, Ok(Ok(_)));
+    if joined {
+        info!("Wi-Fi: joined {}", new.0);
+        *current = new;
+    } else {
+        warn!("Wi-Fi: {} did not join; back to {}", new.0, current.0);
+        apply(wifi, &current.0, &current.1);
+    }
+    JOINED.signal(joined);
+}
+
+#[embassy_executor::task]
+pub async fn station(mut wifi: WifiController<'static>, config: Config) -> ! {
+    let mut current = (String::from(config.get("wifi_ssid").unwrap_or("")), String::from(config.get("wifi_password").unwrap_or("")));
+    if current.0.is_empty() {
+        warn!("Wi-Fi: no wifi_ssid configured; set it on the USB console (help) or with Improv (ESP Web Tools)");
+    }
+    apply(&mut wifi, &current.0, &current.1);
     let mut backoff = 1;
     loop {
-        match wifi.connect_async().await {
-            Ok(_) => {
-                info!("Wi-Fi: joined {ssid}");
+        if current.0.is_empty() {
+            let new = JOIN.wait().await;
+            join(&mut wifi, &mut current, new).await;
+            continue;
+        }
+        match select(wifi.connect_async(), JOIN.wait()).await {
+            Either::First(Ok(_)) => {
+                info!("Wi-Fi: joined {}", current.0);
                 backoff = 1;
-                let _ = wifi.wait_for_disconnect_async().await;
-                warn!("Wi-Fi: disconnected");
+                match select(wifi.wait_for_disconnect_async(), JOIN.wait()).await {
+                    Either::First(_) => warn!("Wi-Fi: disconnected"),
+                    Either::Second(new) => {
+                        join(&mut wifi, &mut current, new).await;
+                        continue;
+                    }
+                }
             }
-            Err(e) => warn!("Wi-Fi: {e:?}; again in {backoff} s"),
+            Either::First(Err(e)) => warn!("Wi-Fi: {e:?}; again in {backoff} s"),
+            Either::Second(new) => {
+                join(&mut wifi, &mut current, new).await;
+                continue;
+            }
         }
         Timer::after(Duration::from_secs(backoff)).await;
         backoff = (backoff * 2).min(60);
