@@ -277,6 +277,10 @@ pub async fn pipeline(
         crate::notify::Notifiers::none(telemetry.clone())
     };
     let notify_route = crate::notify::routes(&config.alarm, &config.alarms.notify);
+    // Both sinks' outboxes: a live gateway's (and the demo's), or a replay's own, so a replay
+    // never sends what a live run left undelivered.
+    let outbox_dir = config.data_dir().join(if live || demo { "outbox" } else { "replay-outbox" });
+    let drain_timeout = if live { Duration::from_secs(5) } else { Duration::from_secs(30) };
     let (sink, report_tx) = if import {
         (None, None)
     } else {
@@ -284,8 +288,6 @@ pub async fn pipeline(
         tracing::info!("mqtt: {}", broker.how);
         let (change_tx, change_rx) = mpsc::channel::<Arc<Change>>(4096);
         change_txs.push(change_tx);
-        let data_dir = config.data_dir();
-        let outbox_dir = if live || demo { data_dir.join("outbox") } else { data_dir.join("replay-outbox") };
         let outbox = Outbox::open(&outbox_dir, "mqtt", config.mqtt.outbox_max_mib << 20)
             .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
         let mut in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
@@ -314,7 +316,7 @@ pub async fn pipeline(
             telemetry: telemetry.clone(),
             to_model: (!in_topics.is_empty()).then(|| input_tx.clone()),
             in_topics,
-            drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+            drain_timeout,
         };
         let (report_tx, report_rx) = mpsc::channel(64);
         (Some(tokio::spawn(sink.run(change_rx, logs, Some(report_rx)))), Some(report_tx))
@@ -323,14 +325,13 @@ pub async fn pipeline(
         (Some(settings), false) => {
             let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
             change_txs.push(tx);
-            let dir = config.data_dir().join(if live || demo { "outbox" } else { "replay-outbox" });
-            let outbox = crate::sinks::influx::outbox(&dir, settings)
-                .with_context(|| format!("opening the InfluxDB outbox in {}", dir.display()))?;
+            let outbox = crate::sinks::influx::outbox(&outbox_dir, settings)
+                .with_context(|| format!("opening the InfluxDB outbox in {}", outbox_dir.display()))?;
             let sink = crate::sinks::influx::Sink {
                 settings: settings.clone(),
                 outbox,
                 telemetry: telemetry.clone(),
-                drain_timeout: if live { Duration::from_secs(5) } else { Duration::from_secs(30) },
+                drain_timeout,
                 backpressure: (!live).then_some(8),
             };
             Some(tokio::spawn(sink.run(rx)))

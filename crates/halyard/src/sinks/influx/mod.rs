@@ -176,10 +176,8 @@ impl Sink {
     /// Run until `changes` closes and the outbox is delivered (or `drain_timeout` passes).
     pub async fn run(mut self, mut changes: mpsc::Receiver<Arc<Change>>) -> Result<()> {
         let writer = Arc::new(Writer::new(&self.settings).map_err(anyhow::Error::msg)?);
-        let peer = {
-            let t = crate::http_client::Target::parse(&self.settings.url).map_err(anyhow::Error::msg)?;
-            Peer::Tcp(t.server())
-        };
+        // Its port is watched while it is away (the address is the one the writes go to).
+        let peer = Peer::Tcp(writer.server());
         tracing::info!("influx: writing to {} ({})", writer.server(), writer.path().split('?').next().unwrap_or(""));
         let every = Duration::from_secs(self.settings.batch_seconds.max(1));
         let mut batch = String::new();
