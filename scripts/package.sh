@@ -93,6 +93,12 @@ sed 's|^# data_dir = "/var/lib/halyard"|data_dir = "/var/lib/halyard"|' packagin
 chmod 0644 "$stage/etc/halyard/halyard.toml"
 grep -q '^data_dir = "/var/lib/halyard"' "$stage/etc/halyard/halyard.toml"
 
+# The node's flash images for the dashboard's "Add a node" page (the same for every architecture;
+# scripts/firmware.sh builds them, or only brings them up to date when the firmware is built).
+scripts/firmware.sh >&2
+install -d "$stage/usr/share/halyard/firmware"
+install -m 0644 target/firmware/web/* "$stage/usr/share/halyard/firmware/"
+
 doc="$stage/usr/share/doc/halyard"
 gzip -9n -c README.md > "$doc/README.md.gz"
 gzip -9n -c packaging/debian/README.Debian > "$doc/README.Debian.gz"

@@ -65,16 +65,8 @@ for features in "" "--features alloc"; do
     -Zbuild-std=core,alloc $features
 done
 
-step "the ESP32 node's firmware (firmware/halyard-node) for the ESP32-C3 and C6, warnings denied"
-for chip in "esp32c3 riscv32imc-unknown-none-elf" "esp32c6 riscv32imac-unknown-none-elf"; do
-  read -r feature target <<<"$chip"
-  log="target/firmware-$feature.log"
-  (cd firmware/halyard-node && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=../../target/firmware \
-    /usr/bin/cargo build --release --locked --target "$target" --no-default-features --features "$feature") 2>&1 | tee "$log"
-  if grep -q '^warning' "$log"; then echo "firmware build for $feature has warnings"; exit 1; fi
-  echo "$feature (bytes):"
-  size "target/firmware/$target/release/halyard-node"
-done
+step "the ESP32 node's firmware for the ESP32-C3 and C6 (warnings denied) and its flash images (scripts/firmware.sh)"
+scripts/firmware.sh
 
 step "docs (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p halyard-proto --no-deps

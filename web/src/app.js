@@ -12,8 +12,9 @@ import * as devices from "./pages/devices.js";
 import * as map from "./pages/map.js";
 import * as mesh from "./pages/mesh.js";
 import * as alarms from "./pages/alarms.js";
+import * as node from "./pages/node.js";
 
-const PAGES = { overview, solar, battery, history, report, map, mesh, alarms, devices };
+const PAGES = { overview, solar, battery, history, report, map, mesh, alarms, devices, node };
 
 /** What every page may read: the server's status and the live device table. */
 export const ctx = {

@@ -12,7 +12,8 @@
 //! [`Splitter`] takes the bytes from the port apart (packets to [`Improv`], everything else to
 //! the console); [`Improv`] answers: the current state (and, once provisioned, the node's MQTT
 //! broker as its URL), device information, the Wi-Fi settings (checked like the console's, then
-//! handed to the firmware to join), the network state; anything else is "unknown RPC command".
+//! handed to the firmware to join), the network state, the networks in range (the firmware scans,
+//! [`scanned`] answers); anything else is "unknown RPC command".
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -222,6 +223,45 @@ pub enum Effect {
     /// Join this network (checked already); report with [`Improv::joined`] or
     /// [`Improv::failed`].
     Join(Config),
+    /// List the networks in range; answer with [`scanned`].
+    Scan,
+}
+
+/// A network a scan heard, for [`scanned`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network<'a> {
+    /// Its name (empty for a hidden network).
+    pub ssid: &'a str,
+    /// Signal strength, dBm.
+    pub rssi: i8,
+    /// Whether joining needs a password.
+    pub secured: bool,
+}
+
+/// At most this many networks in one answer: a marina lists dozens, a person picks among the
+/// strongest, and each is a packet on a 115,200 baud line.
+pub const MAX_NETWORKS: usize = 20;
+
+/// The answer to "request scanned Wi-Fi networks": one RPC result per network (SSID, RSSI,
+/// `YES` when it needs a password), then an empty result that ends the list. Each name once
+/// (several access points of one network: the strongest), strongest first, hidden ones left out.
+pub fn scanned(networks: &[Network]) -> Vec<u8> {
+    let mut best: Vec<&Network> = Vec::new();
+    for n in networks.iter().filter(|n| !n.ssid.is_empty()) {
+        match best.iter_mut().find(|b| b.ssid == n.ssid) {
+            Some(b) if b.rssi >= n.rssi => {}
+            Some(b) => *b = n,
+            None => best.push(n),
+        }
+    }
+    best.sort_by(|a, b| b.rssi.cmp(&a.rssi).then_with(|| a.ssid.cmp(b.ssid)));
+    let mut out = Vec::new();
+    for n in best.iter().take(MAX_NETWORKS) {
+        let rssi = alloc::format!("{}", n.rssi);
+        out.extend(result(command::SCAN, &[n.ssid, &rssi, if n.secured { "YES" } else { "NO" }]));
+    }
+    out.extend(result(command::SCAN, &[]));
+    out
 }
 
 /// Who the node is, for the device information.
@@ -308,6 +348,7 @@ impl Improv {
                 let i = &self.identity;
                 out.extend(result(command::DEVICE_INFO, &["Halyard node", &i.version, &i.chip, &i.name]));
             }
+            Request::Other(command::SCAN, _) => effect = Effect::Scan,
             Request::Other(command::DEVICE_NAME, args) if args.is_empty() => {
                 out.extend(result(command::DEVICE_NAME, &[&self.identity.name]));
             }
@@ -384,6 +425,32 @@ mod tests {
                 Piece::Text(b'\n')
             ]
         );
+    }
+
+    #[test]
+    fn a_scan_lists_each_network_once_strongest_first_then_ends() {
+        let identity = Identity { version: "0.1.0".into(), chip: "ESP32-C6".into(), name: "halyard-node-a1b2".into() };
+        let (mut improv, running) = (Improv::new(identity, false), Config::default());
+        let (out, effect) = improv.answer(Piece::Rpc(Request::Other(command::SCAN, Vec::new())), &running);
+        assert_eq!(effect, Effect::Scan);
+        assert_eq!(results(&out), [(kind::ERROR_STATE, alloc::vec![0])], "the list comes from the firmware");
+        let heard = [
+            Network { ssid: "Marina", rssi: -80, secured: false },
+            Network { ssid: "Boat", rssi: -41, secured: true },
+            Network { ssid: "", rssi: -30, secured: true },
+            Network { ssid: "Marina", rssi: -62, secured: false },
+        ];
+        // Per the specification: RPC results for command 0x04, each `[ssid, rssi, YES|NO]` as
+        // length-prefixed strings, and an empty one at the end.
+        let expected: Vec<(u8, Vec<u8>)> =
+            [b"\x04\x0d\x04Boat\x03-41\x03YES".as_slice(), b"\x04\x0e\x06Marina\x03-62\x02NO", b"\x04\x00"]
+                .iter()
+                .map(|d| (kind::RPC_RESULT, d.to_vec()))
+                .collect();
+        assert_eq!(results(&scanned(&heard)), expected);
+        let many: Vec<String> = (0..40).map(|i| alloc::format!("net{i:02}")).collect();
+        let many: Vec<Network> = many.iter().map(|n| Network { ssid: n, rssi: -50, secured: true }).collect();
+        assert_eq!(results(&scanned(&many)).len(), MAX_NETWORKS + 1);
     }
 
     #[test]

@@ -32,8 +32,14 @@ impl Broker {
             .spawn()
             .expect("mosquitto (Debian package, installed by scripts/test.sh)");
         for _ in 0..100 {
+            // Listening, and it is this broker: a port picked free can be picked by a test
+            // running beside this one too; the broker that lost the race has exited.
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Broker { port, child, _dir: dir };
+                if child.try_wait().unwrap().is_none() {
+                    return Broker { port, child, _dir: dir };
+                }
+                let _ = std::fs::remove_dir_all(&dir);
+                return Broker::start(extra);
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -2,8 +2,8 @@
 //! client (npm `improv-wifi-serial-sdk`, what ESP Web Tools runs in the browser) through a
 //! pseudo-terminal: the test plays the board's side of the USB serial port, with console log
 //! lines between the packets as the firmware prints them, and the client must find the node, read
-//! its device information, provision it, learn its broker's URL, and be told a Wi-Fi scan is not
-//! something this node does.
+//! its device information, provision it, learn its broker's URL, and list the networks the board
+//! heard (as ESP Web Tools shows them to pick from).
 
 mod support;
 
@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use halyard_node_core::config::Config;
-use halyard_node_core::improv::{Effect, Identity, Improv, Splitter};
+use halyard_node_core::improv::{scanned, Effect, Identity, Improv, Network, Splitter};
 use serde_json::Value;
 use support::*;
 
@@ -61,11 +61,26 @@ fn the_official_client_provisions_a_node() {
                 said += 1;
                 writer.write_all(format!("I ({said}) halyard_node: a log line, not a packet\r\n").as_bytes()).unwrap();
                 writer.write_all(&bytes).unwrap();
-                if let Effect::Join(config) = effect {
-                    std::thread::sleep(Duration::from_millis(300));
-                    improv.set_url(Some("mqtt://192.168.1.2:1883".into()));
-                    writer.write_all(&improv.joined()).unwrap();
-                    joined_with = Some(config);
+                match effect {
+                    Effect::Join(config) => {
+                        std::thread::sleep(Duration::from_millis(300));
+                        improv.set_url(Some("mqtt://192.168.1.2:1883".into()));
+                        writer.write_all(&improv.joined()).unwrap();
+                        joined_with = Some(config);
+                    }
+                    // A scan takes a couple of seconds on the radio; log lines meanwhile.
+                    Effect::Scan => {
+                        std::thread::sleep(Duration::from_millis(500));
+                        writer.write_all(b"I (9) halyard_node: scanning\r\n").unwrap();
+                        let heard = [
+                            Network { ssid: "Marina Guest", rssi: -78, secured: false },
+                            Network { ssid: "Boat Wi-Fi", rssi: -44, secured: true },
+                            Network { ssid: "", rssi: -60, secured: true },
+                            Network { ssid: "Marina Guest", rssi: -71, secured: false },
+                        ];
+                        writer.write_all(&scanned(&heard)).unwrap();
+                    }
+                    Effect::None => {}
                 }
             }
         }
@@ -98,7 +113,16 @@ fn the_official_client_provisions_a_node() {
     let provisioned = step("provisioned");
     assert_eq!(provisioned["state"], 4, "{provisioned}");
     assert_eq!(provisioned["url"], "mqtt://192.168.1.2:1883");
-    assert!(step("scan").as_str().unwrap().contains("UNKNOWN_RPC_COMMAND"), "{steps:?}");
+    // The client's own reading of the list: each network once with its strongest access point,
+    // the hidden one left out, secured or not.
+    let scan = step("scan");
+    let networks: Vec<(&str, i64, bool)> = scan
+        .as_array()
+        .unwrap_or_else(|| panic!("{scan}"))
+        .iter()
+        .map(|n| (n["name"].as_str().unwrap(), n["rssi"].as_i64().unwrap(), n["secured"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(networks, [("Boat Wi-Fi", -44, true), ("Marina Guest", -71, false)], "{scan}");
     assert_eq!(step("state-again")["url"], "mqtt://192.168.1.2:1883");
     let config = joined_with.expect("the board was asked to join");
     assert_eq!(config.get("wifi_ssid"), Some("Boat Wi-Fi"));

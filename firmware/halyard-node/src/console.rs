@@ -6,12 +6,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use embassy_futures::select::{select, Either};
+use embassy_futures::select::{select3, Either3};
 use embassy_time::{Duration, Timer};
 use embedded_io_async::Read;
 use halyard_node_core::config::Config;
 use halyard_node_core::console::{Action, Console};
-use halyard_node_core::improv::{Effect, Identity, Improv, Piece, Splitter};
+use halyard_node_core::improv::{scanned, Effect, Identity, Improv, Network, Piece, Splitter};
 use log::warn;
 
 #[cfg(feature = "esp32c3")]
@@ -29,8 +29,8 @@ pub async fn task(usb: esp_hal::peripherals::USB_DEVICE<'static>, mut running: C
     let mut joining: Option<Config> = None;
     let mut buf = [0u8; 64];
     loop {
-        match select(rx.read(&mut buf), crate::wifi::JOINED.wait()).await {
-            Either::First(Ok(n)) => {
+        match select3(rx.read(&mut buf), crate::wifi::JOINED.wait(), crate::wifi::SCANNED.wait()).await {
+            Either3::First(Ok(n)) => {
                 let mut pieces = Vec::new();
                 for &b in &buf[..n] {
                     splitter.push(b, &mut |p| pieces.push(p));
@@ -46,17 +46,21 @@ pub async fn task(usb: esp_hal::peripherals::USB_DEVICE<'static>, mut running: C
                     }
                     let (bytes, effect) = improv.answer(piece, &running);
                     esp_println::Printer::write_bytes(&bytes);
-                    if let Effect::Join(next) = effect {
-                        let creds = (String::from(next.get("wifi_ssid").unwrap_or("")), String::from(next.get("wifi_password").unwrap_or("")));
-                        crate::wifi::JOIN.signal(creds);
-                        joining = Some(next);
+                    match effect {
+                        Effect::Join(next) => {
+                            let creds = (String::from(next.get("wifi_ssid").unwrap_or("")), String::from(next.get("wifi_password").unwrap_or("")));
+                            crate::wifi::JOIN.signal(creds);
+                            joining = Some(next);
+                        }
+                        Effect::Scan => crate::wifi::SCAN.signal(()),
+                        Effect::None => {}
                     }
                 }
                 if let Some(c) = save {
                     crate::publisher::save_and_restart(&c);
                 }
             }
-            Either::Second(true) => {
+            Either3::Second(true) => {
                 if let Some(next) = joining.take() {
                     if !crate::publisher::save(&next) {
                         warn!("Improv: the new Wi-Fi works but could not be saved");
@@ -74,9 +78,13 @@ pub async fn task(usb: esp_hal::peripherals::USB_DEVICE<'static>, mut running: C
                 improv.set_url(crate::broker::url());
                 esp_println::Printer::write_bytes(&improv.joined());
             }
-            Either::Second(false) => {
+            Either3::Second(false) => {
                 joining = None;
                 esp_println::Printer::write_bytes(&improv.failed());
+            }
+            Either3::Third(heard) => {
+                let networks: Vec<Network> = heard.iter().map(|(ssid, rssi, secured)| Network { ssid, rssi: *rssi, secured: *secured }).collect();
+                esp_println::Printer::write_bytes(&scanned(&networks));
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The Wi-Fi station: join, and rejoin after every drop with a backoff up to a minute; the
 //! network stack's runner. New credentials from Improv (the console task) are tried at once:
-//! kept when they join within 20 s, else the previous ones are restored.
+//! kept when they join within 20 s, else the previous ones are restored. Improv's scans run here
+//! too, between joining attempts or while joined (a station may scan without leaving).
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use embassy_futures::select::{select, Either};
 use embassy_net::Runner;
@@ -10,7 +12,8 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{with_timeout, Duration, Timer};
 use esp_radio::wifi::sta::StationConfig;
-use esp_radio::wifi::{AuthenticationMethodConfig, Interface, WifiController};
+use esp_radio::wifi::scan::ScanConfig;
+use esp_radio::wifi::{AuthenticationMethod, AuthenticationMethodConfig, Interface, WifiController};
 use halyard_node_core::config::Config;
 use log::{info, warn};
 
@@ -18,6 +21,46 @@ use log::{info, warn};
 pub static JOIN: Signal<CriticalSectionRawMutex, (String, String)> = Signal::new();
 /// Whether they joined.
 pub static JOINED: Signal<CriticalSectionRawMutex, bool> = Signal::new();
+/// List the networks in range (Improv).
+pub static SCAN: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+/// What the scan heard: (SSID, RSSI in dBm, needs a password).
+pub static SCANNED: Signal<CriticalSectionRawMutex, Vec<(String, i8, bool)>> = Signal::new();
+
+/// What Improv asks of the station.
+enum Ask {
+    Join((String, String)),
+    Scan,
+}
+
+async fn asked() -> Ask {
+    match select(JOIN.wait(), SCAN.wait()).await {
+        Either::First(creds) => Ask::Join(creds),
+        Either::Second(()) => Ask::Scan,
+    }
+}
+
+/// Scan, and hand the networks to the console task (an empty list when the scan fails: the
+/// browser then asks for the network's name instead).
+async fn scan(wifi: &mut WifiController<'static>) {
+    let heard = match with_timeout(Duration::from_secs(10), wifi.scan_async(&ScanConfig::default())).await {
+        Ok(Ok(list)) => list
+            .iter()
+            .map(|ap| {
+                let open = matches!(ap.auth_method, Some(AuthenticationMethod::None));
+                (String::from(ap.ssid.as_str()), ap.signal_strength, !open)
+            })
+            .collect(),
+        Ok(Err(e)) => {
+            warn!("Wi-Fi scan: {e:?}");
+            Vec::new()
+        }
+        Err(_) => {
+            warn!("Wi-Fi scan: no answer in 10 s");
+            Vec::new()
+        }
+    };
+    SCANNED.signal(heard);
+}
 
 #[embassy_executor::task]
 pub async fn net(mut runner: Runner<'static, Interface>) -> ! {
@@ -62,24 +105,38 @@ pub async fn station(mut wifi: WifiController<'static>, config: Config) -> ! {
     let mut backoff = 1;
     loop {
         if current.0.is_empty() {
-            let new = JOIN.wait().await;
-            join(&mut wifi, &mut current, new).await;
+            match asked().await {
+                Ask::Join(new) => join(&mut wifi, &mut current, new).await,
+                Ask::Scan => scan(&mut wifi).await,
+            }
             continue;
         }
-        match select(wifi.connect_async(), JOIN.wait()).await {
+        match select(wifi.connect_async(), asked()).await {
             Either::First(Ok(_)) => {
                 info!("Wi-Fi: joined {}", current.0);
                 backoff = 1;
-                match select(wifi.wait_for_disconnect_async(), JOIN.wait()).await {
-                    Either::First(_) => warn!("Wi-Fi: disconnected"),
-                    Either::Second(new) => {
-                        join(&mut wifi, &mut current, new).await;
-                        continue;
+                let rejoined = loop {
+                    match select(wifi.wait_for_disconnect_async(), asked()).await {
+                        Either::First(_) => break false,
+                        Either::Second(Ask::Scan) => scan(&mut wifi).await,
+                        Either::Second(Ask::Join(new)) => {
+                            join(&mut wifi, &mut current, new).await;
+                            break true;
+                        }
                     }
+                };
+                if rejoined {
+                    continue;
                 }
+                warn!("Wi-Fi: disconnected");
             }
             Either::First(Err(e)) => warn!("Wi-Fi: {e:?}; again in {backoff} s"),
-            Either::Second(new) => {
+            // The attempt is abandoned for the request; the loop starts a new one.
+            Either::Second(Ask::Scan) => {
+                scan(&mut wifi).await;
+                continue;
+            }
+            Either::Second(Ask::Join(new)) => {
                 join(&mut wifi, &mut current, new).await;
                 continue;
             }

@@ -24,7 +24,7 @@ export async function render(root, route, ctx) {
   const unknown = d.unknown
     .map((u) => `<tr><td>${esc(u.identity)}</td><td class="num">${num(u.frames)}</td><td>${errors(u.errors)}</td></tr>`)
     .join("");
-  root.innerHTML = `<h1>Devices</h1>
+  root.innerHTML = `<h1>Devices <a class="aside" href="#/node">Add a node</a></h1>
     <div class="card scroll"><table id="devices"><thead><tr><th>device</th><th>role</th><th>heard via</th><th>last seen</th><th class="num">updates</th><th class="num">frames</th><th>decode errors</th><th>key</th></tr></thead><tbody>${devices}</tbody></table></div>
     <div class="grid" style="margin-top:1rem">
       <div class="card scroll"><h2>Sources</h2><table><thead><tr><th>source</th><th></th><th class="num">frames</th><th>errors</th><th class="num">reopened</th></tr></thead><tbody>${sources}</tbody></table></div>

@@ -11,6 +11,7 @@ mod alarms;
 mod api;
 mod assets;
 pub mod day;
+pub mod firmware;
 pub mod live;
 
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub struct Web {
     pub requests: Option<Requests>,
     /// The Signal K server served beside the dashboard (`crate::signalk`), when enabled.
     pub signalk: Option<Arc<crate::signalk::Hub>>,
+    /// Where the node's flash images are looked for ([`firmware::folders`]).
+    pub firmware: Vec<std::path::PathBuf>,
 }
 
 impl Web {
@@ -78,6 +81,7 @@ impl Web {
                 .then(|| (config.web.tiles.clone(), config.web.tiles_attribution.clone())),
             requests: None,
             signalk: None,
+            firmware: firmware::folders(&config.data_dir()),
         })
     }
 
@@ -145,6 +149,8 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/api/alarms", get(alarms::list))
         .route("/api/alarms/{name}/ack", post(alarms::acknowledge))
         .route("/api/anchor", post(alarms::anchor))
+        .route("/api/firmware", get(firmware::status))
+        .route("/firmware/{name}", get(firmware::file))
         .with_state(web.clone());
     if let Some(hub) = &web.signalk {
         app = app.merge(crate::signalk::server::router(hub.clone()));

@@ -28,8 +28,7 @@ try {
   await improv.provision(ssid, password, 10000);
   say("provisioned", { state: improv.state, url: improv.nextUrl });
   try {
-    await improv.scan(3000);
-    say("scan", "answered");
+    say("scan", await improv.scan(5000));
   } catch (e) {
     say("scan", String(e));
   }
