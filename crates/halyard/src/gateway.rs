@@ -835,9 +835,13 @@ fn start_bluetooth(
     _: &watch::Receiver<bool>,
     _: &mut Vec<tokio::task::JoinHandle<()>>,
 ) {
-    // ESP32 nodes may be this gateway's radio: their `victron/<mac>/advert` topics.
-    if config.mqtt_in.topics.iter().any(|t| t.starts_with("victron/") || t == "#") {
-        tracing::info!("Victron adverts come from ESP32 nodes through [mqtt_in] (this Halyard has no Bluetooth)");
+    // ESP32 nodes or Bluetooth-to-MQTT gateways may be this gateway's radio: their
+    // `victron/<mac>/advert` or `…/BTtoMQTT/<MAC>` topics.
+    let proxied = |t: &String| t.starts_with("victron/") || t.contains("BTtoMQTT") || t == "#";
+    if config.mqtt_in.topics.iter().any(proxied) {
+        tracing::info!(
+            "Victron adverts come from ESP32 nodes or Bluetooth gateways through [mqtt_in] (this Halyard has no Bluetooth)"
+        );
         return;
     }
     tracing::error!(

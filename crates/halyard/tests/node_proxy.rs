@@ -2,7 +2,9 @@
 //! `victron/<mac>/advert` (its MQTT session, through a real Mosquitto); the gateway, which has
 //! the keys (Instant Readout keys and the VE.Smart network's), reads them with
 //! `[mqtt_in] topics = ["victron/+/advert"]` and publishes each device's values — the same as the
-//! node itself would with the keys. This gateway has no Bluetooth of its own.
+//! node itself would with the keys. This gateway has no Bluetooth of its own. The same adverts
+//! as an OpenMQTTGateway or Theengs Gateway publishes them (`home/<gateway>/BTtoMQTT/<MAC>`,
+//! JSON), with other makers' devices and garbage among them, give the same values.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,8 +20,44 @@ use support::{halyard, Halyard, Mosquitto, Scratch, Subscriber};
 
 #[test]
 fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
+    proxied("node-proxy", "victron/+/advert", |mac, data| {
+        let o = Schema::new("halyard").advert_proxy(mac, data);
+        vec![(o.topic, o.payload)]
+    });
+}
+
+#[test]
+fn adverts_from_openmqttgateway_and_theengs_are_decoded_by_the_gateway() {
+    let mut n = 0;
+    proxied("ble-gateway", "home/+/BTtoMQTT/#", move |mac, data| {
+        n += 1;
+        let id: Vec<String> = mac.iter().map(|b| format!("{b:02X}")).collect();
+        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+        // Manufacturer data as the gateways publish it: the company id first (E1 02).
+        let hex = if hex.starts_with("e102") { hex } else { format!("e102{hex}") };
+        let gateway = if n % 2 == 0 { "OpenMQTTGateway" } else { "TheengsGateway" };
+        let topic = format!("home/{gateway}/BTtoMQTT/{}", id.concat());
+        let json = format!(r#"{{"id":"{}","rssi":-{},"manufacturerdata":"{hex}"}}"#, id.join(":"), 60 + n % 30);
+        let mut out = vec![(topic, json)];
+        if n % 50 == 0 {
+            // A phone, a beacon without manufacturer data, a gateway's garbage.
+            let other = "home/OpenMQTTGateway/BTtoMQTT/112233445566".to_owned();
+            out.push((
+                other.clone(),
+                r#"{"id":"11:22:33:44:55:66","manufacturerdata":"4c0010050b1c","rssi":-80}"#.into(),
+            ));
+            out.push((other.clone(), r#"{"id":"11:22:33:44:55:66","servicedata":"0201","rssi":-80}"#.into()));
+            out.push((other, "not json".into()));
+        }
+        out
+    });
+}
+
+/// A gateway without Bluetooth subscribed to `filter` decodes every device's adverts, sent as
+/// `message` makes them, as a node with the keys would.
+fn proxied(name: &str, filter: &str, mut message: impl FnMut([u8; 6], &[u8]) -> Vec<(String, String)>) {
     let _serial = support::one_at_a_time();
-    let s = Scratch::new("node-proxy");
+    let s = Scratch::new(name);
     let out = halyard()
         .args(["sim", "--days", "1", "--period", "600", "--seed", "9", "--out", s.0.to_str().unwrap()])
         .output()
@@ -31,7 +69,7 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
     std::fs::write(
         s.path("gateway.toml"),
         format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"victron/+/advert\"]\n",
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"{filter}\"]\n",
             s.path("data").display(),
             broker.port
         ),
@@ -44,12 +82,11 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
 
     // What the node would say with the keys (the reference), and what it sends without them.
     let (mut keyed, keys, mut network) = support::node::configured(&sim_config);
-    let keyless = Schema::new("halyard");
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     let mut proxied = Vec::new();
     for line in std::fs::read_to_string(s.path("boat.hrec")).unwrap().lines() {
         let Ok(Some(Record::Ble { mac, data, .. })) = parse_line(line) else { continue };
-        proxied.push(keyless.advert_proxy(mac, &data));
+        proxied.extend(message(mac, &data));
         for o in keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default() {
             if o.topic.starts_with("halyard/") {
                 expected.insert(o.topic, o.payload);
@@ -77,7 +114,7 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline && (next.peek().is_some() || session.in_flight() > 0) {
         while let Some(p) = next.peek() {
-            match session.publish(&p.topic, p.payload.as_bytes(), 1, false, now()) {
+            match session.publish(&p.0, p.1.as_bytes(), 1, false, now()) {
                 Ok(_) => drop(next.next()),
                 Err(_) => break,
             }

@@ -3,6 +3,7 @@
 //! wrappers around `halyard-proto` with counters; no I/O, so live runs and replays share it.
 
 pub mod ble;
+pub mod ble_gateway;
 pub mod masterbus;
 pub mod mesh;
 pub mod mqtt_in;
@@ -153,6 +154,15 @@ impl Ingest {
                 let boat = self.nav.position();
                 if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
                     out.extend(self.ble.advert(at, mac, &data));
+                } else if let Some(heard) = ble_gateway::heard(&topic, &payload) {
+                    self.telemetry.inc("halyard_frames_total", &[("source", "ble_gateway")]);
+                    match heard {
+                        ble_gateway::Heard::Victron { mac, data } => out.extend(self.ble.advert(at, mac, &data)),
+                        ble_gateway::Heard::Other => {}
+                        ble_gateway::Heard::Bad(kind) => self
+                            .telemetry
+                            .inc("halyard_decode_errors_total", &[("source", "ble_gateway"), ("kind", kind)]),
+                    }
                 } else if !self.mesh.mqtt(at, &topic, &payload, boat, out) {
                     out.extend(self.mqtt_in.message(at, &topic, &payload));
                 }
