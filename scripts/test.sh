@@ -18,8 +18,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # official Meshtastic Python package (PyPI) that makes the Meshtastic tests' messages; tmux is the
 # terminal `halyard setup`'s interactive test types into; dpkg-dev, fakeroot, lintian, adduser and
 # systemd build, check, install and verify the Debian package; faketime moves a live gateway's clock
-# (tests/clock.rs); python3-aiosmtpd influxdb is the mail server the e-mail notifier's test sends to.
-packages=(rustc-web cargo-web rust-web-src lld-22 iproute2 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients python3-venv tmux faketime python3-aiosmtpd influxdb dpkg-dev fakeroot lintian adduser systemd)
+# (tests/clock.rs); python3-aiosmtpd is the mail server the e-mail notifier's test sends to; influxdb
+# the InfluxDB sink's; curl fetches the node's bootloaders from crates.io (scripts/firmware.sh).
+packages=(curl rustc-web cargo-web rust-web-src lld-22 iproute2 libdbus-1-dev pkg-config mosquitto mosquitto-clients openssl postgresql chromium gpsd gpsd-clients python3-venv tmux faketime python3-aiosmtpd influxdb dpkg-dev fakeroot lintian adduser systemd)
 # Node.js and npm fetch the dashboard's front-end packages (web/package-lock.json); any recent
 # Node.js will do, Debian's when there is none.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
