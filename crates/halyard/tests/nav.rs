@@ -475,6 +475,13 @@ fn the_anchor_watch_raises_a_drag_and_survives_a_restart() {
     };
     let (ok, said) = ack("anchor-drag");
     assert!(ok && said.contains("anchor-drag: acknowledged (active since"), "{said}\n{}", run.log());
+    // The daemon has taken the acknowledgement; its new state reaches the subscriber a moment later.
+    sub.wait(Duration::from_secs(10), |m| {
+        m.iter()
+            .rev()
+            .find(|r| r.topic == "halyard/alarm/anchor-drag" && !r.retained)
+            .is_some_and(|r| r.payload.contains("\"acknowledged\":true"))
+    });
     let alarm = state("halyard/alarm/anchor-drag").pop().unwrap();
     assert_eq!((alarm["state"].as_str(), alarm["acknowledged"].as_bool()), (Some("active"), Some(true)), "{alarm}");
     let (ok, said) = ack("no-such-alarm");
