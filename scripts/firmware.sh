@@ -23,6 +23,7 @@ esptool_version=5.6.0
 espflash_version=4.7.0
 espflash_sha256=470053a0b1671c0d2c47b69000daceb8d79cedf0ad0b13990bf137ef8ddbe5cb
 
+elves=()
 for chip in "esp32c3 riscv32imc-unknown-none-elf" "esp32c6 riscv32imac-unknown-none-elf"; do
   read -r feature target <<<"$chip"
   log="target/firmware-$feature.log"
@@ -32,6 +33,7 @@ for chip in "esp32c3 riscv32imc-unknown-none-elf" "esp32c6 riscv32imac-unknown-n
   if grep -q '^warning' "$log"; then echo "firmware build for $feature has warnings"; exit 1; fi
   echo "$feature (bytes):"
   size "target/firmware/$target/release/halyard-node"
+  elves+=("$feature=target/firmware/$target/release/halyard-node")
 done
 
 venv=target/esptool-venv
@@ -57,9 +59,7 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' firmware/halyard-node/Cargo.toml |
 out=target/firmware/web
 rm -rf "$out"
 python3 scripts/firmware_images.py "$venv/bin/esptool" "$bootloaders" firmware/halyard-node/partitions.csv \
-  "$version" "$out" \
-  esp32c3=target/firmware/riscv32imc-unknown-none-elf/release/halyard-node \
-  esp32c6=target/firmware/riscv32imac-unknown-none-elf/release/halyard-node
+  "$version" "$out" "${elves[@]}"
 echo "flash images for ESP Web Tools in $out:"
 ls -l "$out"
 

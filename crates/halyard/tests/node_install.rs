@@ -9,13 +9,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use support::{free_port, Halyard, Scratch};
+use support::{browser, free_port, Halyard, Scratch};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -178,24 +178,12 @@ fn the_flash_images_are_what_the_bootloader_and_esp_web_tools_expect() {
     }
 }
 
-/// One GET on loopback: (status, body).
-fn get(port: u16, path: &str) -> (u16, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
-    let head = String::from_utf8_lossy(&out[..split]).into_owned();
-    (head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), out[split + 4..].to_vec())
-}
-
 fn page(base: &str, out: &Path, mode: &str) -> Json {
     let run = Command::new("node")
-        .arg(root().join("web/tests/node.mjs"))
+        .arg(support::web_dir().join("tests/node.mjs"))
         .args([base, out.to_str().unwrap(), mode])
         .output()
-        .expect("node (Node.js) runs the browser test: apt install nodejs");
+        .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -208,12 +196,7 @@ fn page(base: &str, out: &Path, mode: &str) -> Json {
 #[test]
 fn the_add_a_node_page_offers_the_install_in_headless_chromium() {
     let images = images();
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
-    assert!(
-        root().join("web/node_modules/playwright-core").exists(),
-        "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
-    );
+    browser();
     let _serial = support::one_at_a_time();
     let scratch = Scratch::new("node-install");
     let firmware = scratch.path("firmware");
@@ -237,7 +220,7 @@ fn the_add_a_node_page_offers_the_install_in_headless_chromium() {
     assert!(run.wait_log(Duration::from_secs(20), "dashboard on"), "{}", run.log());
 
     // What the page is given, and the files themselves, byte for byte.
-    let (status, body) = get(web, "/api/firmware");
+    let (status, _, body) = support::get(web, "/api/firmware", "");
     let api: Json = serde_json::from_slice(&body).unwrap();
     assert_eq!(status, 200);
     assert_eq!(api["available"], true, "{api}");
@@ -246,14 +229,14 @@ fn the_add_a_node_page_offers_the_install_in_headless_chromium() {
     for build in manifest["builds"].as_array().unwrap() {
         for part in build["parts"].as_array().unwrap() {
             let name = part["path"].as_str().unwrap();
-            let (status, bytes) = get(web, &format!("/firmware/{name}"));
+            let (status, _, bytes) = support::get(web, &format!("/firmware/{name}"), "");
             assert_eq!(status, 200, "{name}");
             assert!(bytes == std::fs::read(images.join(name)).unwrap(), "{name} is served as built");
         }
     }
     std::fs::write(scratch.path("secret.txt"), "not for the page").unwrap();
     for escape in ["/firmware/..%2Fsecret.txt", "/firmware/%2E%2E%2Fhalyard.toml", "/firmware/.hidden"] {
-        assert_eq!(get(web, escape).0, 404, "{escape}");
+        assert_eq!(support::get(web, escape, "").0, 404, "{escape}");
     }
 
     let base = format!("http://127.0.0.1:{web}");
@@ -272,7 +255,7 @@ fn the_add_a_node_page_offers_the_install_in_headless_chromium() {
 
     // Without images the page says where they go.
     std::fs::remove_dir_all(&firmware).unwrap();
-    let (_, body) = get(web, "/api/firmware");
+    let (_, _, body) = support::get(web, "/api/firmware", "");
     let api: Json = serde_json::from_slice(&body).unwrap();
     assert_eq!(api["available"], false, "{api}");
     assert!(api["searched"].as_array().unwrap().iter().any(|d| d == &firmware.display().to_string()), "{api}");

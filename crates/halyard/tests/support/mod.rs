@@ -383,6 +383,48 @@ pub fn http_get(port: u16, path: &str) -> String {
     out
 }
 
+/// The dashboard's front end (`web/`).
+pub fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
+}
+
+/// An HTTP/1.1 exchange on loopback: (status, headers, body).
+pub fn http(port: u16, request: &str) -> (u16, String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}
+
+/// A GET with `extra` header lines: (status, headers, body).
+pub fn get(port: u16, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
+    http(port, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n"))
+}
+
+/// Fail, saying what to install, when `program` is not on the path.
+pub fn need(program: &str, why: &str) {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().unwrap().status.success();
+    assert!(found, "{program} is needed for {why} (scripts/test.sh installs it)");
+}
+
+/// What the browser tests need (node, Debian's Chromium, playwright-core from npm); Chromium's
+/// path.
+pub fn browser() -> String {
+    need("node", "the browser test");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(Path::new(&chromium).exists(), "{chromium}: Debian's chromium is needed (scripts/test.sh installs it)");
+    assert!(
+        web_dir().join("node_modules/playwright-core").exists(),
+        "web/node_modules/playwright-core is missing: run `npm ci` in web/ (scripts/test.sh does)"
+    );
+    chromium
+}
+
 /// A PostgreSQL cluster of its own (Debian `postgresql`), on a loopback port, trusting local
 /// connections. Run as the `postgres` user when the tests run as root (initdb refuses root).
 pub struct Postgres {
