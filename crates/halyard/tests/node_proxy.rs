@@ -20,8 +20,9 @@ use support::{halyard, Halyard, Mosquitto, Scratch, Subscriber};
 
 #[test]
 fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
+    let keyless = Schema::new("halyard");
     proxied("node-proxy", "victron/+/advert", |mac, data| {
-        let o = Schema::new("halyard").advert_proxy(mac, data);
+        let o = keyless.advert_proxy(mac, data);
         vec![(o.topic, o.payload)]
     });
 }

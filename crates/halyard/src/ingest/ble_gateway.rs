@@ -42,9 +42,10 @@ pub fn heard(topic: &str, payload: &[u8]) -> Option<Heard> {
         fields.get("id").and_then(Json::as_str).and_then(Identity::parse_mac).or_else(|| Identity::parse_mac(last));
     let Some(mac) = mac else { return Some(Heard::Bad("no_address")) };
     let Some(hex) = fields.get("manufacturerdata") else { return Some(Heard::Other) };
-    let Some(hex) = hex.as_str().filter(|h| h.len() % 2 == 0) else { return Some(Heard::Bad("bad_manufacturer_data")) };
+    let Some(hex) = hex.as_str() else { return Some(Heard::Bad("bad_manufacturer_data")) };
+    // An odd length or a stray character is refused by the decoder.
     let mut data = vec![0u8; hex.len() / 2];
-    if halyard_proto::hex::decode_into(hex.as_bytes(), &mut data).ok() != Some(data.len()) {
+    if halyard_proto::hex::decode_into(hex.as_bytes(), &mut data).is_err() {
         return Some(Heard::Bad("bad_manufacturer_data"));
     }
     Some(if data.starts_with(&VICTRON) && data.len() > 2 { Heard::Victron { mac, data } } else { Heard::Other })
