@@ -31,6 +31,12 @@ pub enum Unit {
     Minute,
     /// Hour.
     Hour,
+    /// Hertz (AC frequency).
+    Hertz,
+    /// Litre (a tank's contents).
+    Litre,
+    /// Hectopascal (air pressure).
+    HectoPascal,
 }
 
 impl Unit {
@@ -50,6 +56,9 @@ impl Unit {
             Unit::Second => "s",
             Unit::Minute => "min",
             Unit::Hour => "h",
+            Unit::Hertz => "Hz",
+            Unit::Litre => "L",
+            Unit::HectoPascal => "hPa",
         }
     }
 }

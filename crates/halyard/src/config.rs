@@ -56,6 +56,8 @@ pub struct Config {
     pub meshtastic: Vec<MeshtasticSource>,
     /// Other nodes' raw topics to read back into the model.
     pub mqtt_in: MqttIn,
+    /// Victron GX devices (Venus OS) read through their MQTT, read-only.
+    pub venus: Vec<crate::sources::venus::Settings>,
     /// Known devices.
     pub device: Vec<Device>,
     /// The system clock and GPS time.
@@ -423,6 +425,10 @@ pub struct Device {
     /// Meshtastic node id (`!0dd1e901`): name a radio (`dinghy`: topics `halyard/mesh/dinghy/…`).
     #[serde(default, deserialize_with = "mesh_node")]
     pub meshtastic: Option<u32>,
+    /// A Victron GX's device without a serial number, as `service/instance` (`tank/20`,
+    /// `temperature/24`, `system/0`): the names `[[venus]]` gives such devices otherwise.
+    #[serde(default, deserialize_with = "gx_device")]
+    pub gx: Option<String>,
     /// Instant Readout key (or in the keys file under the address).
     #[serde(default)]
     pub key: Option<Key>,
@@ -504,6 +510,16 @@ fn mesh_node<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     crate::mesh::parse_node_id(&text)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom(format!("`{text}`: a Meshtastic node id is !xxxxxxxx (8 hex digits)")))
+}
+
+fn gx_device<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.split_once('/') {
+        Some((service, instance)) if !service.is_empty() && !instance.is_empty() && !instance.contains('/') => {
+            Ok(Some(text))
+        }
+        _ => Err(serde::de::Error::custom(format!("`{text}`: a GX device is service/instance, e.g. tank/20"))),
+    }
 }
 
 fn mesh_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::mesh::Spec, D::Error> {

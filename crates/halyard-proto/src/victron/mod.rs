@@ -8,6 +8,7 @@ mod product;
 pub mod reasons;
 pub mod smart_networking;
 pub mod states;
+pub mod venus;
 
 pub use product::product_name;
 

@@ -11,6 +11,7 @@ pub mod nav;
 pub mod nmea;
 pub mod recording;
 pub mod vedirect;
+pub mod venus;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -73,6 +74,15 @@ pub enum Input {
     },
     /// Updates a source decoded itself (MasterBus: its active client needs the decoder's state).
     Decoded(Update),
+    /// A message from a Victron GX's broker (`N/<portal>/…`).
+    Venus {
+        /// Received at.
+        at: Millis,
+        /// The topic.
+        topic: String,
+        /// The payload.
+        payload: Vec<u8>,
+    },
     /// A message on a subscribed raw topic.
     Mqtt {
         /// Received at.
@@ -95,6 +105,7 @@ pub struct Ingest {
     nav: nav::Nav,
     /// The Meshtastic node table's decoder.
     mesh: mesh::MeshIngest,
+    venus: venus::VenusDecoder,
     telemetry: Arc<Telemetry>,
 }
 
@@ -108,6 +119,7 @@ impl Ingest {
             nmea: HashMap::new(),
             nav: nav::Nav::new(),
             mesh: mesh::MeshIngest::new(telemetry.clone()),
+            venus: venus::VenusDecoder::new(telemetry.clone()),
             telemetry,
         }
     }
@@ -150,6 +162,7 @@ impl Ingest {
                 let boat = self.nav.position();
                 self.mesh.stream(at, &source, &bytes, boat, log, out);
             }
+            Input::Venus { at, topic, payload } => self.venus.message(at, &topic, &payload, out),
             Input::Mqtt { at, topic, payload } => {
                 let boat = self.nav.position();
                 if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {

@@ -48,6 +48,7 @@ struct Entry {
     masterbus: Option<u32>,
     port: Option<String>,
     meshtastic: Option<u32>,
+    gx: Option<(String, String)>,
 }
 
 /// The configured devices.
@@ -72,6 +73,7 @@ impl Registry {
                 masterbus: d.masterbus,
                 port: d.port.as_ref().map(|p| port_name(p)),
                 meshtastic: d.meshtastic,
+                gx: d.gx.as_deref().and_then(|g| g.split_once('/')).map(|(s, i)| (s.to_owned(), i.to_owned())),
             })
             .collect();
         Registry { entries }
@@ -84,6 +86,7 @@ impl Registry {
             Identity::MasterBus(d) => e.masterbus == Some(*d),
             Identity::Port(p) => e.port.as_deref() == Some(p.as_str()),
             Identity::Mesh(n) => e.meshtastic == Some(*n),
+            Identity::Gx { service, instance } => e.gx.as_ref().is_some_and(|(s, i)| s == service && i == instance),
             Identity::Derived(_) => false,
         })
     }
@@ -107,6 +110,8 @@ impl Registry {
                     Identity::Derived(n) => n.clone(),
                     // The mesh's nodes under `halyard/mesh/<node>/…` (DESIGN.md §4.2).
                     Identity::Mesh(n) => format!("mesh/{n:08x}"),
+                    // `tank-20`, `temperature-24`, `gx`: the kind is in the name already.
+                    Identity::Gx { .. } => identity.topic_text(),
                     other => format!("{kind}-{}", other.topic_text()),
                 },
                 role: None,

@@ -28,6 +28,14 @@ pub enum Identity {
     Mesh(u32),
     /// A value the model computes, e.g. `solar/network`.
     Derived(String),
+    /// A Victron GX's device without a serial number: a tank sender, a temperature input, the
+    /// system summary (`tank` instance `20`).
+    Gx {
+        /// The Venus OS service type (`tank`, `temperature`, `system` …).
+        service: String,
+        /// Its device instance.
+        instance: String,
+    },
 }
 
 impl Identity {
@@ -38,6 +46,8 @@ impl Identity {
             Identity::Serial(s) | Identity::Port(s) | Identity::Derived(s) => s.clone(),
             Identity::MasterBus(d) => format!("0x{d:05X}"),
             Identity::Mesh(n) => format!("{n:08x}"),
+            Identity::Gx { service, instance } if service == "system" && instance == "0" => "gx".to_owned(),
+            Identity::Gx { service, instance } => format!("{service}-{instance}"),
         }
     }
 
@@ -61,6 +71,7 @@ impl fmt::Display for Identity {
             Identity::Port(p) => write!(f, "VE.Direct port {p}"),
             Identity::Derived(n) => f.write_str(n),
             Identity::Mesh(n) => write!(f, "Meshtastic !{n:08x}"),
+            Identity::Gx { service, instance } => write!(f, "GX {service}/{instance}"),
         }
     }
 }

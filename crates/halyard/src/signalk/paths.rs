@@ -126,6 +126,7 @@ pub fn si(unit: &str, v: f64) -> Option<(f64, &'static str)> {
         "h" => (v * 3600.0, "s"),
         "m" => (v, "m"),
         "hPa" => (v * 100.0, "Pa"),
+        "L" => (v / 1000.0, "m3"),
         _ => return None,
     })
 }

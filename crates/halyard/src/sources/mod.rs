@@ -10,6 +10,7 @@ pub mod mesh;
 pub mod nmea;
 pub mod replay;
 pub mod vedirect;
+pub mod venus;
 
 /// What to do about a port that cannot be opened, for the one-line error (empty when the error
 /// says it all): the usual three on a boat's Pi are permissions, another program, and a cable
