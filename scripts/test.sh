@@ -48,6 +48,14 @@ if ! "$venv/bin/python" -c "import meshtastic.protobuf.mesh_pb2" >/dev/null 2>&1
   "$venv/bin/pip" install --quiet --disable-pip-version-check "meshtastic==2.7.11"
 fi
 
+step "the ESPHome referee (PyPI aioesphomeapi: its message classes and Noise library make the stand-in proxy, in target/esphome-venv)"
+venv=target/esphome-venv
+if ! "$venv/bin/python" -c "import aioesphomeapi.api_pb2, noise.connection" >/dev/null 2>&1; then
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "aioesphomeapi==46.23.0"
+fi
+
 step "formatting"
 cargo fmt --all -- --check
 

@@ -1,5 +1,5 @@
 //! The gateway's own decoders on arbitrary input: recording lines, MQTT-in raw topics and
-//! payloads, a Victron GX's MQTT messages, a VE.Direct port's byte stream through the model, and configuration text.
+//! payloads, a Victron GX's MQTT messages, ESPHome API frames and messages, a VE.Direct port's byte stream through the model, and configuration text.
 #![no_main]
 use std::sync::Arc;
 
@@ -23,6 +23,17 @@ fuzz_target!(|data: &[u8]| {
     gx.message(0, &String::from_utf8_lossy(topic), payload, &mut updates);
     gx.message(1, "N/p/battery/1/Dc/0/Voltage", data, &mut updates);
     gx.message(2, "N/p/full_publish_completed", b"", &mut updates);
+    for encrypted in [false, true] {
+        if let Ok(Some((halyard::esphome::frame::Frame::Plain { body, .. }, _))) =
+            halyard::esphome::frame::split(data, encrypted)
+        {
+            use prost::Message;
+            let _ = halyard::esphome::api::RawAdvertisements::decode(body);
+            let _ = halyard::esphome::api::Advertisement::decode(body);
+        }
+    }
+    let _ = halyard::esphome::frame::parse_inner(data);
+    let _ = halyard_proto::ble::manufacturer_data(data).count();
     let mut d = VeDirectDecoder::new("fuzz", t);
     d.feed(0, data, &mut updates);
     let mut model = Model::new(Registry::default(), &Default::default());

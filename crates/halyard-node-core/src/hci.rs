@@ -102,22 +102,8 @@ fn reports(b: &[u8]) -> FromController {
         let len = usize::from(*len);
         let (Some(data), Some(&rssi)) = (tail.get(..len), tail.get(len)) else { return FromController::Malformed };
         let mac = [*a5, *a4, *a3, *a2, *a1, *a0];
-        // AD structures: length, type, value; 0xFF is manufacturer-specific data.
-        let mut ad = data;
-        while let [l, t, more @ ..] = ad {
-            let l = usize::from(*l);
-            if l == 0 || more.len() < l - 1 {
-                break;
-            }
-            if *t == 0xFF && l >= 3 {
-                out.push(Advert {
-                    mac,
-                    rssi: rssi as i8,
-                    company: u16::from_le_bytes([more[0], more[1]]),
-                    data: more[2..l - 1].to_vec(),
-                });
-            }
-            ad = &more[l - 1..];
+        for (company, data) in halyard_proto::ble::manufacturer_data(data) {
+            out.push(Advert { mac, rssi: rssi as i8, company, data: data.to_vec() });
         }
         rest = &tail[len + 1..];
     }

@@ -25,6 +25,7 @@
 extern crate alloc;
 
 mod bits;
+pub mod ble;
 pub mod can;
 pub mod date;
 pub mod hex;

@@ -56,6 +56,8 @@ pub struct Config {
     pub meshtastic: Vec<MeshtasticSource>,
     /// Other nodes' raw topics to read back into the model.
     pub mqtt_in: MqttIn,
+    /// ESPHome Bluetooth proxies (native API): their Victron adverts, read with this file's keys.
+    pub esphome: Vec<crate::sources::esphome::Settings>,
     /// Victron GX devices (Venus OS) read through their MQTT, read-only.
     pub venus: Vec<crate::sources::venus::Settings>,
     /// Known devices.

@@ -181,6 +181,10 @@ pub fn describe(c: &Config) -> String {
     for m in &c.meshtastic {
         out.push(format!("meshtastic: {}", m.source.name()));
     }
+    for p in &c.esphome {
+        let encrypted = if p.encryption_key.is_some() { "encrypted" } else { "plaintext" };
+        out.push(format!("esphome: {} ({}, {encrypted})", p.source(), p.address()));
+    }
     for gx in &c.venus {
         let portal = gx.portal_id.as_deref().unwrap_or("found on the broker");
         out.push(format!("venus: {} (portal {portal}, read-only)", gx.address()));
@@ -812,6 +816,9 @@ fn start_sources(
     }
     for source in std::mem::take(&mut config.masterbus) {
         tasks.push(tokio::spawn(crate::sources::masterbus::run(source, tx.clone(), telemetry.clone(), stop.clone())));
+    }
+    for proxy in std::mem::take(&mut config.esphome) {
+        tasks.push(tokio::spawn(crate::sources::esphome::run(proxy, tx.clone(), telemetry.clone(), stop.clone())));
     }
     for gx in std::mem::take(&mut config.venus) {
         tasks.push(tokio::spawn(crate::sources::venus::run(gx, tx.clone(), telemetry.clone(), stop.clone())));

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod demo;
+pub mod esphome;
 pub mod export;
 pub mod gateway;
 pub mod geo;

@@ -11,12 +11,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use halyard::ingest::recording::{parse_line, Record};
 use halyard_node_core::mqtt::{Options, Session};
 use halyard_node_core::topics::Schema;
 
 mod support;
-use support::{halyard, Halyard, Mosquitto, Scratch, Subscriber};
+use support::{Halyard, Mosquitto, Scratch, Subscriber};
 
 #[test]
 fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
@@ -59,12 +58,7 @@ fn adverts_from_openmqttgateway_and_theengs_are_decoded_by_the_gateway() {
 fn proxied(name: &str, filter: &str, mut message: impl FnMut([u8; 6], &[u8]) -> Vec<(String, String)>) {
     let _serial = support::one_at_a_time();
     let s = Scratch::new(name);
-    let out = halyard()
-        .args(["sim", "--days", "1", "--period", "600", "--seed", "9", "--out", s.0.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let sim_config = support::sim_config(std::fs::read_to_string(s.path("halyard.toml")).unwrap());
+    let (sim_config, recording) = support::node::simulated_day(&s.0);
     let broker = Mosquitto::start(&s.0, "");
     let sub = Subscriber::start(broker.port, None);
     std::fs::write(
@@ -82,18 +76,8 @@ fn proxied(name: &str, filter: &str, mut message: impl FnMut([u8; 6], &[u8]) -> 
     );
 
     // What the node would say with the keys (the reference), and what it sends without them.
-    let (mut keyed, keys, mut network) = support::node::configured(&sim_config);
-    let mut expected: BTreeMap<String, String> = BTreeMap::new();
-    let mut proxied = Vec::new();
-    for line in std::fs::read_to_string(s.path("boat.hrec")).unwrap().lines() {
-        let Ok(Some(Record::Ble { mac, data, .. })) = parse_line(line) else { continue };
-        proxied.extend(message(mac, &data));
-        for o in keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default() {
-            if o.topic.starts_with("halyard/") {
-                expected.insert(o.topic, o.payload);
-            }
-        }
-    }
+    let (adverts, expected) = support::node::reference(&sim_config, &recording);
+    let proxied: Vec<(String, String)> = adverts.iter().flat_map(|(mac, data)| message(*mac, data)).collect();
     assert!(proxied.len() > 500 && expected.len() > 30, "{} {}", proxied.len(), expected.len());
 
     // The node's session sends them, QoS 1 in its window like the firmware.

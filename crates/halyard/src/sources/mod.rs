@@ -5,6 +5,7 @@ pub mod backoff;
 #[cfg(feature = "bluetooth")]
 pub mod ble;
 pub mod can;
+pub mod esphome;
 pub mod masterbus;
 pub mod mesh;
 pub mod nmea;

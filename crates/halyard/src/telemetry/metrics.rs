@@ -62,6 +62,11 @@ const FAMILIES: &[Family] = &[
         help: "Times a source was reopened, by source.",
     },
     Family {
+        name: "halyard_source_errors_total",
+        kind: "counter",
+        help: "Connections to a network source (a proxy, a GX) that failed or ended, by source and kind.",
+    },
+    Family {
         name: "halyard_notifications_total",
         kind: "counter",
         help: "Alarm notifications by notifier and result (sent, failed, retried, dropped).",

@@ -46,3 +46,39 @@ pub fn configured(sim_config: &str) -> (Schema, BTreeMap<[u8; 6], Key>, Network)
     let network = Network::new(hex16(v["key"].as_str().unwrap()), id);
     (schema, keys, network)
 }
+
+/// A Victron advert: the address and the manufacturer data.
+pub type Advert = ([u8; 6], Vec<u8>);
+
+/// A simulated day's Victron adverts from `halyard sim`'s recording (address, manufacturer data
+/// after the company id), and what a node with the keys publishes for them under `halyard/…`
+/// (each topic's last payload): the reference for a gateway that reads the same adverts through
+/// a proxy with the same keys.
+pub fn reference(sim_config: &str, recording: &str) -> (Vec<Advert>, BTreeMap<String, String>) {
+    use halyard::ingest::recording::{parse_line, Record};
+    let (mut keyed, keys, mut network) = configured(sim_config);
+    let mut adverts = Vec::new();
+    let mut expected = BTreeMap::new();
+    for line in recording.lines() {
+        let Ok(Some(Record::Ble { mac, data, .. })) = parse_line(line) else { continue };
+        for o in keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default() {
+            if o.topic.starts_with("halyard/") {
+                expected.insert(o.topic, o.payload);
+            }
+        }
+        adverts.push((mac, data));
+    }
+    (adverts, expected)
+}
+
+/// `halyard sim` of one day in `dir` (`halyard.toml`, `boat.hrec`): its configuration as a
+/// gateway's (support::sim_config) and its recording.
+pub fn simulated_day(dir: &std::path::Path) -> (String, String) {
+    let out = super::halyard()
+        .args(["sim", "--days", "1", "--period", "600", "--seed", "9", "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = super::sim_config(std::fs::read_to_string(dir.join("halyard.toml")).unwrap());
+    (config, std::fs::read_to_string(dir.join("boat.hrec")).unwrap())
+}

@@ -1,0 +1,189 @@
+//! ESPHome Bluetooth proxies through the native API. The proxies are `tests/esphome_device.py`,
+//! a stand-in device made of the official client library's pieces (aioesphomeapi's message
+//! classes and message ids, and noiseprotocol — the Noise library aioesphomeapi uses — as the
+//! responder), serving a simulated day's Victron adverts. The gateway, with the keys, must
+//! publish what a node with the keys publishes for the same adverts (the reference), through an
+//! encrypted proxy that drops the connection mid-way and a plaintext one with a password that
+//! sends the older parsed adverts; while a wrong key, a missing key, a wrong password and a
+//! proxy sending an oversized frame are each counted and named in the log, and disturb nothing
+//! else. Halyard never asks a proxy for anything but adverts.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod support;
+use support::{Halyard, Mosquitto, Scratch, Subscriber};
+
+/// Two 32-byte keys in base64, as `api: encryption: key` holds them.
+const KEY: &str = "px7tsbK3C7bpXHr2OevEV2ZMg/FXNTw2ji6SmEJLNJs=";
+const OTHER_KEY: &str = "ZmFrZS1wcm94eS1rZXktZmFrZS1wcm94eS1rZXktISE=";
+
+fn python() -> PathBuf {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/esphome-venv/bin/python"));
+    let ok = Command::new(&p).args(["-c", "import aioesphomeapi.api_pb2, noise.connection"]).output();
+    assert!(
+        ok.is_ok_and(|o| o.status.success()),
+        "{} with aioesphomeapi is missing: scripts/test.sh makes it (python3 -m venv target/esphome-venv; \
+         target/esphome-venv/bin/pip install aioesphomeapi==46.23.0)",
+        p.display()
+    );
+    p
+}
+
+/// One stand-in proxy on a free port.
+struct Device {
+    port: u16,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Device {
+    fn start(dir: &std::path::Path, name: &str, adverts: &std::path::Path, args: &[&str]) -> Device {
+        let port = support::free_port();
+        let log = dir.join(format!("{name}.messages"));
+        let mut child = Command::new(python())
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/esphome_device.py"))
+            .arg(port.to_string())
+            .arg(adverts)
+            .arg("--log")
+            .arg(&log)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "listening", "{name}");
+        Device { port, child, log }
+    }
+
+    /// The names of the messages the client sent.
+    fn asked(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn counter(metrics: &str, name: &str, labels: &str) -> f64 {
+    let prefix = format!("{name}{{{labels}}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+}
+
+#[test]
+fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
+    let _serial = support::one_at_a_time();
+    let s = Scratch::new("esphome");
+    let (sim_config, recording) = support::node::simulated_day(&s.0);
+    let (adverts, expected) = support::node::reference(&sim_config, &recording);
+    assert!(adverts.len() > 500 && expected.len() > 30, "{} {}", adverts.len(), expected.len());
+    let list: String = adverts
+        .iter()
+        .map(|(mac, data)| {
+            let data = data.strip_prefix(&[0xE1, 0x02][..]).unwrap_or(data);
+            let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            format!("{} {}\n", hex(mac), hex(data))
+        })
+        .collect();
+    let adverts_file = s.path("adverts.txt");
+    std::fs::write(&adverts_file, list).unwrap();
+
+    let saloon = Device::start(&s.0, "saloon", &adverts_file, &["--key", KEY, "--drop-after", "300"]);
+    let cockpit = Device::start(&s.0, "cockpit", &adverts_file, &["--password", "secret", "--legacy"]);
+    let wrong_key = Device::start(&s.0, "wrongkey", &adverts_file, &["--key", OTHER_KEY]);
+    let no_key = Device::start(&s.0, "nokey", &adverts_file, &["--key", KEY]);
+    let garbage = Device::start(&s.0, "garbage", &adverts_file, &["--garbage"]);
+    let bad_password = Device::start(&s.0, "badpass", &adverts_file, &["--password", "secret"]);
+
+    let broker = Mosquitto::start(&s.0, "");
+    let sub = Subscriber::start(broker.port, None);
+    let metrics = support::free_port();
+    let proxies = [
+        ("saloon", saloon.port, format!("encryption_key = \"{KEY}\"")),
+        ("cockpit", cockpit.port, "password = \"secret\"".to_owned()),
+        ("wrongkey", wrong_key.port, format!("encryption_key = \"{KEY}\"")),
+        ("nokey", no_key.port, String::new()),
+        ("garbage", garbage.port, String::new()),
+        ("badpass", bad_password.port, "password = \"nope\"".to_owned()),
+    ];
+    let proxies: String = proxies
+        .iter()
+        .map(|(name, port, extra)| {
+            format!("[[esphome]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\n{extra}\n")
+        })
+        .collect();
+    std::fs::write(
+        s.path("gateway.toml"),
+        format!(
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"\"\n{proxies}",
+            s.path("data").display(),
+            broker.port
+        ),
+    )
+    .unwrap();
+    let run = Halyard::start(&["run", "-c", s.path("gateway.toml").to_str().unwrap()]);
+
+    // Every device's last values, as the keyed node publishes them.
+    let done = |m: &[support::Received]| {
+        expected.iter().all(|(t, p)| m.iter().rev().find(|r| &r.topic == t).is_some_and(|r| &r.payload == p))
+    };
+    let ok = sub.wait(Duration::from_secs(60), done);
+    let got: std::collections::BTreeMap<String, String> = sub.all().into_iter().map(|r| (r.topic, r.payload)).collect();
+    let wrong: Vec<_> = expected.iter().filter(|(t, p)| got.get(*t) != Some(p)).take(5).collect();
+    assert!(ok, "not as expected: {wrong:?}\n{}", run.log());
+
+    // Each bad proxy counted under its own name and kind; the good ones connected.
+    let wanted = [
+        ("esphome:wrongkey", "wrong_key"),
+        ("esphome:nokey", "encryption_mismatch"),
+        ("esphome:garbage", "too_large"),
+        ("esphome:badpass", "wrong_password"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    let counted = |text: &str| {
+        wanted
+            .iter()
+            .all(|(s, k)| counter(text, "halyard_source_errors_total", &format!("source=\"{s}\",kind=\"{k}\"")) >= 1.0)
+            && counter(text, "halyard_source_reconnects_total", "source=\"esphome:saloon\"") >= 1.0
+    };
+    while Instant::now() < deadline && !counted(&text) {
+        text = support::http_get(metrics, "/metrics");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(counted(&text), "{text}");
+    for good in ["saloon", "cockpit"] {
+        assert_eq!(counter(&text, "halyard_source_up", &format!("source=\"esphome:{good}\"")), 1.0, "{text}");
+    }
+    let heard = counter(&text, "halyard_frames_total", "source=\"esphome:cockpit\"");
+    assert!(heard >= adverts.len() as f64, "{heard} of {} adverts", adverts.len());
+    let log = run.log();
+    for words in ["wrong encryption key", "set encryption_key", "the API allows", "refused the API password"] {
+        assert!(log.contains(words), "`{words}` not in the log:\n{log}");
+    }
+    assert!(!log.contains(KEY) && !log.contains("secret"), "a secret in the log:\n{log}");
+
+    // Read-only: the proxies were asked for their adverts and nothing else.
+    let allowed = [
+        "HelloRequest",
+        "AuthenticationRequest",
+        "DeviceInfoRequest",
+        "SubscribeBluetoothLEAdvertisementsRequest",
+        "PingRequest",
+        "PingResponse",
+        "DisconnectRequest",
+    ];
+    let log = run.stop();
+    for d in [&saloon, &cockpit] {
+        let asked = d.asked();
+        assert!(asked.iter().any(|m| m == "SubscribeBluetoothLEAdvertisementsRequest"), "{asked:?}");
+        assert!(asked.iter().all(|m| allowed.contains(&m.as_str())), "{asked:?}\n{log}");
+    }
+}
