@@ -316,6 +316,20 @@ pub struct Bluetooth {
     pub enabled: Option<bool>,
     /// Adapter name (`hci0`); unset: BlueZ's default adapter.
     pub adapter: Option<String>,
+    /// Several adapters at once (`["hci0", "hci1"]`: one in the saloon, a USB dongle on a
+    /// cable up the mast); an advert heard by more than one is decoded once.
+    pub adapters: Vec<String>,
+}
+
+impl Bluetooth {
+    /// The adapters to scan with: `adapters`, else `adapter`, else BlueZ's default (`None`).
+    pub fn scanned(&self) -> Vec<Option<String>> {
+        if self.adapters.is_empty() {
+            vec![self.adapter.clone()]
+        } else {
+            self.adapters.iter().cloned().map(Some).collect()
+        }
+    }
 }
 
 /// `[venetworking]`.

@@ -833,12 +833,9 @@ fn start_bluetooth(
     stop: &watch::Receiver<bool>,
     tasks: &mut Vec<tokio::task::JoinHandle<()>>,
 ) {
-    tasks.push(tokio::spawn(crate::sources::ble::run(
-        config.bluetooth.adapter.clone(),
-        tx.clone(),
-        telemetry.clone(),
-        stop.clone(),
-    )));
+    for adapter in config.bluetooth.scanned() {
+        tasks.push(tokio::spawn(crate::sources::ble::run(adapter, tx.clone(), telemetry.clone(), stop.clone())));
+    }
 }
 
 #[cfg(not(feature = "bluetooth"))]

@@ -104,7 +104,7 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
 
     let broker = Mosquitto::start(&s.0, "");
     let sub = Subscriber::start(broker.port, None);
-    let metrics = support::free_port();
+    let (metrics, web) = (support::free_port(), support::free_port());
     let proxies = [
         ("saloon", saloon.port, format!("encryption_key = \"{KEY}\"")),
         ("cockpit", cockpit.port, "password = \"secret\"".to_owned()),
@@ -122,7 +122,7 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
     std::fs::write(
         s.path("gateway.toml"),
         format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"\"\n{proxies}",
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n{proxies}",
             s.path("data").display(),
             broker.port
         ),
@@ -169,6 +169,27 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
         assert!(log.contains(words), "`{words}` not in the log:\n{log}");
     }
     assert!(!log.contains(KEY) && !log.contains("secret"), "a secret in the log:\n{log}");
+
+    // The devices page's sources: each proxy, when it was last heard, what it brought, why
+    // the bad ones failed; the same transmission from both good proxies was decoded once.
+    let (_, _, body) = support::get(web, "/api/devices", "");
+    let api: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let row = |name: &str| api["sources"].as_array().unwrap().iter().find(|r| r["source"] == name).cloned();
+    let saloon_row = row("esphome:saloon").unwrap_or_default();
+    assert!(saloon_row["last_heard"].as_i64().is_some_and(|t| t > 0) && saloon_row["up"] == true, "{saloon_row}");
+    assert!(saloon_row["frames"].as_f64().is_some_and(|n| n > 0.0), "{saloon_row}");
+    assert!(row("esphome:wrongkey").is_some_and(|r| r["errors"]["wrong_key"].as_f64() >= Some(1.0)), "{api}");
+    let decoded = counter(&text, "halyard_frames_total", "source=\"ble\"");
+    let twice: f64 = ["saloon", "cockpit"]
+        .iter()
+        .map(|p| counter(&text, "halyard_ble_duplicates_total", &format!("source=\"esphome:{p}\"")))
+        .sum();
+    let victron_heard =
+        heard + counter(&text, "halyard_frames_total", "source=\"esphome:saloon\"") - 2.0 * (adverts.len() / 50) as f64;
+    assert!(
+        decoded + twice <= victron_heard + 1.0 && decoded < victron_heard,
+        "{decoded} + {twice} of {victron_heard}"
+    );
 
     // Read-only: the proxies were asked for their adverts and nothing else.
     let allowed = [

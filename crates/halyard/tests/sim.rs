@@ -48,7 +48,9 @@ fn everything_emitted_decodes_back_to_the_true_values() {
             let back = recording::parse_line(&line).unwrap().unwrap();
             assert_eq!(&back, r, "{line}");
             match back {
-                recording::Record::Ble { at, mac, data } => ingest.handle(Input::Ble { at, mac, data }, &mut updates),
+                recording::Record::Ble { at, mac, data } => {
+                    ingest.handle(Input::Ble { at, mac, data, via: None }, &mut updates)
+                }
                 recording::Record::VeDirect { at, port, bytes } => {
                     ingest.handle(Input::VeDirect { at, port: port.into(), bytes }, &mut updates)
                 }

@@ -1,5 +1,7 @@
 // Devices: everything Halyard has heard, when, how much and how well (frames, decode errors by
-// kind), and whether its key works; never the key itself. Data: /api/devices.
+// kind), and whether its key works; never the key itself. Sources: every receiver (adapters,
+// ESPHome proxies, gateways, a GX), when it was last heard, what it brought, what was already
+// taken from another receiver, and why it failed. Data: /api/devices.
 
 import { get, esc, num, age } from "../api.js";
 
@@ -19,7 +21,7 @@ export async function render(root, route, ctx) {
     })
     .join("");
   const sources = d.sources
-    .map((s) => `<tr><td>${esc(s.source)}</td><td class="${s.up === false ? "bad" : "ok"}">${s.up === null ? "" : s.up ? "up" : "down"}</td><td class="num">${num(s.frames)}</td><td>${errors(s.errors)}</td><td class="num">${num(s.reconnects)}</td></tr>`)
+    .map((s) => `<tr data-source="${esc(s.source)}"><td>${esc(s.source)}</td><td class="${s.up === false ? "bad" : "ok"}">${s.up === null ? "" : s.up ? "up" : "down"}</td><td>${s.last_heard ? age(s.last_heard, now) : ""}</td><td class="num">${num(s.frames)}</td><td class="num">${s.duplicates ? num(s.duplicates) : ""}</td><td>${errors(s.errors)}</td><td class="num">${num(s.reconnects)}</td></tr>`)
     .join("");
   const unknown = d.unknown
     .map((u) => `<tr><td>${esc(u.identity)}</td><td class="num">${num(u.frames)}</td><td>${errors(u.errors)}</td></tr>`)
@@ -27,7 +29,7 @@ export async function render(root, route, ctx) {
   root.innerHTML = `<h1>Devices <a class="aside" href="#/node">Add a node</a></h1>
     <div class="card scroll"><table id="devices"><thead><tr><th>device</th><th>role</th><th>heard via</th><th>last seen</th><th class="num">updates</th><th class="num">frames</th><th>decode errors</th><th>key</th></tr></thead><tbody>${devices}</tbody></table></div>
     <div class="grid" style="margin-top:1rem">
-      <div class="card scroll"><h2>Sources</h2><table><thead><tr><th>source</th><th></th><th class="num">frames</th><th>errors</th><th class="num">reopened</th></tr></thead><tbody>${sources}</tbody></table></div>
+      <div class="card scroll"><h2>Sources</h2><table id="sources"><thead><tr><th>source</th><th></th><th>last heard</th><th class="num">frames</th><th class="num">heard twice</th><th>errors</th><th class="num">reopened</th></tr></thead><tbody>${sources}</tbody></table></div>
       ${unknown ? `<div class="card scroll"><h2>In range, not decoded</h2><table><thead><tr><th>address</th><th class="num">adverts</th><th>why</th></tr></thead><tbody>${unknown}</tbody></table></div>` : ""}
     </div>`;
   const timer = setInterval(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 10000);

@@ -45,7 +45,7 @@ impl BleDecoder {
 
     /// One advertisement's manufacturer data (after the company id; a leading `E1 02` is accepted).
     pub fn advert(&mut self, at: Millis, mac: [u8; 6], data: &[u8]) -> Option<Update> {
-        self.telemetry.inc("halyard_frames_total", &[("source", "ble")]);
+        self.telemetry.frame("ble", at);
         let body = match data {
             [0xE1, 0x02, rest @ ..] => rest,
             _ => data,

@@ -29,7 +29,7 @@ impl MasterBusDecoder {
     /// One frame; returns what it decoded too (the active client needs the message).
     pub fn frame(&mut self, timestamp_ns: u64, received: &Received) -> (Decoded, Option<Update>) {
         let t = &self.telemetry;
-        t.inc("halyard_frames_total", &[("source", &self.source)]);
+        t.frame(&self.source, (timestamp_ns / 1_000_000) as Millis);
         let decoded = self.listener.handle(timestamp_ns, received);
         let update = match &decoded {
             Decoded::ErrorFrame(_) => {

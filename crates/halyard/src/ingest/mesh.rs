@@ -52,7 +52,7 @@ impl MeshIngest {
         let telemetry = self.telemetry.clone();
         self.framers.entry(source.clone()).or_default().push_all(bytes, |e| match e {
             Event::Frame(p) => {
-                telemetry.inc("halyard_frames_total", &[("source", source)]);
+                telemetry.frame(source, at);
                 match proto::FromRadio::decode(p) {
                     Ok(m) => messages.push(m),
                     Err(_) => telemetry.inc("halyard_decode_errors_total", &[("source", source), ("kind", "protobuf")]),
@@ -99,7 +99,7 @@ impl MeshIngest {
         if !topic.starts_with("msh/") {
             return false;
         }
-        self.telemetry.inc("halyard_frames_total", &[("source", "meshtastic_mqtt")]);
+        self.telemetry.frame("meshtastic_mqtt", at);
         let heard = if topic.contains("/2/json/") {
             serde_json::from_slice::<serde_json::Value>(payload).ok().and_then(|j| mesh::heard_json(&j))
         } else {

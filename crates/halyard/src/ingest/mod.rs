@@ -4,6 +4,7 @@
 
 pub mod ble;
 pub mod ble_gateway;
+pub mod dedupe;
 pub mod masterbus;
 pub mod mesh;
 pub mod mqtt_in;
@@ -30,6 +31,8 @@ pub enum Input {
         mac: [u8; 6],
         /// The data after the company id.
         data: Vec<u8>,
+        /// The receiver that heard it live (`hci0`, `esphome:saloon`); `None` in a recording.
+        via: Option<Arc<str>>,
     },
     /// Bytes from a VE.Direct port.
     VeDirect {
@@ -106,6 +109,9 @@ pub struct Ingest {
     /// The Meshtastic node table's decoder.
     mesh: mesh::MeshIngest,
     venus: venus::VenusDecoder,
+    dedupe: dedupe::Dedupe,
+    /// The receivers of adverts that come over MQTT: nodes' proxy topics, gateways' JSON.
+    receivers: (Arc<str>, Arc<str>),
     telemetry: Arc<Telemetry>,
 }
 
@@ -120,6 +126,8 @@ impl Ingest {
             nav: nav::Nav::new(),
             mesh: mesh::MeshIngest::new(telemetry.clone()),
             venus: venus::VenusDecoder::new(telemetry.clone()),
+            dedupe: dedupe::Dedupe::default(),
+            receivers: ("mqtt_in".into(), "ble_gateway".into()),
             telemetry,
         }
     }
@@ -132,7 +140,7 @@ impl Ingest {
     /// Decode one input.
     pub fn handle(&mut self, input: Input, out: &mut Vec<Update>) {
         match input {
-            Input::Ble { at, mac, data } => out.extend(self.ble.advert(at, mac, &data)),
+            Input::Ble { at, mac, data, via } => self.advert(at, mac, &data, via.as_ref(), out),
             Input::VeDirect { at, port, bytes } => {
                 let telemetry = &self.telemetry;
                 self.vedirect
@@ -166,11 +174,13 @@ impl Ingest {
             Input::Mqtt { at, topic, payload } => {
                 let boat = self.nav.position();
                 if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
-                    out.extend(self.ble.advert(at, mac, &data));
+                    self.advert(at, mac, &data, Some(&self.receivers.0.clone()), out);
                 } else if let Some(heard) = ble_gateway::heard(&topic, &payload) {
-                    self.telemetry.inc("halyard_frames_total", &[("source", "ble_gateway")]);
+                    self.telemetry.frame("ble_gateway", at);
                     match heard {
-                        ble_gateway::Heard::Victron { mac, data } => out.extend(self.ble.advert(at, mac, &data)),
+                        ble_gateway::Heard::Victron { mac, data } => {
+                            self.advert(at, mac, &data, Some(&self.receivers.1.clone()), out)
+                        }
                         ble_gateway::Heard::Other => {}
                         ble_gateway::Heard::Bad(kind) => self
                             .telemetry
@@ -181,6 +191,19 @@ impl Ingest {
                 }
             }
         }
+    }
+}
+
+impl Ingest {
+    /// A Victron advert, unless another receiver's copy of it was decoded already.
+    fn advert(&mut self, at: Millis, mac: [u8; 6], data: &[u8], via: Option<&Arc<str>>, out: &mut Vec<Update>) {
+        if let Some(via) = via {
+            if self.dedupe.taken_elsewhere(at, mac, data, via) {
+                self.telemetry.inc("halyard_ble_duplicates_total", &[("source", via)]);
+                return;
+            }
+        }
+        out.extend(self.ble.advert(at, mac, data));
     }
 }
 

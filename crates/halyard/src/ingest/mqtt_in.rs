@@ -40,7 +40,7 @@ impl MqttInDecoder {
 
     /// One message. `None` for topics it does not know (counted).
     pub fn message(&mut self, at: Millis, topic: &str, payload: &[u8]) -> Option<Update> {
-        self.telemetry.inc("halyard_frames_total", &[("source", "mqtt_in")]);
+        self.telemetry.frame("mqtt_in", at);
         let update = decode(at, topic, payload);
         if update.is_none() {
             self.telemetry.inc("halyard_decode_errors_total", &[("source", "mqtt_in"), ("kind", "unknown_topic")]);

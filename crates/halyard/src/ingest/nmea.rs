@@ -149,7 +149,7 @@ impl NmeaDecoder {
                     return;
                 }
             }
-            telemetry.inc("halyard_frames_total", &[("source", source)]);
+            telemetry.frame(source, at);
             match line.and_then(nmea::parse) {
                 Ok(p) => {
                     let at = match clock.as_mut() {

@@ -48,7 +48,7 @@ impl VeDirectDecoder {
         let mut events = Vec::new();
         self.framer.push_all(bytes, |e| events.push(self::owned(&e)));
         for e in events {
-            self.telemetry.inc("halyard_frames_total", &[("source", &self.port)]);
+            self.telemetry.frame(&self.port, at);
             match &e {
                 Owned::BadBlock(kind) => self.telemetry.heard_error(&self.identity(), kind),
                 Owned::Hex(Err(())) => self.telemetry.heard_error(&self.identity(), "hex_checksum"),

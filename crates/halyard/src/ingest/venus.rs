@@ -65,7 +65,7 @@ impl VenusDecoder {
             Notification::Alive { .. } => return,
         };
         let Some(kind) = venus::kind(service) else { return };
-        self.telemetry.inc("halyard_frames_total", &[("source", SOURCE)]);
+        self.telemetry.frame(SOURCE, at);
         if payload.is_empty() {
             // The device left the bus; its last values stay until they grow stale.
             return;

@@ -289,7 +289,7 @@ pub async fn direct_feeder(mut records: mpsc::Receiver<Record>, clock: Clock, tx
     while let Some(r) = records.recv().await {
         clock.wait(r.at()).await;
         let input = match r {
-            Record::Ble { mac, data, .. } => Input::Ble { at: now_ms(), mac, data },
+            Record::Ble { mac, data, .. } => Input::Ble { at: now_ms(), mac, data, via: None },
             Record::Mqtt { topic, payload, .. } => Input::Mqtt { at: now_ms(), topic, payload: payload.into_bytes() },
             _ => continue,
         };

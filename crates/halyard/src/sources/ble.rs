@@ -27,7 +27,11 @@ pub async fn run(
     telemetry: Arc<Telemetry>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let labels = [("source", "ble")];
+    // The receiver in the counters and for the duplicate check: `bluetooth`, or the adapter
+    // (`bluetooth:hci1`) when one is named. (`ble` counts what the decoder took, from everyone.)
+    let source = adapter.as_deref().map_or_else(|| "bluetooth".to_owned(), |a| format!("bluetooth:{a}"));
+    let via: Arc<str> = source.as_str().into();
+    let labels = [("source", source.as_str())];
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
     let mut errors = BurstLog::new("bluetooth", Duration::from_secs(300));
     loop {
@@ -36,7 +40,7 @@ pub async fn run(
         }
         let result = tokio::select! {
             _ = stop.changed() => break,
-            r = scan(adapter.as_deref(), &tx, &telemetry, &mut backoff) => r,
+            r = scan(adapter.as_deref(), &via, &tx, &telemetry, &mut backoff) => r,
         };
         telemetry.set("halyard_source_up", &labels, 0.0);
         match result {
@@ -77,6 +81,7 @@ pub fn explain(e: &bluer::Error) -> String {
 
 async fn scan(
     name: Option<&str>,
+    via: &Arc<str>,
     tx: &mpsc::Sender<Input>,
     telemetry: &Telemetry,
     backoff: &mut Backoff,
@@ -98,7 +103,7 @@ async fn scan(
     let mut events = std::pin::pin!(events);
     let mut adapter_events = std::pin::pin!(adapter.events().await?);
     tracing::info!("bluetooth: scanning on {}", adapter.name());
-    telemetry.set("halyard_source_up", &[("source", "ble")], 1.0);
+    telemetry.set("halyard_source_up", &[("source", via)], 1.0);
     backoff.reset();
     loop {
         tokio::select! {
@@ -112,7 +117,8 @@ async fn scan(
                     let Ok(device) = adapter.device(addr) else { continue };
                     let Ok(Some(data)) = device.manufacturer_data().await else { continue };
                     if let Some(bytes) = data.get(&VICTRON) {
-                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone() };
+                        telemetry.frame(via, now_ms());
+                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone(), via: Some(via.clone()) };
                         if tx.send(input).await.is_err() {
                             return Ok(());
                         }

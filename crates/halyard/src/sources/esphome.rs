@@ -118,6 +118,7 @@ async fn session(
 ) -> Result<(), Error> {
     let source = settings.source();
     let labels = [("source", source.as_str())];
+    let via: Arc<str> = source.as_str().into();
     let timed_out = || Error::Io(std::io::ErrorKind::TimedOut.into());
     let tcp = tokio::time::timeout(OPEN_TIMEOUT, tokio::net::TcpStream::connect(settings.address()))
         .await
@@ -183,7 +184,7 @@ async fn session(
                             adverts.push((mac, data.to_vec()));
                         }
                     }
-                    telemetry.inc("halyard_frames_total", &labels);
+                    telemetry.frame(&source, now_ms());
                 }
             }
             api::BLUETOOTH_LE_ADVERTISEMENT => {
@@ -194,7 +195,7 @@ async fn session(
                         adverts.push((mac, m.data));
                     }
                 }
-                telemetry.inc("halyard_frames_total", &labels);
+                telemetry.frame(&source, now_ms());
             }
             _ => {}
         }
@@ -202,7 +203,7 @@ async fn session(
             backoff.reset();
         }
         for (mac, data) in adverts {
-            if tx.send(Input::Ble { at: now_ms(), mac, data }).await.is_err() {
+            if tx.send(Input::Ble { at: now_ms(), mac, data, via: Some(via.clone()) }).await.is_err() {
                 return Ok(());
             }
         }

@@ -102,7 +102,7 @@ fn to_input(
     telemetry: &Arc<Telemetry>,
 ) -> Option<Input> {
     Some(match record {
-        Record::Ble { at, mac, data } => Input::Ble { at, mac, data },
+        Record::Ble { at, mac, data } => Input::Ble { at, mac, data, via: None },
         Record::VeDirect { at, port, bytes } => Input::VeDirect { at, port: port.into(), bytes },
         Record::Mqtt { at, topic, payload } => Input::Mqtt { at, topic, payload: payload.into_bytes() },
         Record::Nmea { at, source, mut line } => {

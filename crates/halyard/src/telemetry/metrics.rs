@@ -62,6 +62,16 @@ const FAMILIES: &[Family] = &[
         help: "Times a source was reopened, by source.",
     },
     Family {
+        name: "halyard_source_last_heard_timestamp_seconds",
+        kind: "gauge",
+        help: "When a source last delivered a frame (Unix time), by source.",
+    },
+    Family {
+        name: "halyard_ble_duplicates_total",
+        kind: "counter",
+        help: "Bluetooth adverts already taken from another receiver (adapter, proxy, gateway), by receiver.",
+    },
+    Family {
         name: "halyard_source_errors_total",
         kind: "counter",
         help: "Connections to a network source (a proxy, a GX) that failed or ended, by source and kind.",
@@ -150,6 +160,16 @@ fn label_text(labels: &[(&str, &str)]) -> String {
 }
 
 impl Telemetry {
+    /// A frame (an advert, a block, a message) from `source` received at `at`: counted, and the
+    /// source's last-heard time moved on (the devices page's "last heard", a stale-source alert).
+    pub fn frame(&self, source: &str, at: crate::model::Millis) {
+        let labels = label_text(&[("source", source)]);
+        let mut m = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry(("halyard_frames_total", labels.clone())).or_insert(0.0) += 1.0;
+        let last = m.entry(("halyard_source_last_heard_timestamp_seconds", labels)).or_insert(0.0);
+        *last = last.max(at as f64 / 1000.0);
+    }
+
     fn heard_entry(&self, id: &Identity, f: impl FnOnce(&mut Heard)) {
         let mut m = self.heard.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = m.get_mut(id) {

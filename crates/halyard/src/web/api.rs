@@ -11,7 +11,7 @@ use axum::Json as JsonBody;
 use serde_json::{json, Map, Value as Json};
 
 use super::{query_param, Web};
-use crate::model::Identity;
+use crate::model::{Identity, Millis};
 use crate::store::Backend;
 
 const DAY: i64 = 86_400_000;
@@ -208,10 +208,19 @@ pub async fn devices(State(web): State<Arc<Web>>) -> Answer {
     for (labels, v) in t.family("halyard_source_reconnects_total") {
         source(&mut sources, &labels).insert("reconnects".into(), json!(v));
     }
-    for (labels, v) in t.family("halyard_decode_errors_total") {
-        let kind = labels.iter().find(|(k, _)| k == "kind").map_or("other", |(_, v)| v.as_str()).to_owned();
-        if let Some(errors) = source(&mut sources, &labels).get_mut("errors").and_then(Json::as_object_mut) {
-            errors.insert(kind, json!(v));
+    for (labels, v) in t.family("halyard_source_last_heard_timestamp_seconds") {
+        source(&mut sources, &labels).insert("last_heard".into(), json!((v * 1000.0) as Millis));
+    }
+    for (labels, v) in t.family("halyard_ble_duplicates_total") {
+        source(&mut sources, &labels).insert("duplicates".into(), json!(v));
+    }
+    // What could not be decoded, and why connections failed (a wrong key, a refused password).
+    for family in ["halyard_decode_errors_total", "halyard_source_errors_total"] {
+        for (labels, v) in t.family(family) {
+            let kind = labels.iter().find(|(k, _)| k == "kind").map_or("other", |(_, v)| v.as_str()).to_owned();
+            if let Some(errors) = source(&mut sources, &labels).get_mut("errors").and_then(Json::as_object_mut) {
+                errors.insert(kind, json!(v));
+            }
         }
     }
     Ok(JsonBody(json!({ "devices": list, "sources": sources.into_values().collect::<Vec<_>>(), "unknown": unknown })))
@@ -229,6 +238,8 @@ fn source<'a>(
         m.insert("frames".into(), 0.into());
         m.insert("up".into(), Json::Null);
         m.insert("reconnects".into(), 0.into());
+        m.insert("last_heard".into(), Json::Null);
+        m.insert("duplicates".into(), 0.into());
         m.insert("errors".into(), json!({}));
         m
     })
