@@ -40,16 +40,6 @@ impl Drop for Tmpfs {
     }
 }
 
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap().unwrap() as f64
-}
-
 /// Fill the filesystem at `dir` until the kernel refuses a byte more.
 fn fill(dir: &Path) -> PathBuf {
     let path = dir.join("filler");
@@ -113,10 +103,10 @@ fn a_full_disk_costs_no_cpu_stops_no_mqtt_and_loses_no_reading() {
         assert!(Instant::now() < deadline, "the store never hit the full disk\n{}", gw.log());
         send(&mut tty, &mut sent, 10);
     }
-    let (cpu0, t0) = (cpu_seconds(gw.pid()), Instant::now());
+    let (cpu0, t0) = (support::cpu_seconds(gw.pid()), Instant::now());
     let during_from = sent.len();
     send(&mut tty, &mut sent, 200); // 10 s of a block every 50 ms
-    let cpu = (cpu_seconds(gw.pid()) - cpu0) / t0.elapsed().as_secs_f64();
+    let cpu = (support::cpu_seconds(gw.pid()) - cpu0) / t0.elapsed().as_secs_f64();
     eprintln!("halyard used {:.1} % of a core during 10 s of full disk (20 VE.Direct blocks/s)", cpu * 100.0);
     let named = "halyard/solar_charger-HQ2213DISKF/battery_voltage";
     let last = format!("{}", f64::from(*sent.last().unwrap()) / 1000.0);

@@ -72,6 +72,32 @@ impl Drop for Device {
     }
 }
 
+/// The adverts as the stand-in proxy reads them: `MAC DATA` in hex, DATA after the company id.
+fn adverts_file(s: &Scratch, adverts: &[support::node::Advert]) -> PathBuf {
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let list: String = adverts
+        .iter()
+        .map(|(mac, data)| format!("{} {}\n", hex(mac), hex(data.strip_prefix(&[0xE1, 0x02][..]).unwrap_or(data))))
+        .collect();
+    let path = s.path("adverts.txt");
+    std::fs::write(&path, list).unwrap();
+    path
+}
+
+/// A gateway configuration: the simulated boat's devices and keys, the broker, and `extra`.
+fn gateway_config(s: &Scratch, sim_config: &str, broker: u16, extra: &str) -> PathBuf {
+    let path = s.path("gateway.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{broker}\"\nmdns = false\n{extra}",
+            s.path("data").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
 fn counter(metrics: &str, name: &str, labels: &str) -> f64 {
     let prefix = format!("{name}{{{labels}}} ");
     metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
@@ -84,16 +110,7 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
     let (sim_config, recording) = support::node::simulated_day(&s.0);
     let (adverts, expected) = support::node::reference(&sim_config, &recording);
     assert!(adverts.len() > 500 && expected.len() > 30, "{} {}", adverts.len(), expected.len());
-    let list: String = adverts
-        .iter()
-        .map(|(mac, data)| {
-            let data = data.strip_prefix(&[0xE1, 0x02][..]).unwrap_or(data);
-            let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
-            format!("{} {}\n", hex(mac), hex(data))
-        })
-        .collect();
-    let adverts_file = s.path("adverts.txt");
-    std::fs::write(&adverts_file, list).unwrap();
+    let adverts_file = adverts_file(&s, &adverts);
 
     let saloon = Device::start(&s.0, "saloon", &adverts_file, &["--key", KEY, "--drop-after", "300"]);
     let cockpit = Device::start(&s.0, "cockpit", &adverts_file, &["--password", "secret", "--legacy"]);
@@ -119,16 +136,9 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
             format!("[[esphome]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\n{extra}\n")
         })
         .collect();
-    std::fs::write(
-        s.path("gateway.toml"),
-        format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n{proxies}",
-            s.path("data").display(),
-            broker.port
-        ),
-    )
-    .unwrap();
-    let run = Halyard::start(&["run", "-c", s.path("gateway.toml").to_str().unwrap()]);
+    let extra = format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n{proxies}");
+    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
 
     // Every device's last values, as the keyed node publishes them.
     let done = |m: &[support::Received]| {
@@ -207,4 +217,125 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
         assert!(asked.iter().any(|m| m == "SubscribeBluetoothLEAdvertisementsRequest"), "{asked:?}");
         assert!(asked.iter().all(|m| allowed.contains(&m.as_str())), "{asked:?}\n{log}");
     }
+}
+
+/// Figures for the closing note, not a check (nothing here is timed against a limit):
+/// `cargo test --release -p halyard --test esphome -- --ignored --nocapture`.
+///
+/// 1. Latency: one encrypted proxy sends the simulated day's adverts at 100 a second; each value
+///    Halyard publishes is matched to the advert that changed it (the keyed node's reference,
+///    advert by advert), and the time from the proxy writing that advert to Mosquitto delivering
+///    the value is taken.
+/// 2. Load: four encrypted proxies, each at 100 adverts a second from a different part of the
+///    day (so nothing is a duplicate of another), for 60 s: Halyard's CPU and memory.
+#[test]
+#[ignore]
+fn proxy_latency_and_load() {
+    let _serial = support::one_at_a_time();
+    let s = Scratch::new("esphome-measure");
+    let (sim_config, recording) = support::node::simulated_day(&s.0);
+    let (adverts, steps) = support::node::reference_steps(&sim_config, &recording);
+    let file = adverts_file(&s, &adverts);
+    let broker = Mosquitto::start(&s.0, "");
+    let wall = |t: Instant, origin: (Instant, u128)| origin.1 + t.duration_since(origin.0).as_nanos();
+
+    // 1. Latency.
+    let sub = Subscriber::start(broker.port, None);
+    let origin =
+        (Instant::now(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let sent_log = s.path("sent.txt");
+    let device =
+        Device::start(&s.0, "one", &file, &["--key", KEY, "--rate", "100", "--sent", sent_log.to_str().unwrap()]);
+    let extra = format!("[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[[esphome]]\nname = \"one\"\nhost = \"127.0.0.1\"\nport = {}\nencryption_key = \"{KEY}\"\n", device.port);
+    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
+    let sent = || std::fs::read_to_string(&sent_log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(adverts.len() as u64 / 100 + 60);
+    while Instant::now() < deadline && sent().lines().count() < adverts.len() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    run.stop();
+    drop(device);
+    let mut sent_at = vec![0u128; adverts.len()];
+    for line in sent().lines() {
+        let (i, t) = line.split_once(' ').unwrap();
+        sent_at[i.parse::<usize>().unwrap()] = t.parse().unwrap();
+    }
+    // Where each topic's value changed in the reference: (topic, payload) → advert indices.
+    let mut changes: std::collections::HashMap<(String, String), Vec<usize>> = Default::default();
+    let mut last: std::collections::HashMap<String, String> = Default::default();
+    for (i, step) in steps.iter().enumerate() {
+        for (t, p) in step {
+            if last.get(t) != Some(p) {
+                last.insert(t.clone(), p.clone());
+                changes.entry((t.clone(), p.clone())).or_default().push(i);
+            }
+        }
+    }
+    let mut latencies: Vec<f64> = sub
+        .all()
+        .into_iter()
+        .filter(|r| !r.retained)
+        .filter_map(|r| {
+            let at = wall(r.at, origin);
+            let i = changes.get(&(r.topic, r.payload))?.iter().rev().find(|&&i| sent_at[i] > 0 && sent_at[i] <= at)?;
+            Some((at - sent_at[*i]) as f64 / 1e6)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let q = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    assert!(latencies.len() > 100, "{} values matched", latencies.len());
+    println!(
+        "latency proxy -> MQTT ({} values of {} adverts at 100/s, Noise): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        adverts.len(),
+        q(0.5),
+        q(0.95),
+        q(0.99),
+        latencies[latencies.len() - 1]
+    );
+
+    // 2. Load.
+    let quarter = adverts.len() / 4;
+    let devices: Vec<Device> = (0..4)
+        .map(|k| {
+            let start = (k * quarter).to_string();
+            let args = ["--key", KEY, "--rate", "100", "--loop", "--start", start.as_str()];
+            Device::start(&s.0, &format!("load{k}"), &file, &args)
+        })
+        .collect();
+    let metrics = support::free_port();
+    let proxies: String = devices
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            format!(
+                "[[esphome]]\nname = \"load{k}\"\nhost = \"127.0.0.1\"\nport = {}\nencryption_key = \"{KEY}\"\n",
+                d.port
+            )
+        })
+        .collect();
+    let extra = format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"\"\n{proxies}");
+    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_secs(10));
+    let frames = || {
+        let text = support::http_get(metrics, "/metrics");
+        (0..4).map(|k| counter(&text, "halyard_frames_total", &format!("source=\"esphome:load{k}\""))).sum::<f64>()
+    };
+    let (cpu0, frames0, t0) = (support::cpu_seconds(run.pid()), frames(), Instant::now());
+    std::thread::sleep(Duration::from_secs(60));
+    let (cpu, n, secs) = (support::cpu_seconds(run.pid()) - cpu0, frames() - frames0, t0.elapsed().as_secs_f64());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", run.pid())).unwrap();
+    let kb =
+        |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_owned()).unwrap_or_default();
+    println!(
+        "4 proxies x 100 adverts/s: {:.0} adverts/s taken, CPU {:.1} % of one core, RSS {}, peak {}",
+        n / secs,
+        100.0 * cpu / secs,
+        kb("VmRSS:"),
+        kb("VmHWM:")
+    );
+    run.stop();
 }

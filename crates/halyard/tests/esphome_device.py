@@ -6,6 +6,7 @@ ids aioesphomeapi maps them to) and the Noise library aioesphomeapi's frame help
 
     esphome_device.py PORT ADVERTS [--key BASE64] [--password PW] [--legacy]
                       [--drop-after N] [--garbage] [--log FILE]
+                      [--rate N] [--start I] [--loop] [--sent FILE]
 
 ADVERTS: lines `MAC DATA` in hex, DATA the manufacturer data after Victron's company id. Each
 is sent as a raw advertisement (flags, then the 0xFF structure `E1 02 DATA`), sixteen to a
@@ -13,13 +14,16 @@ message, with another maker's advert every 50; `--legacy` sends parsed adverts i
 older BluetoothLEAdvertisementResponse). The position is kept across connections, so a
 connection dropped by `--drop-after N` (after N adverts) resumes where it stopped. `--garbage`
 answers the subscription with a frame far larger than the API allows. Every message the client
-sends is logged by name to FILE. Prints `listening` when ready.
+sends is logged by name to FILE. For measurements, `--rate N` paces the adverts at N a second
+(one per message) from index `--start`, `--loop` starts the list again at its end, and
+`--sent FILE` records `index unix_ns` as each is written. Prints `listening` when ready.
 """
 
 import argparse
 import asyncio
 import base64
 import sys
+import time
 
 from aioesphomeapi import api_pb2 as pb
 from aioesphomeapi.core import MESSAGE_TYPE_TO_PROTO
@@ -45,8 +49,9 @@ class Device:
         for line in open(args.adverts):
             mac, data = line.split()
             self.adverts.append((int(mac, 16), bytes.fromhex(data)))
-        self.position = 0
+        self.position = args.start % max(len(self.adverts), 1)
         self.dropped = False
+        self.sent = open(args.sent, "a") if args.sent else None
         self.log = open(args.log, "a") if args.log else None
 
     async def serve(self, reader, writer):
@@ -116,7 +121,10 @@ class Device:
                         await asyncio.sleep(5)
                         return
                     raw = bool(msg.flags & 1) and not self.args.legacy
-                    streaming = asyncio.ensure_future(self.stream(writer, noise, raw))
+                    if self.args.rate:
+                        streaming = asyncio.ensure_future(self.paced(writer, noise))
+                    else:
+                        streaming = asyncio.ensure_future(self.stream(writer, noise, raw))
                 elif isinstance(msg, pb.PingRequest):
                     self.send(writer, noise, pb.PingResponse())
                 elif isinstance(msg, pb.DisconnectRequest):
@@ -158,6 +166,26 @@ class Device:
                 self.dropped = True
                 writer.transport.abort()
                 return
+
+    async def paced(self, writer, noise):
+        """One raw advert per message at --rate a second, timed against the clock."""
+        period = 1.0 / self.args.rate
+        due = time.monotonic()
+        while self.args.loop or self.position < len(self.adverts):
+            if self.position >= len(self.adverts):
+                self.position = 0
+            index = self.position
+            address, data = self.adverts[index]
+            self.position += 1
+            m = pb.BluetoothLERawAdvertisementsResponse()
+            ad = b"\x02\x01\x06" + bytes([len(data) + 3, 0xFF, 0xE1, 0x02]) + data
+            m.advertisements.add(address=address, rssi=-67, address_type=1, data=ad)
+            self.send(writer, noise, m)
+            await writer.drain()
+            if self.sent:
+                print(index, time.time_ns(), file=self.sent, flush=True)
+            due += period
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
 
     async def noise_frame(self, reader):
         head = await reader.readexactly(3)
@@ -212,6 +240,10 @@ async def main():
     p.add_argument("--drop-after", type=int, default=0)
     p.add_argument("--garbage", action="store_true")
     p.add_argument("--log")
+    p.add_argument("--rate", type=float, default=0)
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--loop", action="store_true")
+    p.add_argument("--sent")
     args = p.parse_args()
     device = Device(args)
     server = await asyncio.start_server(device.serve, "127.0.0.1", args.port)

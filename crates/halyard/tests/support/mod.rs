@@ -569,3 +569,13 @@ pub fn offset(lat: f64, lon: f64, d: f64, b: f64) -> (f64, f64) {
     let b = b.to_radians();
     (lat + d * b.cos() / m_per_deg, lon + d * b.sin() / (m_per_deg * lat.to_radians().cos()))
 }
+
+/// CPU seconds (user + system) a process has used.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap().unwrap() as f64
+}

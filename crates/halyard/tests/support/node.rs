@@ -55,20 +55,23 @@ pub type Advert = ([u8; 6], Vec<u8>);
 /// (each topic's last payload): the reference for a gateway that reads the same adverts through
 /// a proxy with the same keys.
 pub fn reference(sim_config: &str, recording: &str) -> (Vec<Advert>, BTreeMap<String, String>) {
+    let (adverts, steps) = reference_steps(sim_config, recording);
+    (adverts, steps.into_iter().flatten().collect())
+}
+
+/// As [`reference`], with what the node publishes for each advert in turn.
+pub fn reference_steps(sim_config: &str, recording: &str) -> (Vec<Advert>, Vec<Vec<(String, String)>>) {
     use halyard::ingest::recording::{parse_line, Record};
     let (mut keyed, keys, mut network) = configured(sim_config);
     let mut adverts = Vec::new();
-    let mut expected = BTreeMap::new();
+    let mut steps = Vec::new();
     for line in recording.lines() {
         let Ok(Some(Record::Ble { mac, data, .. })) = parse_line(line) else { continue };
-        for o in keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default() {
-            if o.topic.starts_with("halyard/") {
-                expected.insert(o.topic, o.payload);
-            }
-        }
+        let out = keyed.victron_advert(mac, &data, keys.get(&mac), Some(&mut network)).unwrap_or_default();
+        steps.push(out.into_iter().filter(|o| o.topic.starts_with("halyard/")).map(|o| (o.topic, o.payload)).collect());
         adverts.push((mac, data));
     }
-    (adverts, expected)
+    (adverts, steps)
 }
 
 /// `halyard sim` of one day in `dir` (`halyard.toml`, `boat.hrec`): its configuration as a
