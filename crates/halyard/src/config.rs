@@ -56,6 +56,8 @@ pub struct Config {
     pub meshtastic: Vec<MeshtasticSource>,
     /// Other nodes' raw topics to read back into the model.
     pub mqtt_in: MqttIn,
+    /// Other Bluetooth gateways' JSON adverts over MQTT: where the address and the advert are.
+    pub ble_json: Vec<crate::ingest::ble_json::Mapping>,
     /// ESPHome Bluetooth proxies (native API): their Victron adverts, read with this file's keys.
     pub esphome: Vec<crate::sources::esphome::Settings>,
     /// Victron GX devices (Venus OS) read through their MQTT, read-only.

@@ -181,6 +181,9 @@ pub fn describe(c: &Config) -> String {
     for m in &c.meshtastic {
         out.push(format!("meshtastic: {}", m.source.name()));
     }
+    for m in &c.ble_json {
+        out.push(format!("ble-json: json:{} on {}", m.name, m.topics.join(", ")));
+    }
     for p in &c.esphome {
         let encrypted = if p.encryption_key.is_some() { "encrypted" } else { "plaintext" };
         out.push(format!("esphome: {} ({}, {encrypted})", p.source(), p.address()));
@@ -299,6 +302,9 @@ pub async fn pipeline(
         let outbox = Outbox::open(&outbox_dir, "mqtt", config.mqtt.outbox_max_mib << 20)
             .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
         let mut in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
+        if live {
+            in_topics.extend(config.ble_json.iter().flat_map(|m| m.topics.iter().cloned()));
+        }
         if live {
             // Acknowledgements: `<root>/alarm/<name>/ack` (any payload).
             in_topics.push(format!("{root}/alarm/+/ack"));
@@ -466,7 +472,8 @@ pub async fn pipeline(
         None => None,
     };
     let mut ingest =
-        Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone());
+        Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone())
+            .with_json_gateways(config.ble_json.clone());
     let mut model = Model::new(Registry::new(&config.device), &config.model);
     // The lifetime energy counters continue across restarts of a gateway (a replay or an import
     // counts from zero and keeps nothing).
@@ -817,7 +824,8 @@ fn start_sources(
     for source in std::mem::take(&mut config.masterbus) {
         tasks.push(tokio::spawn(crate::sources::masterbus::run(source, tx.clone(), telemetry.clone(), stop.clone())));
     }
-    for proxy in std::mem::take(&mut config.esphome) {
+    // (Kept in the configuration: whether proxies deliver adverts is asked again below.)
+    for proxy in config.esphome.clone() {
         tasks.push(tokio::spawn(crate::sources::esphome::run(proxy, tx.clone(), telemetry.clone(), stop.clone())));
     }
     for gx in std::mem::take(&mut config.venus) {
@@ -849,7 +857,7 @@ fn start_bluetooth(
     // ESP32 nodes or Bluetooth-to-MQTT gateways may be this gateway's radio: their
     // `victron/<mac>/advert` or `…/BTtoMQTT/<MAC>` topics.
     let proxied = |t: &String| t.starts_with("victron/") || t.contains("BTtoMQTT") || t == "#";
-    if config.mqtt_in.topics.iter().any(proxied) {
+    if config.mqtt_in.topics.iter().any(proxied) || !config.ble_json.is_empty() || !config.esphome.is_empty() {
         tracing::info!(
             "Victron adverts come from ESP32 nodes or Bluetooth gateways through [mqtt_in] (this Halyard has no Bluetooth)"
         );

@@ -189,17 +189,22 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
     assert!(saloon_row["last_heard"].as_i64().is_some_and(|t| t > 0) && saloon_row["up"] == true, "{saloon_row}");
     assert!(saloon_row["frames"].as_f64().is_some_and(|n| n > 0.0), "{saloon_row}");
     assert!(row("esphome:wrongkey").is_some_and(|r| r["errors"]["wrong_key"].as_f64() >= Some(1.0)), "{api}");
+    // Every Victron advert a good proxy delivered was decoded, or counted as heard twice
+    // (another proxy's copy was taken); the stand-in adds another maker's advert every 50.
+    std::thread::sleep(Duration::from_secs(1));
+    let text = support::http_get(metrics, "/metrics");
     let decoded = counter(&text, "halyard_frames_total", "source=\"ble\"");
     let twice: f64 = ["saloon", "cockpit"]
         .iter()
         .map(|p| counter(&text, "halyard_ble_duplicates_total", &format!("source=\"esphome:{p}\"")))
         .sum();
-    let victron_heard =
-        heard + counter(&text, "halyard_frames_total", "source=\"esphome:saloon\"") - 2.0 * (adverts.len() / 50) as f64;
-    assert!(
-        decoded + twice <= victron_heard + 1.0 && decoded < victron_heard,
-        "{decoded} + {twice} of {victron_heard}"
-    );
+    let delivered: f64 = ["saloon", "cockpit"]
+        .iter()
+        .map(|p| counter(&text, "halyard_frames_total", &format!("source=\"esphome:{p}\"")))
+        .sum();
+    // (One other maker's advert may have been in the batch lost when the saloon dropped.)
+    let victron = delivered - 2.0 * (adverts.len() / 50) as f64;
+    assert!((decoded + twice - victron).abs() <= 1.0, "{decoded} decoded + {twice} twice of {victron}");
 
     // Read-only: the proxies were asked for their adverts and nothing else.
     let allowed = [

@@ -20,7 +20,7 @@ use support::{Halyard, Mosquitto, Scratch, Subscriber};
 #[test]
 fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
     let keyless = Schema::new("halyard");
-    proxied("node-proxy", "victron/+/advert", |mac, data| {
+    proxied("node-proxy", "[mqtt_in]\ntopics = [\"victron/+/advert\"]", |mac, data| {
         let o = keyless.advert_proxy(mac, data);
         vec![(o.topic, o.payload)]
     });
@@ -29,7 +29,7 @@ fn adverts_proxied_by_a_node_are_decoded_by_the_gateway() {
 #[test]
 fn adverts_from_openmqttgateway_and_theengs_are_decoded_by_the_gateway() {
     let mut n = 0;
-    proxied("ble-gateway", "home/+/BTtoMQTT/#", move |mac, data| {
+    proxied("ble-gateway", "[mqtt_in]\ntopics = [\"home/+/BTtoMQTT/#\"]", move |mac, data| {
         n += 1;
         let id: Vec<String> = mac.iter().map(|b| format!("{b:02X}")).collect();
         let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
@@ -53,9 +53,35 @@ fn adverts_from_openmqttgateway_and_theengs_are_decoded_by_the_gateway() {
     });
 }
 
-/// A gateway without Bluetooth subscribed to `filter` decodes every device's adverts, sent as
-/// `message` makes them, as a node with the keys would.
-fn proxied(name: &str, filter: &str, mut message: impl FnMut([u8; 6], &[u8]) -> Vec<(String, String)>) {
+#[test]
+fn adverts_from_a_gateway_of_its_own_shape_are_decoded_through_a_mapping() {
+    // A Shelly-style script: the address nested, manufacturer data by company id, in base64;
+    // other makers' data beside Victron's, and now and then a message that is not JSON.
+    let mapping = "[[ble_json]]\nname = \"shelly\"\ntopics = [\"shelly/+/ble\"]\naddress = \"device.mac\"\n\
+                   data = \"manufacturer_data\"\nholds = \"by_company\"\nencoding = \"base64\"";
+    let mut n = 0;
+    proxied("ble-json", mapping, move |mac, data| {
+        use base64::Engine;
+        n += 1;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let data = data.strip_prefix(&[0xE1, 0x02][..]).unwrap_or(data);
+        let id: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        let json = format!(
+            r#"{{"device":{{"mac":"{id}"}},"rssi":-71,"manufacturer_data":{{"004c":"{}","02e1":"{}"}}}}"#,
+            b64(&[0x10, 0x05]),
+            b64(data)
+        );
+        let mut out = vec![(format!("shelly/shellyplus1-{}/ble", n % 3), json)];
+        if n % 97 == 0 {
+            out.push(("shelly/shellyplus1-0/ble".to_owned(), "{truncated".to_owned()));
+        }
+        out
+    });
+}
+
+/// A gateway without Bluetooth, configured with `subscribed`, decodes every device's adverts,
+/// sent as `message` makes them, as a node with the keys would.
+fn proxied(name: &str, subscribed: &str, mut message: impl FnMut([u8; 6], &[u8]) -> Vec<(String, String)>) {
     let _serial = support::one_at_a_time();
     let s = Scratch::new(name);
     let (sim_config, recording) = support::node::simulated_day(&s.0);
@@ -64,7 +90,7 @@ fn proxied(name: &str, filter: &str, mut message: impl FnMut([u8; 6], &[u8]) -> 
     std::fs::write(
         s.path("gateway.toml"),
         format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[mqtt_in]\ntopics = [\"{filter}\"]\n",
+            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n{subscribed}\n",
             s.path("data").display(),
             broker.port
         ),

@@ -4,6 +4,7 @@
 
 pub mod ble;
 pub mod ble_gateway;
+pub mod ble_json;
 pub mod dedupe;
 pub mod masterbus;
 pub mod mesh;
@@ -112,6 +113,8 @@ pub struct Ingest {
     dedupe: dedupe::Dedupe,
     /// The receivers of adverts that come over MQTT: nodes' proxy topics, gateways' JSON.
     receivers: (Arc<str>, Arc<str>),
+    /// Other gateways' JSON shapes (`[[ble_json]]`), each with its receiver name.
+    json: Vec<(ble_json::Mapping, Arc<str>)>,
     telemetry: Arc<Telemetry>,
 }
 
@@ -128,8 +131,15 @@ impl Ingest {
             venus: venus::VenusDecoder::new(telemetry.clone()),
             dedupe: dedupe::Dedupe::default(),
             receivers: ("mqtt_in".into(), "ble_gateway".into()),
+            json: Vec::new(),
             telemetry,
         }
+    }
+
+    /// With the shapes of other gateways' JSON adverts.
+    pub fn with_json_gateways(mut self, mappings: Vec<ble_json::Mapping>) -> Self {
+        self.json = mappings.into_iter().map(|m| (m.clone(), format!("json:{}", m.name).into())).collect();
+        self
     }
 
     /// Other vessels' AIS position reports decoded since the last call.
@@ -173,7 +183,20 @@ impl Ingest {
             Input::Venus { at, topic, payload } => self.venus.message(at, &topic, &payload, out),
             Input::Mqtt { at, topic, payload } => {
                 let boat = self.nav.position();
-                if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
+                if let Some(i) = self.json.iter().position(|(m, _)| m.owns(&topic)) {
+                    let via = self.json[i].1.clone();
+                    self.telemetry.frame(&via, at);
+                    match self.json[i].0.adverts(&topic, &payload) {
+                        Ok(found) => {
+                            for (mac, data) in found {
+                                self.advert(at, mac, &data, Some(&via), out);
+                            }
+                        }
+                        Err(kind) => {
+                            self.telemetry.inc("halyard_decode_errors_total", &[("source", &via), ("kind", kind)])
+                        }
+                    }
+                } else if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
                     self.advert(at, mac, &data, Some(&self.receivers.0.clone()), out);
                 } else if let Some(heard) = ble_gateway::heard(&topic, &payload) {
                     self.telemetry.frame("ble_gateway", at);

@@ -11,8 +11,7 @@ use prost::Message;
 use serde::{Deserialize, Deserializer};
 use tokio::sync::{mpsc, watch};
 
-use super::backoff::{Backoff, Peer};
-use crate::burst::BurstLog;
+use super::network::{keep_open, Ended, Link};
 use crate::config::Secret;
 use crate::esphome::api;
 use crate::esphome::session::{login_answer, Error, Session};
@@ -75,49 +74,25 @@ impl Settings {
 }
 
 /// Read one proxy until `stop` turns true.
-pub async fn run(
-    settings: Settings,
-    tx: mpsc::Sender<Input>,
-    telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let source = settings.source();
-    let labels = [("source", source.as_str())];
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut errors = BurstLog::new("esphome", Duration::from_secs(60));
-    let peer = Peer::Tcp(settings.address());
-    let mut first = true;
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let ended = session(&settings, &tx, &telemetry, &mut stop, &mut backoff, &mut first).await;
-        telemetry.set("halyard_source_up", &labels, 0.0);
-        match ended {
-            Ok(()) => break,
-            Err(e) => {
-                telemetry.inc("halyard_source_errors_total", &[("source", source.as_str()), ("kind", e.kind())]);
-                errors.report(Instant::now(), || format!("{source} ({}): {e}; reconnecting", settings.address()));
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(Some(&peer)) => {}
-        }
-    }
-    telemetry.set("halyard_source_up", &labels, 0.0);
+pub async fn run(settings: Settings, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, stop: watch::Receiver<bool>) {
+    let (source, address) = (settings.source(), settings.address());
+    let settings = Arc::new(settings);
+    keep_open(&source, &address, telemetry.clone(), stop, |link| {
+        let (settings, tx, telemetry) = (settings.clone(), tx.clone(), telemetry.clone());
+        Box::pin(async move {
+            session(&settings, &tx, &telemetry, link).await.map_err(|e| Ended { kind: e.kind(), why: e.to_string() })
+        })
+    })
+    .await;
 }
 
 async fn session(
     settings: &Settings,
     tx: &mpsc::Sender<Input>,
     telemetry: &Telemetry,
-    stop: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
-    first: &mut bool,
+    link: &mut Link,
 ) -> Result<(), Error> {
     let source = settings.source();
-    let labels = [("source", source.as_str())];
     let via: Arc<str> = source.as_str().into();
     let timed_out = || Error::Io(std::io::ErrorKind::TimedOut.into());
     let tcp = tokio::time::timeout(OPEN_TIMEOUT, tokio::net::TcpStream::connect(settings.address()))
@@ -132,17 +107,14 @@ async fn session(
     s.send(api::DEVICE_INFO_REQUEST, &[]).await?;
     let subscribe = api::SubscribeBluetoothLeAdvertisements { flags: api::RAW_ADVERTISEMENTS };
     s.send(api::SUBSCRIBE_BLUETOOTH_LE_ADVERTISEMENTS, &subscribe.encode_to_vec()).await?;
-    if !std::mem::take(first) {
-        telemetry.inc("halyard_source_reconnects_total", &labels);
-    }
-    telemetry.set("halyard_source_up", &labels, 1.0);
+    link.opened();
     tracing::info!("{source}: connected to {} ({})", hello.name, hello.server_info);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = Instant::now();
     loop {
         let (kind, body) = tokio::select! {
-            _ = stop.changed() => {
+            _ = link.stop.changed() => {
                 let _ = s.send(api::DISCONNECT_REQUEST, &[]).await;
                 return Ok(());
             }
@@ -200,7 +172,7 @@ async fn session(
             _ => {}
         }
         if !adverts.is_empty() {
-            backoff.reset();
+            link.delivering();
         }
         for (mac, data) in adverts {
             if tx.send(Input::Ble { at: now_ms(), mac, data, via: Some(via.clone()) }).await.is_err() {

@@ -20,8 +20,7 @@ use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use super::backoff::{Backoff, Peer};
-use crate::burst::BurstLog;
+use super::network::{keep_open, Ended, Link};
 use crate::config::Secret;
 use crate::ingest::{now_ms, Input};
 use crate::telemetry::Telemetry;
@@ -91,50 +90,19 @@ fn discovered(topic: &str) -> Option<&str> {
 }
 
 /// Read one GX until `stop` turns true.
-pub async fn run(
-    settings: Settings,
-    tx: mpsc::Sender<Input>,
-    telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let name = settings.name();
-    let labels = [("source", name.as_str())];
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut errors = BurstLog::new("venus", Duration::from_secs(60));
-    let peer = Peer::Tcp(settings.address());
-    let mut first = true;
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let ended = session(&settings, &tx, &telemetry, &mut stop, &mut backoff, &mut first).await;
-        telemetry.set("halyard_source_up", &labels, 0.0);
-        match ended {
-            Ok(()) => break,
-            Err((kind, e)) => {
-                telemetry.inc("halyard_source_errors_total", &[("source", name.as_str()), ("kind", kind)]);
-                errors.report(Instant::now(), || format!("{name} ({}): {e}; reconnecting", settings.address()));
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(Some(&peer)) => {}
-        }
-    }
-    telemetry.set("halyard_source_up", &labels, 0.0);
+pub async fn run(settings: Settings, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, stop: watch::Receiver<bool>) {
+    let (name, address) = (settings.name(), settings.address());
+    let settings = Arc::new(settings);
+    keep_open(&name, &address, telemetry, stop, |link| {
+        let (settings, tx) = (settings.clone(), tx.clone());
+        Box::pin(async move { session(&settings, &tx, link).await })
+    })
+    .await;
 }
 
-/// One connection; `Ok` when told to stop, else why it ended (a kind for the counter, words).
-async fn session(
-    settings: &Settings,
-    tx: &mpsc::Sender<Input>,
-    telemetry: &Telemetry,
-    stop: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
-    first: &mut bool,
-) -> Result<(), (&'static str, String)> {
+/// One connection; `Ok` when told to stop, else why it ended.
+async fn session(settings: &Settings, tx: &mpsc::Sender<Input>, link: &mut Link) -> Result<(), Ended> {
     let name = settings.name();
-    let labels = [("source", name.as_str())];
     let client_id = format!("halyard-{}-{}", crate::hostname(), std::process::id());
     let (host, port) = (settings.host.clone(), settings.port.unwrap_or(if settings.tls { 8883 } else { 1883 }));
     let mut o = MqttOptions::new(client_id, host, port);
@@ -146,7 +114,7 @@ async fn session(
     }
     if settings.tls {
         crate::sinks::mqtt::endpoint::set_tls(&mut o, settings.ca_file.as_deref())
-            .map_err(|e| ("tls", format!("{e:#}")))?;
+            .map_err(|e| Ended { kind: "tls", why: format!("{e:#}") })?;
     }
     let (client, mut events) = AsyncClient::new(o, 16);
     let mut portal = settings.portal_id.clone();
@@ -156,7 +124,7 @@ async fn session(
     let mut window = (Instant::now(), 0u64);
     loop {
         tokio::select! {
-            _ = stop.changed() => {
+            _ = link.stop.changed() => {
                 let _ = client.try_disconnect();
                 return Ok(());
             }
@@ -168,10 +136,7 @@ async fn session(
             event = events.poll() => match event {
                 Ok(Event::Incoming(Incoming::ConnAck(_))) => {
                     connected = true;
-                    if !std::mem::take(first) {
-                        telemetry.inc("halyard_source_reconnects_total", &labels);
-                    }
-                    telemetry.set("halyard_source_up", &labels, 1.0);
+                    link.opened();
                     match &portal {
                         Some(p) => {
                             tracing::info!("{name}: reading GX {p} at {}", settings.address());
@@ -185,14 +150,15 @@ async fn session(
                     }
                 }
                 Ok(Event::Incoming(Incoming::Publish(p))) => {
-                    backoff.reset();
+                    link.delivering();
                     if window.0.elapsed() >= FLOOD_WINDOW {
                         window = (Instant::now(), 0);
                     }
                     window.1 += 1;
                     if window.1 > FLOOD_LIMIT {
                         let _ = client.try_disconnect();
-                        return Err(("flood", format!("more than {FLOOD_LIMIT} messages in {} s", FLOOD_WINDOW.as_secs())));
+                        let why = format!("more than {FLOOD_LIMIT} messages in {} s", FLOOD_WINDOW.as_secs());
+                        return Err(Ended { kind: "flood", why });
                     }
                     if portal.is_none() {
                         if let Some(found) = discovered(&p.topic) {
@@ -215,7 +181,7 @@ async fn session(
                         rumqttc::ConnectionError::MqttState(rumqttc::StateError::Deserialization(_)) => "bad_packet",
                         _ => "connection",
                     };
-                    return Err((kind, e.to_string()));
+                    return Err(Ended { kind, why: e.to_string() });
                 }
             },
         }
