@@ -447,6 +447,10 @@ pub struct Device {
     /// `temperature/24`, `system/0`): the names `[[venus]]` gives such devices otherwise.
     #[serde(default, deserialize_with = "gx_device")]
     pub gx: Option<String>,
+    /// With several receivers (adapters, proxies), the one to take this device's adverts from
+    /// while it hears them (`bluetooth:hci1`, `esphome:saloon`); the others stand in.
+    #[serde(default)]
+    pub receiver: Option<String>,
     /// Instant Readout key (or in the keys file under the address).
     #[serde(default)]
     pub key: Option<Key>,

@@ -473,7 +473,8 @@ pub async fn pipeline(
     };
     let mut ingest =
         Ingest::new(BleDecoder::new(KeyRing::new(&config.device), network, telemetry.clone()), telemetry.clone())
-            .with_json_gateways(config.ble_json.clone());
+            .with_json_gateways(config.ble_json.clone())
+            .with_preferred_receivers(config.device.iter().filter_map(|d| Some((d.mac?, d.receiver.clone()?))));
     let mut model = Model::new(Registry::new(&config.device), &config.model);
     // The lifetime energy counters continue across restarts of a gateway (a replay or an import
     // counts from zero and keeps nothing).

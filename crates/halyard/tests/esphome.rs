@@ -189,6 +189,19 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
     assert!(saloon_row["last_heard"].as_i64().is_some_and(|t| t > 0) && saloon_row["up"] == true, "{saloon_row}");
     assert!(saloon_row["frames"].as_f64().is_some_and(|n| n > 0.0), "{saloon_row}");
     assert!(row("esphome:wrongkey").is_some_and(|r| r["errors"]["wrong_key"].as_f64() >= Some(1.0)), "{api}");
+    // Who heard what: each Victron device's row names both good proxies and their signal.
+    let victrons: Vec<&serde_json::Value> =
+        api["devices"].as_array().unwrap().iter().filter(|d| d["via"] == serde_json::json!(["instant_readout"])).collect();
+    assert!(!victrons.is_empty(), "{api}");
+    for d in victrons {
+        let by: Vec<(&str, i64)> = d["receivers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["receiver"].as_str().unwrap(), r["best_rssi"].as_i64().unwrap_or(0)))
+            .collect();
+        assert_eq!(by, [("esphome:cockpit", -67), ("esphome:saloon", -67)], "{d}");
+    }
     // Every Victron advert a good proxy delivered was decoded, or counted as heard twice
     // (another proxy's copy was taken); the stand-in adds another maker's advert every 50.
     std::thread::sleep(Duration::from_secs(1));

@@ -7,6 +7,13 @@ import { get, esc, num, age } from "../api.js";
 
 const KEY = { ok: ["ok", "key works"], mismatch: ["bad", "wrong key"], missing: ["bad", "no key configured"], network: ["ok", "network key works"], none: ["muted", "no key needed"] };
 
+/** Who heard a device: each receiver, its best signal, and how many adverts it passed on. */
+function heardBy(receivers) {
+  if (!receivers || !receivers.length) return "";
+  const one = (r) => `${esc(r.receiver)}${r.best_rssi == null ? "" : ` ${r.best_rssi} dBm`} (${num(r.adverts)})`;
+  return `<div class="muted receivers">heard by ${receivers.map(one).join(", ")}</div>`;
+}
+
 export async function render(root, route, ctx) {
   const d = await get("/api/devices");
   const now = ctx.serverNow;
@@ -15,7 +22,7 @@ export async function render(root, route, ctx) {
     .map((x) => {
       const [cls, text] = KEY[x.key] || ["muted", x.key];
       return `<tr data-device="${esc(x.name)}"><td><b>${esc(x.name)}</b><div class="muted">${esc(x.product || x.kind)}</div></td>
-        <td>${esc(x.role || "")}${x.group ? ` · ${esc(x.group)}` : ""}</td><td>${x.via.map(esc).join(", ")}<div class="muted">${x.identities.map(esc).join(", ")}</div></td>
+        <td>${esc(x.role || "")}${x.group ? ` · ${esc(x.group)}` : ""}</td><td>${x.via.map(esc).join(", ")}<div class="muted">${x.identities.map(esc).join(", ")}</div>${heardBy(x.receivers)}</td>
         <td>${x.last_seen ? age(x.last_seen, now) : "never"}</td><td class="num">${num(x.updates)}</td><td class="num">${num(x.frames)}</td><td>${errors(x.errors)}</td>
         <td class="${cls}">${text}</td></tr>`;
     })

@@ -18,6 +18,8 @@ pub enum Heard {
         mac: [u8; 6],
         /// Manufacturer data, `E1 02` first.
         data: Vec<u8>,
+        /// Signal strength as the gateway heard it, dBm.
+        rssi: Option<i8>,
     },
     /// Another maker's device, or an advert without manufacturer data.
     Other,
@@ -48,7 +50,8 @@ pub fn heard(topic: &str, payload: &[u8]) -> Option<Heard> {
     if halyard_proto::hex::decode_into(hex.as_bytes(), &mut data).is_err() {
         return Some(Heard::Bad("bad_manufacturer_data"));
     }
-    Some(if data.starts_with(&VICTRON) && data.len() > 2 { Heard::Victron { mac, data } } else { Heard::Other })
+    let rssi = fields.get("rssi").and_then(Json::as_i64).and_then(|r| i8::try_from(r).ok());
+    Some(if data.starts_with(&VICTRON) && data.len() > 2 { Heard::Victron { mac, data, rssi } } else { Heard::Other })
 }
 
 #[cfg(test)]
@@ -63,7 +66,7 @@ mod tests {
             br#"{"id":"C0:3B:01:02:03:FF","mac_type":0,"adv_type":0,"manufacturerdata":"e1021000a0a2","rssi":-71}"#;
         assert_eq!(
             heard("home/OpenMQTTGateway/BTtoMQTT/C03B010203FF", omg),
-            Some(Heard::Victron { mac: MAC, data: vec![0xE1, 0x02, 0x10, 0x00, 0xA0, 0xA2] })
+            Some(Heard::Victron { mac: MAC, data: vec![0xE1, 0x02, 0x10, 0x00, 0xA0, 0xA2], rssi: Some(-71) })
         );
         // Theengs adds what it decoded; upper-case hex; the address only in the topic.
         let theengs = br#"{"rssi":-60,"manufacturerdata":"E1021000A0A2","brand":"Victron"}"#;

@@ -26,16 +26,29 @@ struct Last {
     via: Arc<str>,
 }
 
+/// How long a preferred receiver keeps its device after it last heard it: then the others'
+/// copies are taken again (the dongle up the mast unplugged, the proxy out of power).
+pub const PREFERRED_FOR_MS: Millis = 30_000;
+
 /// Which adverts were taken already, by address.
 #[derive(Debug, Default)]
 pub struct Dedupe {
     last: HashMap<[u8; 6], Last>,
+    /// A device's preferred receiver, and when it last heard the device.
+    preferred: HashMap<[u8; 6], (Arc<str>, Option<Millis>)>,
 }
 
 impl Dedupe {
     /// Whether `data` from `mac`, heard by `via` at `at`, was already taken from another
     /// receiver within [`WINDOW_MS`]. When it was not, it is the one remembered.
     pub fn taken_elsewhere(&mut self, at: Millis, mac: [u8; 6], data: &[u8], via: &Arc<str>) -> bool {
+        if let Some((preferred, heard)) = self.preferred.get_mut(&mac) {
+            if preferred == via {
+                *heard = Some(at);
+            } else if heard.is_some_and(|t| (at - t).abs() < PREFERRED_FOR_MS) {
+                return true;
+            }
+        }
         let mut h = std::collections::hash_map::DefaultHasher::new();
         data.hash(&mut h);
         let digest = h.finish();
@@ -49,6 +62,11 @@ impl Dedupe {
         }
         self.last.insert(mac, Last { digest, at, via: via.clone() });
         false
+    }
+
+    /// Take `mac`'s adverts from `receiver` while it hears the device.
+    pub fn prefer(&mut self, mac: [u8; 6], receiver: Arc<str>) {
+        self.preferred.insert(mac, (receiver, None));
     }
 }
 
@@ -69,5 +87,17 @@ mod tests {
         assert!(!d.taken_elsewhere(400 + WINDOW_MS, mac, b"\x10\x02\x89\xa3\x02\xb1\x40", &saloon));
         // Another address with the same bytes is another device.
         assert!(!d.taken_elsewhere(401 + WINDOW_MS, [1; 6], b"\x10\x02\x89\xa3\x02\xb1\x40", &cockpit));
+    }
+
+    #[test]
+    fn a_preferred_receiver_is_used_while_it_hears_the_device() {
+        let mut d = Dedupe::default();
+        let (mast, saloon): (Arc<str>, Arc<str>) = ("bluetooth:hci1".into(), "esphome:saloon".into());
+        let mac = [0xC0, 0x3B, 1, 2, 3, 4];
+        d.prefer(mac, mast.clone());
+        assert!(!d.taken_elsewhere(0, mac, b"a", &saloon), "not heard by the mast yet: taken");
+        assert!(!d.taken_elsewhere(1_000, mac, b"b", &mast));
+        assert!(d.taken_elsewhere(5_000, mac, b"c", &saloon), "the mast hears it: the saloon's copy is not needed");
+        assert!(!d.taken_elsewhere(1_000 + PREFERRED_FOR_MS, mac, b"d", &saloon), "the mast went quiet");
     }
 }

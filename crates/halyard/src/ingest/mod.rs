@@ -32,8 +32,8 @@ pub enum Input {
         mac: [u8; 6],
         /// The data after the company id.
         data: Vec<u8>,
-        /// The receiver that heard it live (`hci0`, `esphome:saloon`); `None` in a recording.
-        via: Option<Arc<str>>,
+        /// The receiver that heard it live; `None` in a recording.
+        via: Option<Receiver>,
     },
     /// Bytes from a VE.Direct port.
     VeDirect {
@@ -98,6 +98,16 @@ pub enum Input {
     },
 }
 
+/// Who heard an advert live: an adapter (`bluetooth:hci0`), a proxy (`esphome:saloon`), a
+/// gateway; with the signal strength when the receiver tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receiver {
+    /// The receiver's source name.
+    pub name: Arc<str>,
+    /// dBm.
+    pub rssi: Option<i8>,
+}
+
 /// Every decoder the pipeline runs itself.
 pub struct Ingest {
     /// Victron BLE.
@@ -150,7 +160,7 @@ impl Ingest {
     /// Decode one input.
     pub fn handle(&mut self, input: Input, out: &mut Vec<Update>) {
         match input {
-            Input::Ble { at, mac, data, via } => self.advert(at, mac, &data, via.as_ref(), out),
+            Input::Ble { at, mac, data, via } => self.advert(at, mac, &data, via, out),
             Input::VeDirect { at, port, bytes } => {
                 let telemetry = &self.telemetry;
                 self.vedirect
@@ -189,7 +199,7 @@ impl Ingest {
                     match self.json[i].0.adverts(&topic, &payload) {
                         Ok(found) => {
                             for (mac, data) in found {
-                                self.advert(at, mac, &data, Some(&via), out);
+                                self.advert(at, mac, &data, Some(Receiver { name: via.clone(), rssi: None }), out);
                             }
                         }
                         Err(kind) => {
@@ -197,12 +207,14 @@ impl Ingest {
                         }
                     }
                 } else if let Some((mac, data)) = mqtt_in::proxied_advert(&topic, &payload) {
-                    self.advert(at, mac, &data, Some(&self.receivers.0.clone()), out);
+                    let via = Receiver { name: self.receivers.0.clone(), rssi: None };
+                    self.advert(at, mac, &data, Some(via), out);
                 } else if let Some(heard) = ble_gateway::heard(&topic, &payload) {
                     self.telemetry.frame("ble_gateway", at);
                     match heard {
-                        ble_gateway::Heard::Victron { mac, data } => {
-                            self.advert(at, mac, &data, Some(&self.receivers.1.clone()), out)
+                        ble_gateway::Heard::Victron { mac, data, rssi } => {
+                            let via = Receiver { name: self.receivers.1.clone(), rssi };
+                            self.advert(at, mac, &data, Some(via), out)
                         }
                         ble_gateway::Heard::Other => {}
                         ble_gateway::Heard::Bad(kind) => self
@@ -218,15 +230,26 @@ impl Ingest {
 }
 
 impl Ingest {
-    /// A Victron advert, unless another receiver's copy of it was decoded already.
-    fn advert(&mut self, at: Millis, mac: [u8; 6], data: &[u8], via: Option<&Arc<str>>, out: &mut Vec<Update>) {
+    /// A Victron advert, unless another receiver's copy of it was decoded already (or the
+    /// device's preferred receiver hears it).
+    fn advert(&mut self, at: Millis, mac: [u8; 6], data: &[u8], via: Option<Receiver>, out: &mut Vec<Update>) {
         if let Some(via) = via {
-            if self.dedupe.taken_elsewhere(at, mac, data, via) {
-                self.telemetry.inc("halyard_ble_duplicates_total", &[("source", via)]);
+            self.telemetry.heard_by(&crate::model::Identity::Mac(mac), &via.name, via.rssi);
+            if self.dedupe.taken_elsewhere(at, mac, data, &via.name) {
+                self.telemetry.inc("halyard_ble_duplicates_total", &[("source", &via.name)]);
                 return;
             }
         }
         out.extend(self.ble.advert(at, mac, data));
+    }
+
+    /// Devices whose adverts are taken from one receiver while it hears them (`[[device]]
+    /// receiver`).
+    pub fn with_preferred_receivers(mut self, preferred: impl IntoIterator<Item = ([u8; 6], String)>) -> Self {
+        for (mac, receiver) in preferred {
+            self.dedupe.prefer(mac, receiver.as_str().into());
+        }
+        self
     }
 }
 

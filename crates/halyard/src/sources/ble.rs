@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
 use crate::burst::BurstLog;
-use crate::ingest::{now_ms, Input};
+use crate::ingest::{now_ms, Input, Receiver};
 use crate::telemetry::Telemetry;
 
 /// Victron Energy's Bluetooth SIG company id.
@@ -118,7 +118,9 @@ async fn scan(
                     let Ok(Some(data)) = device.manufacturer_data().await else { continue };
                     if let Some(bytes) = data.get(&VICTRON) {
                         telemetry.frame(via, now_ms());
-                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone(), via: Some(via.clone()) };
+                        let rssi = device.rssi().await.ok().flatten().and_then(|r| i8::try_from(r).ok());
+                        let via = Receiver { name: via.clone(), rssi };
+                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone(), via: Some(via) };
                         if tx.send(input).await.is_err() {
                             return Ok(());
                         }

@@ -15,7 +15,7 @@ use super::network::{keep_open, Ended, Link};
 use crate::config::Secret;
 use crate::esphome::api;
 use crate::esphome::session::{login_answer, Error, Session};
-use crate::ingest::{now_ms, Input};
+use crate::ingest::{now_ms, Input, Receiver};
 use crate::telemetry::Telemetry;
 
 /// The native API's port.
@@ -153,7 +153,7 @@ async fn session(
                     let mac = api::mac(a.address);
                     for (company, data) in halyard_proto::ble::manufacturer_data(&a.data) {
                         if company == COMPANY_ID {
-                            adverts.push((mac, data.to_vec()));
+                            adverts.push((mac, data.to_vec(), a.rssi));
                         }
                     }
                     telemetry.frame(&source, now_ms());
@@ -164,7 +164,7 @@ async fn session(
                 let mac = api::mac(a.address);
                 for m in a.manufacturer_data {
                     if api::company(&m.uuid) == Some(COMPANY_ID) {
-                        adverts.push((mac, m.data));
+                        adverts.push((mac, m.data, a.rssi));
                     }
                 }
                 telemetry.frame(&source, now_ms());
@@ -174,8 +174,9 @@ async fn session(
         if !adverts.is_empty() {
             link.delivering();
         }
-        for (mac, data) in adverts {
-            if tx.send(Input::Ble { at: now_ms(), mac, data, via: Some(via.clone()) }).await.is_err() {
+        for (mac, data, rssi) in adverts {
+            let via = Receiver { name: via.clone(), rssi: i8::try_from(rssi).ok() };
+            if tx.send(Input::Ble { at: now_ms(), mac, data, via: Some(via) }).await.is_err() {
                 return Ok(());
             }
         }

@@ -112,6 +112,17 @@ pub struct Heard {
     pub errors: BTreeMap<&'static str, u64>,
     /// Whether the latest one decoded (`Err(kind)` when it did not).
     pub last: Option<Result<(), &'static str>>,
+    /// Who heard it live: adverts per receiver and the best signal each had.
+    pub receivers: BTreeMap<String, Reception>,
+}
+
+/// One receiver's view of one device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reception {
+    /// Adverts it passed on.
+    pub adverts: u64,
+    /// The strongest signal, dBm.
+    pub best_rssi: Option<i8>,
 }
 
 /// The inverse of [`label_text`].
@@ -177,6 +188,18 @@ impl Telemetry {
         } else if m.len() < MAX_HEARD {
             f(m.entry(id.clone()).or_default());
         }
+    }
+
+    /// `receiver` heard `id` (with `rssi`, when it says).
+    pub fn heard_by(&self, id: &Identity, receiver: &str, rssi: Option<i8>) {
+        self.heard_entry(id, |h| {
+            let r = match h.receivers.get_mut(receiver) {
+                Some(r) => r,
+                None => h.receivers.entry(receiver.to_owned()).or_default(),
+            };
+            r.adverts += 1;
+            r.best_rssi = r.best_rssi.max(rssi);
+        });
     }
 
     /// A frame from `id` that decoded.

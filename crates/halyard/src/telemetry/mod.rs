@@ -5,4 +5,4 @@ pub mod logging;
 mod metrics;
 pub mod values;
 
-pub use metrics::Telemetry;
+pub use metrics::{Reception, Telemetry};

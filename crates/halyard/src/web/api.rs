@@ -156,8 +156,14 @@ pub async fn devices(State(web): State<Arc<Web>>) -> Answer {
         let mut frames = 0;
         let mut errors: BTreeMap<&str, u64> = BTreeMap::new();
         let mut last_result = None;
+        let mut receivers: BTreeMap<String, crate::telemetry::Reception> = BTreeMap::new();
         for id in &info.identities {
             if let Some(h) = heard.remove(id) {
+                for (name, r) in h.receivers {
+                    let mine = receivers.entry(name).or_default();
+                    mine.adverts += r.adverts;
+                    mine.best_rssi = mine.best_rssi.max(r.best_rssi);
+                }
                 frames += h.frames;
                 for (k, n) in &h.errors {
                     *errors.entry(k).or_default() += n;
@@ -189,6 +195,10 @@ pub async fn devices(State(web): State<Arc<Web>>) -> Answer {
             "frames": frames,
             "errors": errors,
             "key": key,
+            "receivers": receivers
+                .iter()
+                .map(|(name, r)| json!({ "receiver": name, "adverts": r.adverts, "best_rssi": r.best_rssi }))
+                .collect::<Vec<_>>(),
         }));
     }
     // What is left and failed was heard but never decoded: other boats' Victrons without a key.
