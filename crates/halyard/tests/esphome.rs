@@ -190,8 +190,12 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
     assert!(saloon_row["frames"].as_f64().is_some_and(|n| n > 0.0), "{saloon_row}");
     assert!(row("esphome:wrongkey").is_some_and(|r| r["errors"]["wrong_key"].as_f64() >= Some(1.0)), "{api}");
     // Who heard what: each Victron device's row names both good proxies and their signal.
-    let victrons: Vec<&serde_json::Value> =
-        api["devices"].as_array().unwrap().iter().filter(|d| d["via"] == serde_json::json!(["instant_readout"])).collect();
+    let victrons: Vec<&serde_json::Value> = api["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["via"] == serde_json::json!(["instant_readout"]))
+        .collect();
     assert!(!victrons.is_empty(), "{api}");
     for d in victrons {
         let by: Vec<(&str, i64)> = d["receivers"]

@@ -273,6 +273,34 @@ gx = "tank/20"
         .map(|m| m.topic)
         .collect();
     assert!(!halyards.is_empty() && halyards.iter().all(|t| *t == format!("R/{PORTAL}/keepalive")), "{halyards:?}");
+
+    // A GX that floods (a loop on the GX, a bridge echoing): 60,000 messages at once are more
+    // than the limit; the connection is dropped, counted and opened again, and the boat's own
+    // broker keeps getting Halyard's values.
+    let lines = "{\"value\": 12.7}\n".repeat(60_000);
+    let flood = s.path("flood.txt");
+    std::fs::write(&flood, lines).unwrap();
+    let topic = format!("N/{PORTAL}/battery/279/Dc/0/Voltage");
+    let port = gx_broker.port.to_string();
+    let sent = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port, "-t", &topic, "-l"])
+        .stdin(std::fs::File::open(&flood).unwrap())
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    let flooded = |t: &str| t.contains(r#"halyard_source_errors_total{source="venus:127.0.0.1",kind="flood"} 1"#);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while Instant::now() < deadline
+        && !(flooded(&text) && text.contains(r#"halyard_source_up{source="venus:127.0.0.1"} 1"#))
+    {
+        text = support::http_get(metrics, "/metrics");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(flooded(&text) && text.contains(r#"halyard_source_up{source="venus:127.0.0.1"} 1"#), "{text}");
+    let before = sub.all().len();
+    assert!(sub.wait(Duration::from_secs(10), |m| m.len() > before + 3), "the boat's broker went quiet");
+
     let log = run.stop();
     assert!(log.contains(&format!("found GX {PORTAL}")), "{log}");
 }
