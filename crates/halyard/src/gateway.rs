@@ -303,9 +303,8 @@ pub async fn pipeline(
             .with_context(|| format!("opening the MQTT outbox in {}", outbox_dir.display()))?;
         let mut in_topics = if live { config.mqtt_in.topics.clone() } else { Vec::new() };
         if live {
+            // Other gateways' JSON adverts (`[[ble_json]]`).
             in_topics.extend(config.ble_json.iter().flat_map(|m| m.topics.iter().cloned()));
-        }
-        if live {
             // Acknowledgements: `<root>/alarm/<name>/ack` (any payload).
             in_topics.push(format!("{root}/alarm/+/ack"));
             // The anchor watch: `drop [RADIUS]`, `up`, or JSON (alarms::anchor::Command).

@@ -84,20 +84,6 @@ fn adverts_file(s: &Scratch, adverts: &[support::node::Advert]) -> PathBuf {
     path
 }
 
-/// A gateway configuration: the simulated boat's devices and keys, the broker, and `extra`.
-fn gateway_config(s: &Scratch, sim_config: &str, broker: u16, extra: &str) -> PathBuf {
-    let path = s.path("gateway.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{broker}\"\nmdns = false\n{extra}",
-            s.path("data").display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 fn counter(metrics: &str, name: &str, labels: &str) -> f64 {
     let prefix = format!("{name}{{{labels}}} ");
     metrics.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
@@ -137,7 +123,7 @@ fn victron_adverts_from_esphome_proxies_are_decoded_by_the_gateway() {
         })
         .collect();
     let extra = format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"127.0.0.1:{web}\"\n{proxies}");
-    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let config = support::node::gateway_config(&s.0, &sim_config, broker.port, &extra);
     let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
 
     // Every device's last values, as the keyed node publishes them.
@@ -269,7 +255,7 @@ fn proxy_latency_and_load() {
     let device =
         Device::start(&s.0, "one", &file, &["--key", KEY, "--rate", "100", "--sent", sent_log.to_str().unwrap()]);
     let extra = format!("[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n[[esphome]]\nname = \"one\"\nhost = \"127.0.0.1\"\nport = {}\nencryption_key = \"{KEY}\"\n", device.port);
-    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let config = support::node::gateway_config(&s.0, &sim_config, broker.port, &extra);
     let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
     let sent = || std::fs::read_to_string(&sent_log).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(adverts.len() as u64 / 100 + 60);
@@ -339,7 +325,7 @@ fn proxy_latency_and_load() {
         })
         .collect();
     let extra = format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n[web]\nlisten = \"\"\n{proxies}");
-    let config = gateway_config(&s, &sim_config, broker.port, &extra);
+    let config = support::node::gateway_config(&s.0, &sim_config, broker.port, &extra);
     let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
     std::thread::sleep(Duration::from_secs(10));
     let frames = || {

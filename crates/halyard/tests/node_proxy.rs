@@ -87,16 +87,9 @@ fn proxied(name: &str, subscribed: &str, mut message: impl FnMut([u8; 6], &[u8])
     let (sim_config, recording) = support::node::simulated_day(&s.0);
     let broker = Mosquitto::start(&s.0, "");
     let sub = Subscriber::start(broker.port, None);
-    std::fs::write(
-        s.path("gateway.toml"),
-        format!(
-            "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{}\"\nmdns = false\n[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n{subscribed}\n",
-            s.path("data").display(),
-            broker.port
-        ),
-    )
-    .unwrap();
-    let run = Halyard::start(&["run", "-c", s.path("gateway.toml").to_str().unwrap()]);
+    let extra = format!("[metrics]\nlisten = \"\"\n[web]\nlisten = \"\"\n{subscribed}\n");
+    let config = support::node::gateway_config(&s.0, &sim_config, broker.port, &extra);
+    let run = Halyard::start(&["run", "-c", config.to_str().unwrap()]);
     assert!(
         sub.wait(Duration::from_secs(20), |m| m.iter().any(|r| r.topic == "halyard/status" && r.payload == "online"))
     );

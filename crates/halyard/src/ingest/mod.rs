@@ -148,7 +148,22 @@ impl Ingest {
 
     /// With the shapes of other gateways' JSON adverts.
     pub fn with_json_gateways(mut self, mappings: Vec<ble_json::Mapping>) -> Self {
-        self.json = mappings.into_iter().map(|m| (m.clone(), format!("json:{}", m.name).into())).collect();
+        self.json = mappings
+            .into_iter()
+            .map(|m| {
+                let via = format!("json:{}", m.name).into();
+                (m, via)
+            })
+            .collect();
+        self
+    }
+
+    /// Devices whose adverts are taken from one receiver while it hears them (`[[device]]
+    /// receiver`).
+    pub fn with_preferred_receivers(mut self, preferred: impl IntoIterator<Item = ([u8; 6], String)>) -> Self {
+        for (mac, receiver) in preferred {
+            self.dedupe.prefer(mac, receiver.as_str().into());
+        }
         self
     }
 
@@ -227,9 +242,7 @@ impl Ingest {
             }
         }
     }
-}
 
-impl Ingest {
     /// A Victron advert, unless another receiver's copy of it was decoded already (or the
     /// device's preferred receiver hears it).
     fn advert(&mut self, at: Millis, mac: [u8; 6], data: &[u8], via: Option<Receiver>, out: &mut Vec<Update>) {
@@ -241,15 +254,6 @@ impl Ingest {
             }
         }
         out.extend(self.ble.advert(at, mac, data));
-    }
-
-    /// Devices whose adverts are taken from one receiver while it hears them (`[[device]]
-    /// receiver`).
-    pub fn with_preferred_receivers(mut self, preferred: impl IntoIterator<Item = ([u8; 6], String)>) -> Self {
-        for (mac, receiver) in preferred {
-            self.dedupe.prefer(mac, receiver.as_str().into());
-        }
-        self
     }
 }
 

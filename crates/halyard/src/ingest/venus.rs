@@ -90,7 +90,9 @@ impl VenusDecoder {
                     Json::Null => Said::Values(vec![Metric { name: q.name.into(), unit: unit.into(), value: None }]),
                     Json::Number(v) => {
                         let Some(v) = v.as_f64() else { return self.bad("bad_value", topic, payload) };
-                        let mut m = vec![Metric::number(q.name, unit, tidy(v * q.scale))];
+                        // D-Bus values are often single-precision floats (51.40999984741211 for
+                        // 51.41 V): three decimals keep every quantity's resolution (mV, mA, Wh).
+                        let mut m = vec![Metric::number(q.name, unit, crate::json::round(v * q.scale, 3))];
                         if let Some(name) = q.table.and_then(|t| t.name(v as i32)) {
                             m.push(Metric::text(format!("{}_name", q.name), name));
                         }
@@ -160,17 +162,6 @@ impl VenusDecoder {
 
 fn gx(service: &str, instance: &str) -> Identity {
     Identity::Gx { service: service.to_owned(), instance: instance.to_owned() }
-}
-
-/// D-Bus values are often single-precision floats (51.40999984741211 for 51.41 V): three
-/// decimals keep every quantity's resolution (mV, mA, Wh, 0.001 %) and drop the noise.
-fn tidy(v: f64) -> f64 {
-    let r = (v * 1000.0).round() / 1000.0;
-    if r == 0.0 {
-        0.0
-    } else {
-        r
-    }
 }
 
 #[cfg(test)]

@@ -117,10 +117,11 @@ async fn scan(
                     let Ok(device) = adapter.device(addr) else { continue };
                     let Ok(Some(data)) = device.manufacturer_data().await else { continue };
                     if let Some(bytes) = data.get(&VICTRON) {
-                        telemetry.frame(via, now_ms());
+                        let at = now_ms();
+                        telemetry.frame(via, at);
                         let rssi = device.rssi().await.ok().flatten().and_then(|r| i8::try_from(r).ok());
                         let via = Receiver { name: via.clone(), rssi };
-                        let input = Input::Ble { at: now_ms(), mac: addr.0, data: bytes.clone(), via: Some(via) };
+                        let input = Input::Ble { at, mac: addr.0, data: bytes.clone(), via: Some(via) };
                         if tx.send(input).await.is_err() {
                             return Ok(());
                         }

@@ -70,9 +70,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The broker's port: as configured, else MQTT's (1883, or 8883 with TLS).
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.tls { 8883 } else { 1883 })
+    }
+
     /// `host:port`.
     pub fn address(&self) -> String {
-        format!("{}:{}", self.host, self.port.unwrap_or(if self.tls { 8883 } else { 1883 }))
+        format!("{}:{}", self.host, self.port())
     }
 
     /// The source's name in counters and logs.
@@ -107,8 +112,7 @@ pub async fn run(settings: Settings, tx: mpsc::Sender<Input>, telemetry: Arc<Tel
 async fn session(settings: &Settings, tx: &mpsc::Sender<Input>, link: &mut Link) -> Result<(), Ended> {
     let name = settings.name();
     let client_id = format!("halyard-{}-{}", crate::hostname(), std::process::id());
-    let (host, port) = (settings.host.clone(), settings.port.unwrap_or(if settings.tls { 8883 } else { 1883 }));
-    let mut o = MqttOptions::new(client_id, host, port);
+    let mut o = MqttOptions::new(client_id, settings.host.clone(), settings.port());
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_session(true);
     o.set_max_packet_size(MAX_MESSAGE, 4096);

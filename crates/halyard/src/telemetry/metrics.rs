@@ -125,6 +125,14 @@ pub struct Reception {
     pub best_rssi: Option<i8>,
 }
 
+impl Reception {
+    /// Count `other`'s adverts in, keeping the stronger signal.
+    pub fn merge(&mut self, other: &Reception) {
+        self.adverts += other.adverts;
+        self.best_rssi = self.best_rssi.max(other.best_rssi);
+    }
+}
+
 /// The inverse of [`label_text`].
 fn parse_labels(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -197,8 +205,7 @@ impl Telemetry {
                 Some(r) => r,
                 None => h.receivers.entry(receiver.to_owned()).or_default(),
             };
-            r.adverts += 1;
-            r.best_rssi = r.best_rssi.max(rssi);
+            r.merge(&Reception { adverts: 1, best_rssi: rssi });
         });
     }
 

@@ -160,9 +160,7 @@ pub async fn devices(State(web): State<Arc<Web>>) -> Answer {
         for id in &info.identities {
             if let Some(h) = heard.remove(id) {
                 for (name, r) in h.receivers {
-                    let mine = receivers.entry(name).or_default();
-                    mine.adverts += r.adverts;
-                    mine.best_rssi = mine.best_rssi.max(r.best_rssi);
+                    receivers.entry(name).or_default().merge(&r);
                 }
                 frames += h.frames;
                 for (k, n) in &h.errors {

@@ -85,3 +85,15 @@ pub fn simulated_day(dir: &std::path::Path) -> (String, String) {
     let config = super::sim_config(std::fs::read_to_string(dir.join("halyard.toml")).unwrap());
     (config, std::fs::read_to_string(dir.join("boat.hrec")).unwrap())
 }
+
+/// A gateway's configuration in `dir/gateway.toml`: the simulated boat's devices and keys (no
+/// history), the broker on `broker`, and `extra` (its sources, its ports).
+pub fn gateway_config(dir: &std::path::Path, sim_config: &str, broker: u16, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("gateway.toml");
+    let config = format!(
+        "data_dir = \"{}\"\n{sim_config}\n[store]\nenabled = false\n[mqtt]\nurl = \"mqtt://127.0.0.1:{broker}\"\nmdns = false\n{extra}",
+        dir.join("data").display()
+    );
+    std::fs::write(&path, config).unwrap();
+    path
+}
