@@ -139,4 +139,20 @@ fn import_of_an_endless_input_runs_in_bounded_memory() {
     for endless in ["/dev/zero", "/dev/urandom"] {
         check("import", &["import", "-c", cfg.to_str().unwrap()], endless);
     }
+    // Random bytes whose head looks like a Meshtastic stream (a `0x94 0xC3` frame start, as one
+    // run in sixteen of /dev/urandom has in its first 4 KiB): read as one, in the same bound.
+    let fifo = scratch.path("mesh-looking");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut out = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            let mut random = std::fs::File::open("/dev/urandom").unwrap();
+            // Until the reader is killed (a broken pipe ends the copy).
+            let _ = out.write_all(&[0x94, 0xC3]).and_then(|()| std::io::copy(&mut random, &mut out));
+        })
+    };
+    check("import", &["import", "-c", cfg.to_str().unwrap()], fifo.to_str().unwrap());
+    writer.join().unwrap();
 }

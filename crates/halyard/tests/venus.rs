@@ -168,13 +168,25 @@ gx = "tank/20"
     let online = |m: &[support::Received]| m.iter().any(|r| r.topic == "halyard/status" && r.payload == "online");
     assert!(sub.wait(Duration::from_secs(20), online), "{}", run.log());
 
-    // The SmartShunt's own advert, as a node without keys passes it on.
-    let advert = std::process::Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &boat_broker.port.to_string(), "-q", "1"])
-        .args(["-t", &format!("victron/{SHUNT_MAC}/advert"), "-m", SHUNT_ADVERT])
-        .output()
-        .unwrap();
-    assert!(advert.status.success());
+    // The SmartShunt's own advert, as a node without keys passes it on: again every half
+    // second, as the shunt advertises (Halyard subscribes to its in-topics after announcing
+    // itself online, so a single message could come before the subscription).
+    let advertising = Arc::new(AtomicBool::new(true));
+    let shunt = {
+        let advertising = advertising.clone();
+        let port = boat_broker.port.to_string();
+        std::thread::spawn(move || {
+            while advertising.load(Ordering::Relaxed) {
+                let advert = std::process::Command::new("mosquitto_pub")
+                    .args(["-h", "127.0.0.1", "-p", &port, "-q", "1"])
+                    .args(["-t", &format!("victron/{SHUNT_MAC}/advert"), "-m", SHUNT_ADVERT])
+                    .output()
+                    .unwrap();
+                assert!(advert.status.success(), "{}", String::from_utf8_lossy(&advert.stderr));
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
 
     // What the GX's values are in Halyard's units (D-Bus documentation: TimeToGo in seconds,
     // tank volumes in m³), under the configured names or the GX's service and instance.
@@ -207,7 +219,13 @@ gx = "tank/20"
     };
     let ok = sub.wait(Duration::from_secs(30), all_there);
     let got = latest(&sub);
-    let wrong: Vec<_> = expected.iter().filter(|(t, p)| got.get(*t).map(String::as_str) != Some(*p)).collect();
+    let wrong: Vec<_> = expected
+        .iter()
+        .filter(|(t, p)| got.get(*t).map(String::as_str) != Some(*p))
+        .map(|(t, p)| format!("{t}: {:?} instead of {p:?}", got.get(*t)))
+        .collect();
+    advertising.store(false, Ordering::Relaxed);
+    shunt.join().unwrap();
     assert!(ok, "not as expected: {wrong:?}\n{}", run.log());
     // One device for the SmartShunt, and none named after its serial.
     assert!(!got.keys().any(|t| t.contains("HQ2031ABCDE") || t.contains("battery_monitor-")), "{got:?}");

@@ -138,6 +138,12 @@ pub async fn run(
     result.map(|()| stats)
 }
 
+/// The most bytes of a stream (Meshtastic, NMEA, VE.Direct) handed on at once. The pipeline's
+/// input queue holds 4,096 inputs, so at most 4 MiB of a stream wait in it whatever the stream
+/// is: at 64 KiB a chunk, random bytes that happened to look like a Meshtastic stream filled the
+/// queue with 256 MiB. A Meshtastic frame is 516 bytes at most and an NMEA line 82 characters.
+const STREAM_CHUNK: usize = 1024;
+
 /// A recorded Meshtastic stream: a `0x94 0xC3` frame header within its first 4 KiB (debug text
 /// may come first).
 pub fn is_mesh_stream(bytes: &[u8]) -> bool {
@@ -241,7 +247,7 @@ async fn replay_files(
             continue;
         }
         let (kind, size) = if is_mesh_stream(&head) {
-            (Stream::Mesh, 64 * 1024)
+            (Stream::Mesh, STREAM_CHUNK)
         } else if is_nmea_log(&head) {
             // An NMEA log: its own clock (RMC/ZDA dates, or its times of day on the date given
             // or the file's), as fast as it can be read.
@@ -262,12 +268,12 @@ async fn replay_files(
                 );
                 Some(d)
             });
-            (Stream::Nmea(crate::ingest::nmea::Clock::Log(date)), 64 * 1024)
+            (Stream::Nmea(crate::ingest::nmea::Clock::Log(date)), STREAM_CHUNK)
         } else {
             // A VE.Direct dump: 19,200 baud 8N1 is 1,920 bytes/s, so 192 bytes every 100 ms.
             let port: Arc<str> = name.clone().into();
             let _ = tx.send(Input::VeDirectReopened { port: port.clone() }).await;
-            (Stream::VeDirect(port), if max_speed { 4096 } else { 192 })
+            (Stream::VeDirect(port), if max_speed { STREAM_CHUNK } else { 192 })
         };
         let source: Arc<str> = name.clone().into();
         let mut chunk = vec![0u8; size];
