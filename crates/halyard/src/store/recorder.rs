@@ -1,5 +1,5 @@
 //! The recorder sink: model changes → samples and rollups → the store, one transaction per
-//! batch (at most one second's worth, or 5,000 samples). A failed write (a full disk) keeps the
+//! batch (at most one second's worth, or 50,000 samples). A failed write (a full disk) keeps the
 //! batch in memory and retries; nothing is dropped until a million samples wait.
 
 use std::sync::Arc;
@@ -15,8 +15,10 @@ use crate::burst::BurstLog;
 use crate::model::{Change, Reading};
 use crate::telemetry::Telemetry;
 
-/// Samples per batch, at most.
-const BATCH: usize = 5_000;
+/// Samples per batch, at most. Live, a second's worth is far fewer; an import fills batches:
+/// at 5,000 a 10-day import committed 740 times, rewriting each series' last pages into the WAL
+/// each time (7.4 s of system time of 23.4 s; 3.9 s of 20.9 s at 50,000, 1.6 MB of samples).
+const BATCH: usize = 50_000;
 /// Samples kept in memory while the store cannot be written, at most.
 const BACKLOG: usize = 1_000_000;
 
