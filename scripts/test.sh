@@ -37,6 +37,9 @@ step "front-end packages (npm ci in web/: uPlot for the dashboard, playwright-co
 step "the Signal K referees (npm ci in crates/halyard/tests/signalk: signalk-server, @signalk/signalk-schema, ws)"
 (cd crates/halyard/tests/signalk && npm ci --no-audit --no-fund)
 
+step "the NMEA 2000 referee (npm ci in crates/halyard/tests/n2k: @canboat/canboatjs, no native serial port build)"
+(cd crates/halyard/tests/n2k && npm ci --no-audit --no-fund --ignore-scripts)
+
 step "the Improv Wi-Fi referee (npm ci in crates/halyard/tests/improv: improv-wifi-serial-sdk)"
 (cd crates/halyard/tests/improv && npm ci --no-audit --no-fund --omit=dev)
 

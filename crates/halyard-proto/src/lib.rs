@@ -8,6 +8,7 @@
 //! * [`vedirect`] — the VE.Direct serial text protocol and HEX register protocol.
 //! * [`masterbus`] — Mastervolt MasterBus (CAN): values, self-description and device discovery.
 //! * [`can`] — the framings CAN arrives in: pcapng/pcap, candump logs, SLCAN, CAN-Ethernet gateways.
+//! * [`n2k`] — NMEA 2000: the CAN id, fast packets, PGN field tables and text captures.
 //! * [`nmea`] — NMEA 0183: GPS, wind, heading, depth and AIS sentences.
 //! * [`meshtastic`] — the Meshtastic radios' stream framing (serial, TCP 4403).
 //!
@@ -31,6 +32,7 @@ pub mod date;
 pub mod hex;
 pub mod masterbus;
 pub mod meshtastic;
+pub mod n2k;
 pub mod nmea;
 mod value;
 pub mod vedirect;

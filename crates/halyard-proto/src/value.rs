@@ -37,6 +37,18 @@ pub enum Unit {
     Litre,
     /// Hectopascal (air pressure).
     HectoPascal,
+    /// Metre (depth, altitude).
+    Metre,
+    /// Degree of arc (latitude, heading, angles).
+    Degree,
+    /// Knot (speeds through the water and over the ground, wind).
+    Knot,
+    /// Degree per minute (rate of turn, as NMEA 0183's ROT).
+    DegreePerMinute,
+    /// Revolutions per minute (engine speed).
+    Rpm,
+    /// Litre per hour (fuel rate).
+    LitrePerHour,
 }
 
 impl Unit {
@@ -59,6 +71,12 @@ impl Unit {
             Unit::Hertz => "Hz",
             Unit::Litre => "L",
             Unit::HectoPascal => "hPa",
+            Unit::Metre => "m",
+            Unit::Degree => "°",
+            Unit::Knot => "kn",
+            Unit::DegreePerMinute => "°/min",
+            Unit::Rpm => "rpm",
+            Unit::LitrePerHour => "L/h",
         }
     }
 }

@@ -75,6 +75,7 @@ fn decoders_read_an_endless_input_in_bounded_memory() {
         check("decode nmea", &["decode", "nmea"], endless);
         check("decode vedirect", &["decode", "vedirect"], endless);
         check("decode meshtastic", &["decode", "meshtastic"], endless);
+        check("decode n2k", &["decode", "n2k"], endless);
         check(
             "decode venetworking",
             &["decode", "venetworking", "--key", "00112233445566778899aabbccddeeff", "--network-id", "1234", "--file"],

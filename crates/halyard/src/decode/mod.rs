@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 mod masterbus;
 mod meshtastic;
+mod n2k;
 mod nmea;
 mod vedirect;
 mod venetworking;
@@ -35,6 +36,10 @@ pub enum Protocol {
     /// A Meshtastic radio's stream (serial or TCP 4403): one JSON line per frame.
     #[command(name = "meshtastic")]
     Meshtastic(meshtastic::Args),
+    /// An NMEA 2000 capture (canboat RAW, Yacht Devices RAW, candump, SocketCAN pcap/pcapng):
+    /// one JSON line per message.
+    #[command(name = "n2k")]
+    N2k(n2k::Args),
 }
 
 /// Run a decode subcommand.
@@ -46,6 +51,7 @@ pub fn run(protocol: Protocol) -> Result<()> {
         Protocol::MasterBus(a) => masterbus::run(a),
         Protocol::Nmea(a) => nmea::run(a),
         Protocol::Meshtastic(a) => meshtastic::run(a),
+        Protocol::N2k(a) => n2k::run(a),
     }
 }
 

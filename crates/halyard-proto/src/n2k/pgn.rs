@@ -1,0 +1,582 @@
+//! The PGNs Halyard decodes: each a table of fields (name, bit position, width, signedness and
+//! how the raw number becomes a value in Halyard's units), written from the public PGN
+//! documentation as canboat's database records it. Field names are the documentation's names in
+//! snake_case (`wind_speed`, `state_of_charge`); values are in Halyard's units: V, A, °C,
+//! degrees, knots, metres, %, seconds, hPa.
+//!
+//! Fields are packed little-endian, least significant bit first. The highest values of a number
+//! field ("not available", "out of range", reserved: see [`reserved`]) decode as
+//! [`Value::NotAvailable`], never as a number.
+
+use super::lookups::*;
+use crate::{Decimal, EnumTable, FlagTable, Unit, Value};
+
+/// How a field's raw bits become a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// `raw × num / den + offset` in units of 10^-`decimals` of `unit` (rounded half away from
+    /// zero: a conversion such as radians to degrees is not exact).
+    Number {
+        /// The unit.
+        unit: Unit,
+        /// Multiplier.
+        num: i128,
+        /// Divisor.
+        den: i128,
+        /// Added after scaling, in output units.
+        offset: i64,
+        /// Decimal places of the output.
+        decimals: u8,
+    },
+    /// An enumeration.
+    Lookup(&'static EnumTable),
+    /// A bit set.
+    Flags(&'static FlagTable),
+    /// Days since 1970-01-01.
+    Date,
+}
+
+/// One field of a PGN.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldDef {
+    /// snake_case of the documentation's name.
+    pub name: &'static str,
+    /// First bit.
+    pub offset: u16,
+    /// Width in bits (1–64).
+    pub bits: u8,
+    /// Two's complement.
+    pub signed: bool,
+    /// How to read it.
+    pub kind: Kind,
+}
+
+/// A PGN Halyard decodes.
+#[derive(Debug)]
+pub struct PgnDef {
+    /// The number.
+    pub pgn: u32,
+    /// The documentation's title.
+    pub description: &'static str,
+    /// Its fields (reserved bits left out).
+    pub fields: &'static [FieldDef],
+}
+
+/// A number: `raw × scale.0 / scale.1` in units of 10^-`decimals` of `unit`.
+const fn n(
+    name: &'static str,
+    offset: u16,
+    bits: u8,
+    signed: bool,
+    unit: Unit,
+    (num, den): (i128, i128),
+    decimals: u8,
+) -> FieldDef {
+    FieldDef { name, offset, bits, signed, kind: Kind::Number { unit, num, den, offset: 0, decimals } }
+}
+/// A count, instance or sequence id.
+const fn count(name: &'static str, offset: u16, bits: u8) -> FieldDef {
+    n(name, offset, bits, false, Unit::None, (1, 1), 0)
+}
+/// 0.0001 rad as degrees (3 decimals: the resolution is 0.0057°).
+const fn angle(name: &'static str, offset: u16, signed: bool) -> FieldDef {
+    n(name, offset, 16, signed, Unit::Degree, (5_729_577_951_308_232, 1_000_000_000_000_000), 3)
+}
+/// 0.01 m/s as knots (0.01 kn: × 3600 / 1852).
+const fn speed(name: &'static str, offset: u16) -> FieldDef {
+    n(name, offset, 16, false, Unit::Knot, (3600, 1852), 2)
+}
+/// Kelvin at 10^-`decimals` per bit as °C (tenths are read at 2 decimals: 273.15 K).
+const fn kelvin(name: &'static str, offset: u16, bits: u8, decimals: u8) -> FieldDef {
+    let (num, zero, decimals) = match decimals {
+        1 => (10, 27_315, 2),
+        2 => (1, 27_315, 2),
+        _ => (1, 273_150, 3),
+    };
+    FieldDef {
+        name,
+        offset,
+        bits,
+        signed: false,
+        kind: Kind::Number { unit: Unit::Celsius, num, den: 1, offset: -zero, decimals },
+    }
+}
+/// Percent at 0.004 % (3 decimals).
+const fn fine_percent(name: &'static str, offset: u16) -> FieldDef {
+    n(name, offset, 16, true, Unit::Percent, (4, 1), 3)
+}
+/// Pascal at `pa` per bit as hPa (at 3 decimals when finer than 100 Pa).
+const fn pressure(name: &'static str, offset: u16, bits: u8, signed: bool, pa_per_bit_tenths: i128) -> FieldDef {
+    // tenths of a pascal per bit → thousandths of a hPa: ×1 (0.1 Pa = 0.001 hPa)
+    n(name, offset, bits, signed, Unit::HectoPascal, (pa_per_bit_tenths, 1), 3)
+}
+const fn lookup(name: &'static str, offset: u16, bits: u8, table: &'static EnumTable) -> FieldDef {
+    FieldDef { name, offset, bits, signed: false, kind: Kind::Lookup(table) }
+}
+const fn date(name: &'static str, offset: u16) -> FieldDef {
+    FieldDef { name, offset, bits: 16, signed: false, kind: Kind::Date }
+}
+/// 0.0001 s since midnight.
+const fn time(name: &'static str, offset: u16) -> FieldDef {
+    n(name, offset, 32, false, Unit::Second, (1, 1), 4)
+}
+
+const SID: FieldDef = count("sid", 0, 8);
+
+/// Every PGN Halyard decodes, by number.
+pub static PGNS: &[PgnDef] = &[
+    PgnDef {
+        pgn: 126_992,
+        description: "System Time",
+        fields: &[SID, lookup("source", 8, 4, &SYSTEM_TIME), date("date", 16), time("time", 32)],
+    },
+    PgnDef {
+        pgn: 127_245,
+        description: "Rudder",
+        fields: &[
+            count("instance", 0, 8),
+            lookup("direction_order", 8, 3, &DIRECTION_RUDDER),
+            angle("angle_order", 16, true),
+            angle("position", 32, true),
+        ],
+    },
+    PgnDef {
+        pgn: 127_250,
+        description: "Vessel Heading",
+        fields: &[
+            SID,
+            angle("heading", 8, false),
+            angle("deviation", 24, true),
+            angle("variation", 40, true),
+            lookup("reference", 56, 2, &DIRECTION_REFERENCE),
+        ],
+    },
+    PgnDef {
+        pgn: 127_251,
+        description: "Rate of Turn",
+        // 3.125e-8 rad/s as °/min: × 180/π × 60, at 3 decimals.
+        fields: &[SID, n("rate", 8, 32, true, Unit::DegreePerMinute, (107_429_586_587, 1_000_000_000_000), 3)],
+    },
+    PgnDef {
+        pgn: 127_257,
+        description: "Attitude",
+        fields: &[SID, angle("yaw", 8, true), angle("pitch", 24, true), angle("roll", 40, true)],
+    },
+    PgnDef {
+        pgn: 127_258,
+        description: "Magnetic Variation",
+        fields: &[
+            SID,
+            lookup("source", 8, 4, &MAGNETIC_VARIATION),
+            date("age_of_service", 16),
+            angle("variation", 32, true),
+        ],
+    },
+    PgnDef {
+        pgn: 127_488,
+        description: "Engine Parameters, Rapid Update",
+        fields: &[
+            lookup("instance", 0, 8, &ENGINE_INSTANCE),
+            n("speed", 8, 16, false, Unit::Rpm, (25, 1), 2),
+            pressure("boost_pressure", 24, 16, false, 1000),
+            n("tilt_trim", 40, 8, true, Unit::Percent, (1, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 127_489,
+        description: "Engine Parameters, Dynamic",
+        fields: &[
+            lookup("instance", 0, 8, &ENGINE_INSTANCE),
+            pressure("oil_pressure", 8, 16, false, 1000),
+            kelvin("oil_temperature", 24, 16, 1),
+            kelvin("temperature", 40, 16, 2),
+            n("alternator_potential", 56, 16, true, Unit::Volt, (1, 1), 2),
+            n("fuel_rate", 72, 16, true, Unit::LitrePerHour, (1, 1), 1),
+            n("total_engine_hours", 88, 32, false, Unit::Second, (1, 1), 0),
+            pressure("coolant_pressure", 120, 16, false, 1000),
+            pressure("fuel_pressure", 136, 16, false, 10_000),
+            FieldDef {
+                name: "discrete_status_1",
+                offset: 160,
+                bits: 16,
+                signed: false,
+                kind: Kind::Flags(&ENGINE_STATUS_1),
+            },
+            FieldDef {
+                name: "discrete_status_2",
+                offset: 176,
+                bits: 16,
+                signed: false,
+                kind: Kind::Flags(&ENGINE_STATUS_2),
+            },
+            n("engine_load", 192, 8, true, Unit::Percent, (1, 1), 0),
+            n("engine_torque", 200, 8, true, Unit::Percent, (1, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 127_505,
+        description: "Fluid Level",
+        fields: &[
+            count("instance", 0, 4),
+            lookup("type", 4, 4, &TANK_TYPE),
+            fine_percent("level", 8),
+            n("capacity", 24, 32, false, Unit::Litre, (1, 1), 1),
+        ],
+    },
+    PgnDef {
+        pgn: 127_506,
+        description: "DC Detailed Status",
+        fields: &[
+            SID,
+            count("instance", 8, 8),
+            lookup("dc_type", 16, 8, &DC_SOURCE),
+            n("state_of_charge", 24, 8, false, Unit::Percent, (1, 1), 0),
+            n("state_of_health", 32, 8, false, Unit::Percent, (1, 1), 0),
+            n("time_remaining", 40, 16, false, Unit::Second, (60, 1), 0),
+            n("ripple_voltage", 56, 16, false, Unit::Volt, (1, 1), 3),
+            n("remaining_capacity", 72, 16, false, Unit::AmpHour, (1, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 127_507,
+        description: "Charger Status",
+        fields: &[
+            count("instance", 0, 8),
+            count("battery_instance", 8, 8),
+            lookup("operating_state", 16, 4, &CHARGER_STATE),
+            lookup("charge_mode", 20, 4, &CHARGER_MODE),
+            lookup("enabled", 24, 2, &OFF_ON),
+            lookup("equalization_pending", 26, 2, &OFF_ON),
+            n("equalization_time_remaining", 32, 16, false, Unit::Second, (60, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 127_508,
+        description: "Battery Status",
+        fields: &[
+            count("instance", 0, 8),
+            n("voltage", 8, 16, true, Unit::Volt, (1, 1), 2),
+            n("current", 24, 16, true, Unit::Ampere, (1, 1), 1),
+            kelvin("temperature", 40, 16, 2),
+            count("sid", 56, 8),
+        ],
+    },
+    PgnDef {
+        pgn: 127_513,
+        description: "Battery Configuration Status",
+        fields: &[
+            count("instance", 0, 8),
+            lookup("battery_type", 8, 4, &BATTERY_TYPE),
+            lookup("supports_equalization", 12, 2, &YES_NO),
+            lookup("nominal_voltage", 16, 4, &BATTERY_VOLTAGE),
+            lookup("chemistry", 20, 4, &BATTERY_CHEMISTRY),
+            n("capacity", 24, 16, false, Unit::AmpHour, (1, 1), 0),
+            n("temperature_coefficient", 40, 8, true, Unit::Percent, (1, 1), 0),
+            // 1 + 0.002 × raw.
+            FieldDef {
+                name: "peukert_exponent",
+                offset: 48,
+                bits: 8,
+                signed: false,
+                kind: Kind::Number { unit: Unit::None, num: 2, den: 1, offset: 1000, decimals: 3 },
+            },
+            n("charge_efficiency_factor", 56, 8, true, Unit::Percent, (1, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 128_259,
+        description: "Speed",
+        fields: &[
+            SID,
+            speed("speed_water_referenced", 8),
+            speed("speed_ground_referenced", 24),
+            lookup("speed_water_referenced_type", 40, 8, &WATER_REFERENCE),
+            count("speed_direction", 48, 4),
+        ],
+    },
+    PgnDef {
+        pgn: 128_267,
+        description: "Water Depth",
+        fields: &[
+            SID,
+            n("depth", 8, 32, false, Unit::Metre, (1, 1), 2),
+            n("offset", 40, 16, true, Unit::Metre, (1, 1), 3),
+            n("range", 56, 8, false, Unit::Metre, (10, 1), 0),
+        ],
+    },
+    PgnDef {
+        pgn: 129_025,
+        description: "Position, Rapid Update",
+        fields: &[
+            n("latitude", 0, 32, true, Unit::Degree, (1, 1), 7),
+            n("longitude", 32, 32, true, Unit::Degree, (1, 1), 7),
+        ],
+    },
+    PgnDef {
+        pgn: 129_026,
+        description: "COG & SOG, Rapid Update",
+        fields: &[SID, lookup("cog_reference", 8, 2, &DIRECTION_REFERENCE), angle("cog", 16, false), speed("sog", 32)],
+    },
+    PgnDef {
+        pgn: 129_029,
+        description: "GNSS Position Data",
+        fields: &[
+            SID,
+            date("date", 8),
+            time("time", 24),
+            // 1e-16° as degrees at 9 decimals.
+            n("latitude", 56, 64, true, Unit::Degree, (1, 10_000_000), 9),
+            n("longitude", 120, 64, true, Unit::Degree, (1, 10_000_000), 9),
+            n("altitude", 184, 64, true, Unit::Metre, (1, 10_000), 2),
+            lookup("gnss_type", 248, 4, &GNS),
+            lookup("method", 252, 4, &GNS_METHOD),
+            lookup("integrity", 256, 2, &GNS_INTEGRITY),
+            count("number_of_svs", 264, 8),
+            n("hdop", 272, 16, true, Unit::None, (1, 1), 2),
+            n("pdop", 288, 16, true, Unit::None, (1, 1), 2),
+            n("geoidal_separation", 304, 32, true, Unit::Metre, (1, 1), 2),
+            count("reference_stations", 336, 8),
+        ],
+    },
+    PgnDef {
+        pgn: 129_033,
+        description: "Time & Date",
+        fields: &[date("date", 0), time("time", 16), n("local_offset", 48, 16, true, Unit::Second, (60, 1), 0)],
+    },
+    PgnDef {
+        pgn: 129_539,
+        description: "GNSS DOPs",
+        fields: &[
+            SID,
+            lookup("desired_mode", 8, 3, &GNSS_MODE),
+            lookup("actual_mode", 11, 3, &GNSS_MODE),
+            n("hdop", 16, 16, true, Unit::None, (1, 1), 2),
+            n("vdop", 32, 16, true, Unit::None, (1, 1), 2),
+            n("tdop", 48, 16, true, Unit::None, (1, 1), 2),
+        ],
+    },
+    PgnDef {
+        pgn: 130_306,
+        description: "Wind Data",
+        fields: &[
+            SID,
+            speed("wind_speed", 8),
+            angle("wind_angle", 24, false),
+            lookup("reference", 40, 3, &WIND_REFERENCE),
+        ],
+    },
+    PgnDef {
+        pgn: 130_310,
+        description: "Environmental Parameters (obsolete)",
+        fields: &[
+            SID,
+            kelvin("water_temperature", 8, 16, 2),
+            kelvin("outside_ambient_air_temperature", 24, 16, 2),
+            pressure("atmospheric_pressure", 40, 16, false, 1000),
+        ],
+    },
+    PgnDef {
+        pgn: 130_311,
+        description: "Environmental Parameters",
+        fields: &[
+            SID,
+            lookup("temperature_source", 8, 6, &TEMPERATURE_SOURCE),
+            lookup("humidity_source", 14, 2, &HUMIDITY_SOURCE),
+            kelvin("temperature", 16, 16, 2),
+            fine_percent("humidity", 32),
+            pressure("atmospheric_pressure", 48, 16, false, 1000),
+        ],
+    },
+    PgnDef {
+        pgn: 130_312,
+        description: "Temperature",
+        fields: &[
+            SID,
+            count("instance", 8, 8),
+            lookup("source", 16, 8, &TEMPERATURE_SOURCE),
+            kelvin("actual_temperature", 24, 16, 2),
+            kelvin("set_temperature", 40, 16, 2),
+        ],
+    },
+    PgnDef {
+        pgn: 130_313,
+        description: "Humidity",
+        fields: &[
+            SID,
+            count("instance", 8, 8),
+            lookup("source", 16, 8, &HUMIDITY_SOURCE),
+            fine_percent("actual_humidity", 24),
+            fine_percent("set_humidity", 40),
+        ],
+    },
+    PgnDef {
+        pgn: 130_314,
+        description: "Actual Pressure",
+        fields: &[
+            SID,
+            count("instance", 8, 8),
+            lookup("source", 16, 8, &PRESSURE_SOURCE),
+            pressure("pressure", 24, 32, true, 1),
+        ],
+    },
+    PgnDef {
+        pgn: 130_316,
+        description: "Temperature Extended Range",
+        fields: &[
+            SID,
+            count("instance", 8, 8),
+            lookup("source", 16, 8, &TEMPERATURE_SOURCE),
+            kelvin("temperature", 24, 24, 3),
+            kelvin("set_temperature", 48, 16, 1),
+        ],
+    },
+];
+
+/// The definition of `pgn`, if Halyard decodes it.
+pub fn find(pgn: u32) -> Option<&'static PgnDef> {
+    PGNS.binary_search_by_key(&pgn, |p| p.pgn).ok().map(|i| &PGNS[i])
+}
+
+/// Read `bits` (1–64) bits at bit `offset`, least significant first; `None` past the end.
+pub fn read_bits(data: &[u8], offset: u16, bits: u8) -> Option<u64> {
+    let (offset, bits) = (usize::from(offset), usize::from(bits));
+    if bits == 0 || bits > 64 || offset + bits > data.len() * 8 {
+        return None;
+    }
+    let mut acc: u128 = 0;
+    let (first, last) = (offset / 8, (offset + bits - 1) / 8);
+    for (i, b) in data[first..=last].iter().enumerate() {
+        acc |= u128::from(*b) << (8 * i);
+    }
+    acc >>= offset % 8;
+    let mask = if bits == 64 { u128::from(u64::MAX) } else { (1u128 << bits) - 1 };
+    Some((acc & mask) as u64)
+}
+
+/// The value of one field of `data` (a whole message). A field beyond the message's end (a
+/// shorter, older version of the PGN) is not available.
+pub fn field_value(data: &[u8], f: &FieldDef) -> Value<'static> {
+    let Some(raw) = read_bits(data, f.offset, f.bits) else { return Value::NotAvailable };
+    let bits = u32::from(f.bits);
+    let max = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+    match f.kind {
+        Kind::Lookup(table) => {
+            let raw = raw as i32;
+            if table.name(raw).is_none() && u64::from(raw as u32) == max {
+                Value::NotAvailable
+            } else {
+                Value::Enum { raw, table }
+            }
+        }
+        Kind::Flags(table) => Value::Flags { raw: raw as u32, table },
+        Kind::Date => {
+            if raw >= max - 1 {
+                Value::NotAvailable
+            } else {
+                Value::Number(Decimal::new(raw as i64, 0))
+            }
+        }
+        Kind::Number { num, den, offset, decimals, .. } => {
+            let (value, top) = if f.signed {
+                let shift = 64 - bits;
+                (i128::from(((raw << shift) as i64) >> shift), i128::from(max >> 1))
+            } else {
+                (i128::from(raw), i128::from(max))
+            };
+            if value > top - reserved(f.bits) {
+                return Value::NotAvailable;
+            }
+            let scaled = value * num;
+            let q = scaled / den;
+            let r = scaled % den;
+            let rounded = if 2 * r.abs() >= den { q + scaled.signum() } else { q };
+            Value::Number(Decimal::new((rounded + i128::from(offset)) as i64, decimals))
+        }
+    }
+}
+
+/// How many of a number field's highest values are not values: every bit set is "not
+/// available", one less "out of range", and in fields of a byte or more one less again is
+/// reserved (the ranges of canboat's PGN database stop 3 short of the top for 8 bits and more,
+/// 2 for 4–7 bits, 1 for 2–3 bits). Signed fields count down from their largest positive value.
+fn reserved(bits: u8) -> i128 {
+    match bits {
+        0 | 1 => 0,
+        2 | 3 => 1,
+        4..=7 => 2,
+        _ => 3,
+    }
+}
+
+/// The unit of a field.
+pub fn unit(f: &FieldDef) -> Unit {
+    match f.kind {
+        Kind::Number { unit, .. } => unit,
+        _ => Unit::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(pgn: u32, data: &[u8], name: &str) -> Value<'static> {
+        let def = find(pgn).unwrap();
+        field_value(data, def.fields.iter().find(|f| f.name == name).unwrap())
+    }
+
+    fn number(v: Value<'static>) -> f64 {
+        v.as_f64().unwrap()
+    }
+
+    #[test]
+    fn the_table_is_sorted_and_every_field_fits() {
+        assert!(PGNS.windows(2).all(|w| w[0].pgn < w[1].pgn));
+        for p in PGNS {
+            for (i, f) in p.fields.iter().enumerate() {
+                assert!((1..=64).contains(&f.bits), "{} {}", p.pgn, f.name);
+                for g in &p.fields[i + 1..] {
+                    let apart = f.offset + u16::from(f.bits) <= g.offset || g.offset + u16::from(g.bits) <= f.offset;
+                    assert!(apart, "{} {} overlaps {}", p.pgn, f.name, g.name);
+                    assert_ne!(f.name, g.name, "{}", p.pgn);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn real_messages() {
+        // aava-n2k.data: wind 7.26 m/s at 0.7333 rad, apparent (canboatjs reads the same).
+        let wind = [0x00, 0xd6, 0x02, 0xa5, 0x1c, 0xf2, 0xff, 0xff];
+        assert_eq!(number(value(130_306, &wind, "wind_speed")), 14.11); // 7.26 × 3600 / 1852
+        assert_eq!(number(value(130_306, &wind, "wind_angle")), 42.015); // 0.7333 rad
+        assert_eq!(value(130_306, &wind, "reference").enum_name(), Some("apparent"));
+        // aava-n2k.data: battery 1 at 13.01 V, 0 A, 299.82 K.
+        let battery = [0x01, 0x15, 0x05, 0x00, 0x00, 0x1e, 0x75, 0x06];
+        assert_eq!(number(value(127_508, &battery, "voltage")), 13.01);
+        assert_eq!(number(value(127_508, &battery, "current")), 0.0);
+        assert_eq!(number(value(127_508, &battery, "temperature")), 26.67);
+        // Not available: heading's deviation 0x7FFF, a 2-bit lookup at 3, a short message.
+        let heading = [0xff, 0x60, 0x70, 0xff, 0x7f, 0xff, 0x7f, 0xfc];
+        assert_eq!(value(127_250, &heading, "deviation"), Value::NotAvailable);
+        assert_eq!(value(127_250, &heading, "sid"), Value::NotAvailable);
+        assert_eq!(number(value(127_250, &heading, "heading")), 164.828); // 2.8768 rad
+        assert_eq!(value(127_250, &heading, "reference").enum_name(), Some("true"));
+        assert_eq!(value(127_250, &heading[..4], "variation"), Value::NotAvailable);
+        // A negative signed value and the out-of-range sentinel (0x7FFE).
+        assert_eq!(number(value(127_508, &[1, 0x15, 0x05, 0x9c, 0xff, 0xff, 0xff, 0], "current")), -10.0);
+        assert_eq!(value(127_508, &[1, 0x15, 0x05, 0xfe, 0x7f, 0xff, 0xff, 0], "current"), Value::NotAvailable);
+    }
+
+    proptest::proptest! {
+        /// Any bytes under any PGN: a value or not available, never a panic.
+        #[test]
+        fn any_bytes_decode(data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            for p in PGNS {
+                for f in p.fields {
+                    let _ = field_value(&data, f);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Any bytes as NMEA 2000: as text capture lines (canboat RAW, Yacht Devices RAW), as a stream
+//! of CAN frames through the fast-packet assembler (ids, lengths and times from the bytes), and
+//! every message that comes out through every field of its PGN's table.
+#![no_main]
+use halyard_proto::n2k::{pgn, raw, Assembler, Event};
+use libfuzzer_sys::fuzz_target;
+
+fn decode(pgn_number: u32, data: &[u8]) {
+    if let Some(def) = pgn::find(pgn_number) {
+        for f in def.fields {
+            let _ = pgn::field_value(data, f);
+        }
+    }
+    for def in pgn::PGNS {
+        for f in def.fields {
+            let _ = pgn::field_value(data, f);
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        for line in text.lines() {
+            if let Ok(l) = raw::parse_canboat(line) {
+                if let raw::Carried::Message(h) = l.carried {
+                    decode(h.pgn, l.data());
+                }
+            }
+            let _ = raw::parse_yd(line);
+        }
+    }
+    // Frames: 4 bytes of id, 1 of length, 1 of time step, then the data.
+    let mut a = Assembler::new();
+    let mut at = 0u64;
+    let mut rest = data;
+    while rest.len() >= 6 {
+        let id = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) & 0x3FFF_FFFF;
+        let len = usize::from(rest[4] % 10).min(rest.len() - 6);
+        at += u64::from(rest[5]) * 16;
+        let frame = &rest[6..6 + len];
+        a.frame(id, frame, at, |e| {
+            if let Event::Message { header, data } = e {
+                decode(header.pgn, data);
+            }
+        });
+        rest = &rest[6 + len..];
+    }
+});
