@@ -1,8 +1,9 @@
-//! Any bytes as NMEA 2000: as text capture lines (canboat RAW, Yacht Devices RAW), as a stream
+//! Any bytes as NMEA 2000: as text capture lines (canboat RAW, Yacht Devices RAW), as an
+//! Actisense NGT-1 stream, as a stream
 //! of CAN frames through the fast-packet assembler (ids, lengths and times from the bytes), and
 //! every message that comes out through every field of its PGN's table.
 #![no_main]
-use halyard_proto::n2k::{pgn, raw, Assembler, Event};
+use halyard_proto::n2k::{actisense, pgn, raw, Assembler, Event};
 use libfuzzer_sys::fuzz_target;
 
 fn decode(pgn_number: u32, data: &[u8]) {
@@ -29,6 +30,12 @@ fuzz_target!(|data: &[u8]| {
             let _ = raw::parse_yd(line);
         }
     }
+    // An Actisense NGT-1 stream.
+    actisense::Framer::new().push_all(data, |m| {
+        if let Some(r) = m.ok().and_then(|m| m.received()) {
+            decode(r.header.pgn, r.data);
+        }
+    });
     // Frames: 4 bytes of id, 1 of length, 1 of time step, then the data.
     let mut a = Assembler::new();
     let mut at = 0u64;

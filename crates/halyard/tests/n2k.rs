@@ -29,6 +29,7 @@ fn captures() -> Vec<PathBuf> {
         ("candumpSample3.txt", "candumpSample3.txt"),
         ("can0-1.pcap", "can0-1.head.pcap"),
         ("PGN127507.raw", "PGN127507.raw"),
+        ("actisense-serial-ng1-cat-usb-2021-05-14-1005.bin", "actisense-serial-ng1-cat-usb-2021-05-14-1005.bin"),
     ]
     .iter()
     .map(|(whole, excerpt)| if shared.join(whole).exists() { shared.join(whole) } else { fixtures.join(excerpt) })

@@ -6,9 +6,11 @@
 //! * [`pgn`] — the PGNs Halyard decodes, as tables of fields, in Halyard's units.
 //! * [`Assembler`] — frames and capture lines to whole messages, errors counted by kind.
 //! * [`raw`] — the text captures gateways and loggers write (canboat RAW, Yacht Devices RAW).
+//! * [`actisense`] — the Actisense NGT-1 binary stream.
 //!
 //! Everything is pure: bytes in, values out, no clock (times are the caller's).
 
+pub mod actisense;
 mod assembler;
 pub mod fast_packet;
 pub mod id;

@@ -6,8 +6,8 @@
 //! standard error; bad records are counted there, never fatal.
 //!
 //! Formats, recognised line by line (text) or from the first bytes (binary): canboat RAW (whole
-//! messages or frames), Yacht Devices RAW, `candump -l`, and pcap/pcapng of SocketCAN
-//! (link type 227).
+//! messages or frames), Yacht Devices RAW, `candump -l`, pcap/pcapng of SocketCAN (link type
+//! 227), and the Actisense NGT-1 binary stream (its `ts` is the NGT-1's own clock, in ms).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -36,6 +36,8 @@ struct Counts {
     frames: u64,
     errors: BTreeMap<&'static str, u64>,
     pgns: BTreeMap<u32, u64>,
+    /// An Actisense gateway's own messages, by command (0xA0: its status).
+    gateway: BTreeMap<u8, u64>,
 }
 
 /// When a record was captured.
@@ -43,6 +45,8 @@ struct Counts {
 enum Stamp {
     Utc(i64),
     TimeOfDay(u32),
+    /// An Actisense NGT-1's own clock (ms since it started).
+    Gateway(u32),
 }
 
 impl Stamp {
@@ -52,13 +56,14 @@ impl Stamp {
             Stamp::TimeOfDay(ms) => {
                 format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000).into()
             }
+            Stamp::Gateway(ms) => ms.into(),
         }
     }
 
     fn ms(self) -> u64 {
         match self {
             Stamp::Utc(ms) => ms.max(0) as u64,
-            Stamp::TimeOfDay(ms) => u64::from(ms),
+            Stamp::TimeOfDay(ms) | Stamp::Gateway(ms) => u64::from(ms),
         }
     }
 }
@@ -205,7 +210,41 @@ pub fn run(args: Args) -> Result<()> {
     let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let head = reader.fill_buf()?.to_vec();
     let mut p = Printer { out: &mut out, all: args.all, counts: Counts::default(), assembler: Assembler::new() };
-    if halyard_proto::can::capture::Capture::new(&head).is_ok() {
+    if n2k::actisense::is_actisense(&head) {
+        let mut framer = n2k::actisense::Framer::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match std::io::Read::read(&mut reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let mut result = Ok(());
+            framer.push_all(&buf[..n], |m| {
+                if result.is_err() {
+                    return;
+                }
+                result = match m {
+                    Ok(frame) => match frame.received() {
+                        // Whole messages: the NGT-1 assembles fast packets itself.
+                        Some(r) => {
+                            p.event(Stamp::Gateway(r.timestamp_ms), Event::Message { header: r.header, data: r.data })
+                        }
+                        None => {
+                            *p.counts.gateway.entry(frame.command).or_default() += 1;
+                            Ok(())
+                        }
+                    },
+                    Err(e) => p.bad(e.kind(), e.to_string()),
+                };
+            });
+            result?;
+        }
+        if framer.skipped > 0 {
+            *p.counts.errors.entry("skipped_bytes").or_default() += framer.skipped;
+        }
+    } else if halyard_proto::can::capture::Capture::new(&head).is_ok() {
         let records = crate::sources::can::file::stream(reader)?;
         for r in records {
             match r {
@@ -274,9 +313,12 @@ pub fn run(args: Args) -> Result<()> {
     let counts = std::mem::take(&mut p.counts);
     out.flush()?;
     let pgns: Map<String, Json> = counts.pgns.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect();
-    eprintln!(
-        "halyard: n2k summary {}",
-        json!({ "messages": counts.messages, "frames": counts.frames, "errors": counts.errors, "pgns": pgns })
-    );
+    let gateway: Map<String, Json> = counts.gateway.iter().map(|(k, v)| (format!("{k:#04x}"), (*v).into())).collect();
+    let mut summary =
+        json!({ "messages": counts.messages, "frames": counts.frames, "errors": counts.errors, "pgns": pgns });
+    if !gateway.is_empty() {
+        summary["gateway_messages"] = gateway.into();
+    }
+    eprintln!("halyard: n2k summary {summary}");
     Ok(())
 }

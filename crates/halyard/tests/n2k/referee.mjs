@@ -5,13 +5,15 @@
 // canboatjs reads canboat RAW, Yacht Devices RAW and candump lines itself. Two inputs are
 // prepared first, as the capture's README notes: canboat RAW times without milliseconds or `Z`
 // are rewritten to the form canboatjs accepts, and a SocketCAN pcap (which canboatjs has no
-// reader for) is read here, record by record, into candump lines.
+// reader for) is read here, record by record, into candump lines. An Actisense NGT-1 binary
+// stream goes through canboatjs's own Actisense reader, which writes canboat RAW lines.
 import { createRequire } from 'module';
 import { readFileSync, existsSync } from 'fs';
 import { dirname, join } from 'path';
 
 const require = createRequire(import.meta.url);
-const { FromPgn } = require('@canboat/canboatjs');
+const { FromPgn, serial: ActisenseSerial } = require('@canboat/canboatjs');
+import { EventEmitter } from 'events';
 // canboat's PGN database, as the canboatjs in use ships it (its package does not export the file).
 let dir = dirname(require.resolve('@canboat/ts-pgns', { paths: [dirname(require.resolve('@canboat/canboatjs'))] }));
 while (!existsSync(join(dir, 'canboat.json'))) dir = dirname(dir);
@@ -38,7 +40,13 @@ parser.on('warning', () => {});
 const file = process.argv[2];
 const bytes = readFileSync(file);
 const magic = bytes.readUInt32LE(0);
-if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) {
+const dleStx = bytes.subarray(0, 16).indexOf(Buffer.from([0x10, 0x02]));
+if (dleStx >= 0) {
+  const actisense = new ActisenseSerial({ app: new EventEmitter(), plainText: true, disableSetTransmitPGNs: true, fromFile: true });
+  actisense.on('data', (line) => parser.parseString(String(line)));
+  actisense.write(bytes); // its end() takes no data
+  actisense.end();
+} else if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) {
   // Classic pcap, LINKTYPE_CAN_SOCKETCAN: can_id (big-endian, flags in the top bits), length,
   // 3 bytes of padding, data.
   const nano = magic === 0xa1b23c4d;
