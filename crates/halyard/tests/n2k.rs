@@ -69,8 +69,10 @@ fn snake(s: &str) -> String {
 
 /// canboatjs's value in Halyard's units, or `None` where the two do not write it the same way
 /// (times of day as text).
-fn in_our_units(value: &Json, unit: Option<&str>) -> Option<Json> {
+fn in_our_units(value: &Json, unit: Option<&str>, kind: Option<&str>) -> Option<Json> {
     match (value, unit) {
+        // Text as sent.
+        (Json::String(s), _) if kind.is_some_and(|k| k.starts_with("STRING")) => Some(Json::from(s.as_str())),
         (Json::Number(n), unit) => {
             let v = n.as_f64().unwrap();
             Some(Json::from(match unit {
@@ -87,18 +89,23 @@ fn in_our_units(value: &Json, unit: Option<&str>) -> Option<Json> {
         // Dates: `2014.08.15`.
         (Json::String(s), Some("d")) => Some(Json::from(s.replace('.', "-"))),
         (Json::String(_), Some("s")) => None,
-        (Json::String(s), _) => Some(Json::from(snake(s))),
+        (Json::String(s), _) => match s.parse::<f64>() {
+            Ok(v) => Some(Json::from(v)),
+            Err(_) => Some(Json::from(snake(s))),
+        },
         _ => None,
     }
 }
 
-fn same(ours: &Json, theirs: &Json) -> bool {
+fn same(ours: &Json, theirs: &Json, unit: Option<&str>) -> bool {
     match (ours, theirs) {
         (Json::Number(a), Json::Number(b)) => {
             let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
             // Halyard rounds a converted value to its resolution (0.001° for 0.0001 rad,
-            // 0.01 kn for 0.01 m/s).
-            (a - b).abs() <= 0.006 + b.abs() * 1e-9
+            // 0.01 kn for 0.01 m/s); canboatjs prints rates of turn to 0.00001 rad/s
+            // (0.017 °/min).
+            let tolerance = if unit == Some("rad/s") { 0.02 } else { 0.006 };
+            (a - b).abs() <= tolerance + b.abs() * 1e-9
         }
         _ => ours == theirs,
     }
@@ -126,7 +133,7 @@ fn every_capture_decodes_as_canboatjs_reads_it() {
         }
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         assert!(!by_pgn.is_empty(), "{name}: nothing decoded");
-        let mut fields_checked = 0;
+        let (mut fields_checked, mut codes) = (0, 0);
         for (pgn, (ours, theirs)) in &by_pgn {
             assert_eq!(
                 ours.len(),
@@ -147,9 +154,16 @@ fn every_capture_decodes_as_canboatjs_reads_it() {
                             "{name}: PGN {pgn} #{i}: {field} = {value}, canboatjs has none\n{o}\n{t}"
                         ),
                         Some(pair) => {
-                            let Some(expected) = in_our_units(&pair[0], pair[1].as_str()) else { continue };
+                            let Some(expected) = in_our_units(&pair[0], pair[1].as_str(), pair[3].as_str()) else {
+                                continue;
+                            };
+                            // A code Halyard keeps as a number, which canboatjs names.
+                            if value.is_number() && expected.is_string() {
+                                codes += 1;
+                                continue;
+                            }
                             assert!(
-                                same(value, &expected),
+                                same(value, &expected, pair[1].as_str()),
                                 "{name}: PGN {pgn} #{i}: {field} = {value}, canboatjs {expected}\n{o}\n{t}"
                             );
                             fields_checked += 1;
@@ -159,7 +173,8 @@ fn every_capture_decodes_as_canboatjs_reads_it() {
             }
         }
         report.push(format!(
-            "{name}: {} messages, {} of {} PGNs decoded, {fields_checked} fields equal to canboatjs's",
+            "{name}: {} messages, {} of {} PGNs decoded, {fields_checked} fields equal to canboatjs's \
+             ({codes} codes kept as numbers not compared)",
             ours.len(),
             by_pgn.len(),
             ours.iter().map(|m| m["pgn"].as_u64()).collect::<std::collections::BTreeSet<_>>().len()

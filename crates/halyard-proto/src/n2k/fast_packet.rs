@@ -5,14 +5,15 @@
 //! 5-bit frame index. Frame 0 carries the total length in its second byte and the first 6 data
 //! bytes; frames 1 to 31 carry 7 bytes each. Frames of different messages are never interleaved
 //! by one source for one PGN, but several sources (and several PGNs of one source) interleave
-//! freely, so a message is assembled per (source, PGN). Frames of one message follow each other
-//! within milliseconds on a bus; a message still incomplete [`TIMEOUT_MS`] after its last frame
-//! is given up.
+//! freely, so a message is assembled per (source, PGN). At most `N` messages are in progress:
+//! a new one beyond that replaces the one idle the longest, and a live reader drops those idle
+//! for [`TIMEOUT_MS`] with [`Reassembler::expire`].
 
 /// The longest fast-packet message: 6 + 31 × 7 bytes.
 pub const MAX_LEN: usize = 223;
 
-/// A partial message whose next frame has not come for this long is dropped.
+/// A partial message older than this is dropped by [`Reassembler::expire`], and reported as
+/// timed out (rather than interrupted) when a new message from its source replaces it.
 pub const TIMEOUT_MS: u64 = 2_000;
 
 /// PGNs sent as fast packets (NMEA 2000 Appendix B, as listed in canboat's PGN database), beside
@@ -161,19 +162,23 @@ impl<const N: usize> Reassembler<N> {
         let at = self.slots.iter().position(|s| s.as_ref().is_some_and(|s| s.source == source && s.pgn == pgn));
         if let Some(i) = at {
             let s = self.slots[i].as_ref().expect("found");
-            if now_ms.saturating_sub(s.last_ms) > TIMEOUT_MS {
-                dropped = Some(FastPacketError::TimedOut);
-                self.slots[i] = None;
-            } else if index == 0 || s.sequence != sequence {
-                dropped = Some(FastPacketError::Interrupted);
-                self.slots[i] = None;
-            } else if index != s.next {
-                let expected = s.next;
-                self.slots[i] = None;
-                return Outcome {
-                    dropped: Some(FastPacketError::MissingFrame { expected, got: index }),
-                    complete: None,
+            // The next frame of the message continues it however long it took: a capture's
+            // clock may jump in the middle of a message (can0-1.pcap's does, by 14 days), and
+            // the buffers are bounded by their number, not by time.
+            let continues = index != 0 && index == s.next && s.sequence == sequence;
+            if !continues {
+                let why = if now_ms.saturating_sub(s.last_ms) > TIMEOUT_MS {
+                    FastPacketError::TimedOut
+                } else if index == 0 || s.sequence != sequence {
+                    FastPacketError::Interrupted
+                } else {
+                    FastPacketError::MissingFrame { expected: s.next, got: index }
                 };
+                self.slots[i] = None;
+                if matches!(why, FastPacketError::MissingFrame { .. }) {
+                    return Outcome { dropped: Some(why), complete: None };
+                }
+                dropped = Some(why);
             }
         }
         if index == 0 {
@@ -331,7 +336,12 @@ mod tests {
         r.push(2, 129_029, &f[0], 1);
         assert_eq!(r.push(3, 129_029, &f[0], 2).dropped, Some(FastPacketError::Overflow));
         assert_eq!(r.pending(), 2);
-        assert_eq!(r.push(3, 129_029, &f[1], TIMEOUT_MS + 10).dropped, Some(FastPacketError::TimedOut));
+        // The next frame continues its message even after a long gap (a capture's clock jump).
+        assert_eq!(r.push(3, 129_029, &f[1], TIMEOUT_MS + 10).dropped, None);
+        // A new message from a source whose last one went quiet: that one timed out.
+        assert_eq!(r.push(3, 129_029, &f[0], 4 * TIMEOUT_MS).dropped, Some(FastPacketError::TimedOut));
+        assert_eq!(r.expire(4 * TIMEOUT_MS), 1);
+        assert_eq!(r.pending(), 1);
         assert_eq!(r.expire(10 * TIMEOUT_MS), 1);
         assert_eq!(r.pending(), 0);
         // Short frames and impossible lengths.

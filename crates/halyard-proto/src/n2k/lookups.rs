@@ -9,6 +9,10 @@ macro_rules! table {
     };
 }
 
+// A code Halyard keeps as a number (AIS message ids, manufacturer codes, device classes …).
+table!(CODE, "code", []);
+table!(CONTROLLER_STATE, "controller state", [(0, "error_active"), (1, "error_passive"), (2, "bus_off")]);
+table!(EQUIPMENT_STATUS, "equipment status", [(0, "operational"), (1, "fault")]);
 table!(DIRECTION_REFERENCE, "direction reference", [(0, "true"), (1, "magnetic"), (2, "error")]);
 table!(
     WIND_REFERENCE,

@@ -1,6 +1,6 @@
 // The NMEA 2000 referee: canboatjs (the decoder Signal K uses) reads a capture and prints one
-// JSON line per message: {"pgn","src","dst","fields":{"<field id>":[value, unit, name]}}, the
-// unit and the documentation's name from canboat's own PGN database. Used by tests/n2k.rs; run as `node referee.mjs FILE`.
+// JSON line per message: {"pgn","src","dst","fields":{"<field id>":[value, unit, name, type]}},
+// the unit, the documentation's name and the field type from canboat's own PGN database. Used by tests/n2k.rs; run as `node referee.mjs FILE`.
 //
 // canboatjs reads canboat RAW, Yacht Devices RAW and candump lines itself. Two inputs are
 // prepared first, as the capture's README notes: canboat RAW times without milliseconds or `Z`
@@ -21,7 +21,7 @@ const db = JSON.parse(readFileSync(join(dir, 'canboat.json'), 'utf8'));
 
 const defs = new Map();
 for (const p of db.PGNs) {
-  for (const f of p.Fields) defs.set(`${p.PGN}/${f.Id}`, [f.Unit ?? null, f.Name]);
+  for (const f of p.Fields) defs.set(`${p.PGN}/${f.Id}`, [f.Unit ?? null, f.Name, f.FieldType]);
 }
 
 const parser = new FromPgn({ returnNulls: false, checkForInvalidFields: true });
@@ -29,8 +29,8 @@ parser.on('pgn', (m) => {
   const fields = {};
   for (const [k, v] of Object.entries(m.fields ?? {})) {
     if (k === 'list' || k === 'reserved' || /^reserved\d*$/.test(k)) continue;
-    const [unit, name] = defs.get(`${m.pgn}/${k}`) ?? [null, k];
-    fields[k] = [v, unit, name];
+    const [unit, name, type] = defs.get(`${m.pgn}/${k}`) ?? [null, k, null];
+    fields[k] = [v, unit, name, type];
   }
   process.stdout.write(JSON.stringify({ pgn: m.pgn, src: m.src, dst: m.dst, fields }) + '\n');
 });
