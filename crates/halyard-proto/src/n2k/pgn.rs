@@ -146,6 +146,32 @@ const fn velocity(name: &'static str, offset: u16) -> FieldDef {
 
 const SID: FieldDef = count("sid", 0, 8);
 
+/// The AIS position reports (129038, 129039) share their first twelve fields (ITU-R M.1371
+/// messages 1–3 and 18 as NMEA 2000 carries them).
+macro_rules! ais_position_report {
+    ($pgn:expr, $description:expr, [$($more:expr),* $(,)?]) => {
+        PgnDef {
+            pgn: $pgn,
+            description: $description,
+            fields: &[
+                code("message_id", 0, 6),
+                raw("repeat_indicator", 6, 2),
+                count("user_id", 8, 32),
+                n("longitude", 40, 32, true, Unit::Degree, (1, 1), 7),
+                n("latitude", 72, 32, true, Unit::Degree, (1, 1), 7),
+                code("position_accuracy", 104, 1),
+                code("raim", 105, 1),
+                raw("time_stamp", 106, 6),
+                angle("cog", 112, false),
+                speed("sog", 128),
+                code("ais_transceiver_information", 163, 5),
+                angle("heading", 168, false),
+                $($more),*
+            ],
+        }
+    };
+}
+
 /// Every PGN Halyard decodes, by number.
 pub static PGNS: &[PgnDef] = &[
     PgnDef { pgn: 59_904, description: "ISO Request", fields: &[count("pgn", 0, 24)] },
@@ -441,45 +467,21 @@ pub static PGNS: &[PgnDef] = &[
         description: "Time & Date",
         fields: &[date("date", 0), time("time", 16), n("local_offset", 48, 16, true, Unit::Second, (60, 1), 0)],
     },
-    PgnDef {
-        pgn: 129_038,
-        description: "AIS Class A Position Report",
-        fields: &[
-            code("message_id", 0, 6),
-            raw("repeat_indicator", 6, 2),
-            count("user_id", 8, 32),
-            n("longitude", 40, 32, true, Unit::Degree, (1, 1), 7),
-            n("latitude", 72, 32, true, Unit::Degree, (1, 1), 7),
-            code("position_accuracy", 104, 1),
-            code("raim", 105, 1),
-            raw("time_stamp", 106, 6),
-            angle("cog", 112, false),
-            speed("sog", 128),
-            code("ais_transceiver_information", 163, 5),
-            angle("heading", 168, false),
+    ais_position_report!(
+        129_038,
+        "AIS Class A Position Report",
+        [
             // 3.125e-5 rad/s as °/min.
             n("rate_of_turn", 184, 16, true, Unit::DegreePerMinute, (107_429_586_587, 1_000_000_000), 3),
             code("nav_status", 200, 4),
             raw("special_maneuver_indicator", 204, 2),
             count("sequence_id", 216, 8),
-        ],
-    },
-    PgnDef {
-        pgn: 129_039,
-        description: "AIS Class B Position Report",
-        fields: &[
-            code("message_id", 0, 6),
-            raw("repeat_indicator", 6, 2),
-            count("user_id", 8, 32),
-            n("longitude", 40, 32, true, Unit::Degree, (1, 1), 7),
-            n("latitude", 72, 32, true, Unit::Degree, (1, 1), 7),
-            code("position_accuracy", 104, 1),
-            code("raim", 105, 1),
-            raw("time_stamp", 106, 6),
-            angle("cog", 112, false),
-            speed("sog", 128),
-            code("ais_transceiver_information", 163, 5),
-            angle("heading", 168, false),
+        ]
+    ),
+    ais_position_report!(
+        129_039,
+        "AIS Class B Position Report",
+        [
             code("unit_type", 194, 1),
             lookup("integrated_display", 195, 1, &YES_NO),
             lookup("dsc", 196, 1, &YES_NO),
@@ -487,8 +489,8 @@ pub static PGNS: &[PgnDef] = &[
             lookup("can_handle_msg_22", 198, 1, &YES_NO),
             code("ais_mode", 199, 1),
             code("ais_communication_state", 200, 1),
-        ],
-    },
+        ]
+    ),
     PgnDef {
         pgn: 129_283,
         description: "Cross Track Error",
