@@ -172,6 +172,39 @@ macro_rules! ais_position_report {
     };
 }
 
+/// AC power and current of one phase (127744–127746: phases A, B, C).
+macro_rules! ac_power {
+    ($pgn:expr, $description:expr) => {
+        PgnDef {
+            pgn: $pgn,
+            description: $description,
+            fields: &[
+                SID,
+                count("connection_number", 8, 8),
+                n("ac_rms_current", 16, 16, false, Unit::Ampere, (1, 1), 1),
+                n("power", 32, 32, true, Unit::Watt, (1, 1), 0),
+            ],
+        }
+    };
+}
+
+/// AC voltage and frequency of one phase (127747–127749: phases A, B, C).
+macro_rules! ac_voltage {
+    ($pgn:expr, $description:expr) => {
+        PgnDef {
+            pgn: $pgn,
+            description: $description,
+            fields: &[
+                SID,
+                count("connection_number", 8, 8),
+                n("ac_voltage_line_to_neutral", 16, 16, false, Unit::Volt, (1, 1), 1),
+                n("ac_voltage_line_to_line", 32, 16, false, Unit::Volt, (1, 1), 1),
+                n("frequency", 48, 16, false, Unit::Hertz, (1, 1), 1),
+            ],
+        }
+    };
+}
+
 /// Every PGN Halyard decodes, by number.
 pub static PGNS: &[PgnDef] = &[
     PgnDef { pgn: 59_904, description: "ISO Request", fields: &[count("pgn", 0, 24)] },
@@ -305,6 +338,41 @@ pub static PGNS: &[PgnDef] = &[
         ],
     },
     PgnDef {
+        pgn: 127_501,
+        description: "Binary Switch Bank Status",
+        fields: &[
+            count("instance", 0, 8),
+            lookup("indicator1", 8, 2, &OFF_ON),
+            lookup("indicator2", 10, 2, &OFF_ON),
+            lookup("indicator3", 12, 2, &OFF_ON),
+            lookup("indicator4", 14, 2, &OFF_ON),
+            lookup("indicator5", 16, 2, &OFF_ON),
+            lookup("indicator6", 18, 2, &OFF_ON),
+            lookup("indicator7", 20, 2, &OFF_ON),
+            lookup("indicator8", 22, 2, &OFF_ON),
+            lookup("indicator9", 24, 2, &OFF_ON),
+            lookup("indicator10", 26, 2, &OFF_ON),
+            lookup("indicator11", 28, 2, &OFF_ON),
+            lookup("indicator12", 30, 2, &OFF_ON),
+            lookup("indicator13", 32, 2, &OFF_ON),
+            lookup("indicator14", 34, 2, &OFF_ON),
+            lookup("indicator15", 36, 2, &OFF_ON),
+            lookup("indicator16", 38, 2, &OFF_ON),
+            lookup("indicator17", 40, 2, &OFF_ON),
+            lookup("indicator18", 42, 2, &OFF_ON),
+            lookup("indicator19", 44, 2, &OFF_ON),
+            lookup("indicator20", 46, 2, &OFF_ON),
+            lookup("indicator21", 48, 2, &OFF_ON),
+            lookup("indicator22", 50, 2, &OFF_ON),
+            lookup("indicator23", 52, 2, &OFF_ON),
+            lookup("indicator24", 54, 2, &OFF_ON),
+            lookup("indicator25", 56, 2, &OFF_ON),
+            lookup("indicator26", 58, 2, &OFF_ON),
+            lookup("indicator27", 60, 2, &OFF_ON),
+            lookup("indicator28", 62, 2, &OFF_ON),
+        ],
+    },
+    PgnDef {
         pgn: 127_505,
         description: "Fluid Level",
         fields: &[
@@ -374,6 +442,12 @@ pub static PGNS: &[PgnDef] = &[
             n("charge_efficiency_factor", 56, 8, true, Unit::Percent, (1, 1), 0),
         ],
     },
+    ac_power!(127_744, "AC Power / Current - Phase A"),
+    ac_power!(127_745, "AC Power / Current - Phase B"),
+    ac_power!(127_746, "AC Power / Current - Phase C"),
+    ac_voltage!(127_747, "AC Voltage / Frequency - Phase A"),
+    ac_voltage!(127_748, "AC Voltage / Frequency - Phase B"),
+    ac_voltage!(127_749, "AC Voltage / Frequency - Phase C"),
     PgnDef {
         pgn: 127_750,
         description: "Converter Status",
