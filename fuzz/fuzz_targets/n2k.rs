@@ -6,12 +6,8 @@
 use halyard_proto::n2k::{actisense, pgn, raw, Assembler, Event};
 use libfuzzer_sys::fuzz_target;
 
-fn decode(pgn_number: u32, data: &[u8]) {
-    if let Some(def) = pgn::find(pgn_number) {
-        for f in def.fields {
-            let _ = pgn::field_value(data, f);
-        }
-    }
+/// Every field of every table on `data`, whichever PGN it came as.
+fn decode(data: &[u8]) {
     for def in pgn::PGNS {
         for f in def.fields {
             let _ = pgn::field_value(data, f);
@@ -23,9 +19,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         for line in text.lines() {
             if let Ok(l) = raw::parse_canboat(line) {
-                if let raw::Carried::Message(h) = l.carried {
-                    decode(h.pgn, l.data());
-                }
+                decode(l.data());
             }
             let _ = raw::parse_yd(line);
         }
@@ -33,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     // An Actisense NGT-1 stream.
     actisense::Framer::new().push_all(data, |m| {
         if let Some(r) = m.ok().and_then(|m| m.received()) {
-            decode(r.header.pgn, r.data);
+            decode(r.data);
         }
     });
     // Frames: 4 bytes of id, 1 of length, 1 of time step, then the data.
@@ -46,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
         at += u64::from(rest[5]) * 16;
         let frame = &rest[6..6 + len];
         a.frame(id, frame, at, |e| {
-            if let Event::Message { header, data } = e {
-                decode(header.pgn, data);
+            if let Event::Message { data, .. } = e {
+                decode(data);
             }
         });
         rest = &rest[6 + len..];

@@ -843,14 +843,6 @@ fn reserved(bits: u16) -> i128 {
     }
 }
 
-/// The unit of a field.
-pub fn unit(f: &FieldDef) -> Unit {
-    match f.kind {
-        Kind::Number { unit, .. } => unit,
-        _ => Unit::None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

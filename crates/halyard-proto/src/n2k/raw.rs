@@ -216,11 +216,6 @@ pub fn is_canboat(line: &str) -> bool {
     line.split(',').next().is_some_and(|t| utc(t.trim()).is_some()) && line.split(',').count() >= 6
 }
 
-/// Whether `line` looks like Yacht Devices RAW.
-pub fn is_yd(line: &str) -> bool {
-    parse_yd(line).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,7 +247,7 @@ mod tests {
         assert_eq!(l.data().len(), 8);
         assert_eq!(parse_yd("17:33:21.107 R 19F51323 01 02 03 04 05 06 07 08 09"), Err(LineError::TooLong));
         assert_eq!(parse_yd("17:33:21.107 X 19F51323 01"), Err(LineError::BadNumber));
-        assert!(!is_yd("2014-08-15T19:00:00.048Z,2,128259,115,255,8,00,4e,01,ff,ff,00,ff,ff"));
+        assert!(parse_yd("2014-08-15T19:00:00.048Z,2,128259,115,255,8,00,4e,01,ff,ff,00,ff,ff").is_err());
         assert!(is_canboat("2014-08-15T19:00:00.048Z,2,128259,115,255,8,00,4e,01,ff,ff,00,ff,ff"));
     }
 

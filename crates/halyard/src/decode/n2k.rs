@@ -125,7 +125,6 @@ struct Printer<'a, W: Write> {
     out: &'a mut W,
     all: bool,
     counts: Counts,
-    assembler: Assembler,
 }
 
 impl<W: Write> Printer<'_, W> {
@@ -149,7 +148,9 @@ impl<W: Write> Printer<'_, W> {
         }
     }
 
-    fn frame(&mut self, ts: Stamp, can_id: u32, data: &[u8]) -> Result<()> {
+    /// One CAN frame, through the assembler (which `run` keeps beside the printer, so the
+    /// messages it lends out are printed without a copy).
+    fn frame(&mut self, assembler: &mut Assembler, ts: Stamp, can_id: u32, data: &[u8]) -> Result<()> {
         self.counts.frames += 1;
         if self.all {
             super::writeln_json(
@@ -157,28 +158,24 @@ impl<W: Write> Printer<'_, W> {
                 &json!({ "ts": ts.json(), "frame": format!("{can_id:08x}"), "data": crate::json::hex(data) }),
             )?;
         }
-        let mut events = Vec::new();
-        self.assembler.frame(can_id, data, ts.ms(), |e| events.push(owned(e)));
-        for e in events {
-            self.owned_event(ts, e)?;
-        }
-        Ok(())
+        let mut result = Ok(());
+        assembler.frame(can_id, data, ts.ms(), |e| {
+            if result.is_ok() {
+                result = self.event(ts, e);
+            }
+        });
+        result
     }
 
-    fn canboat(&mut self, ts: Stamp, header: Header, data: &[u8]) -> Result<()> {
-        let mut events = Vec::new();
-        self.assembler.canboat(header, data, ts.ms(), |e| events.push(owned(e)));
-        for e in events {
-            self.owned_event(ts, e)?;
-        }
-        Ok(())
-    }
-
-    fn owned_event(&mut self, ts: Stamp, e: Owned) -> Result<()> {
-        match e {
-            Owned::Message(h, data) => self.event(ts, Event::Message { header: h, data: &data }),
-            Owned::Error(err) => self.event(ts, Event::Error(err)),
-        }
+    /// One canboat RAW line, through the assembler.
+    fn canboat(&mut self, assembler: &mut Assembler, ts: Stamp, header: Header, data: &[u8]) -> Result<()> {
+        let mut result = Ok(());
+        assembler.canboat(header, data, ts.ms(), |e| {
+            if result.is_ok() {
+                result = self.event(ts, e);
+            }
+        });
+        result
     }
 
     fn bad(&mut self, kind: &'static str, what: String) -> Result<()> {
@@ -190,26 +187,14 @@ impl<W: Write> Printer<'_, W> {
     }
 }
 
-/// An event out of the assembler's borrow.
-enum Owned {
-    Message(Header, Vec<u8>),
-    Error(n2k::Error),
-}
-
-fn owned(e: Event<'_>) -> Owned {
-    match e {
-        Event::Message { header, data } => Owned::Message(header, data.to_vec()),
-        Event::Error(e) => Owned::Error(e),
-    }
-}
-
 /// Decode and print.
 pub fn run(args: Args) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let input = super::open_input(&args.file)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, input);
     let head = reader.fill_buf()?.to_vec();
-    let mut p = Printer { out: &mut out, all: args.all, counts: Counts::default(), assembler: Assembler::new() };
+    let mut p = Printer { out: &mut out, all: args.all, counts: Counts::default() };
+    let mut assembler = Assembler::new();
     if n2k::actisense::is_actisense(&head) {
         let mut framer = n2k::actisense::Framer::new();
         let mut buf = vec![0u8; 64 * 1024];
@@ -252,7 +237,7 @@ pub fn run(args: Args) -> Result<()> {
                     Received::Frame(f) => {
                         let ts = Stamp::Utc((r.timestamp_ns / 1_000_000) as i64);
                         match f.id() {
-                            Id::Extended(id) => p.frame(ts, id, f.data())?,
+                            Id::Extended(id) => p.frame(&mut assembler, ts, id, f.data())?,
                             Id::Standard(_) => p.bad("standard_id", "an 11-bit CAN id (not NMEA 2000)".into())?,
                         }
                     }
@@ -284,7 +269,7 @@ pub fn run(args: Args) -> Result<()> {
                 match raw::parse_canboat(text) {
                     Ok(l) => {
                         let (raw::Stamp::Utc(ms), raw::Carried::Message(h)) = (l.stamp, l.carried) else { continue };
-                        p.canboat(Stamp::Utc(ms), h, l.data())?;
+                        p.canboat(&mut assembler, Stamp::Utc(ms), h, l.data())?;
                     }
                     Err(e) => p.bad(e.kind(), format!("line {n}: {e}"))?,
                 }
@@ -292,13 +277,13 @@ pub fn run(args: Args) -> Result<()> {
                 let (raw::Stamp::TimeOfDay(ms), raw::Carried::Frame { can_id, .. }) = (l.stamp, l.carried) else {
                     continue;
                 };
-                p.frame(Stamp::TimeOfDay(ms), can_id, l.data())?;
+                p.frame(&mut assembler, Stamp::TimeOfDay(ms), can_id, l.data())?;
             } else {
                 match candump::parse_line(text) {
                     Ok(Some(l)) => match l.received {
                         Received::Frame(f) => match f.id() {
                             Id::Extended(id) => {
-                                p.frame(Stamp::Utc((l.timestamp_ns / 1_000_000) as i64), id, f.data())?
+                                p.frame(&mut assembler, Stamp::Utc((l.timestamp_ns / 1_000_000) as i64), id, f.data())?
                             }
                             Id::Standard(_) => p.bad("standard_id", format!("line {n}: an 11-bit CAN id"))?,
                         },
