@@ -1,16 +1,25 @@
 //! Any bytes as NMEA 2000: as text capture lines (canboat RAW, Yacht Devices RAW), as an
 //! Actisense NGT-1 stream, as a stream
-//! of CAN frames through the fast-packet assembler (ids, lengths and times from the bytes), and
+//! of CAN frames through the fast-packet and ISO transport assembler (ids, lengths and times
+//! from the bytes), and
 //! every message that comes out through every field of its PGN's table.
 #![no_main]
 use halyard_proto::n2k::{actisense, pgn, raw, Assembler, Event};
 use libfuzzer_sys::fuzz_target;
 
-/// Every field of every table on `data`, whichever PGN it came as.
+/// Every field of every table on `data`, whichever PGN it came as, and every repeating group
+/// it holds.
 fn decode(data: &[u8]) {
     for def in pgn::PGNS {
         for f in def.fields {
             let _ = pgn::field_value(data, f);
+        }
+    }
+    for r in pgn::REPEATING {
+        for g in 0..r.groups(data) {
+            for f in r.fields {
+                let _ = r.value(data, g, f);
+            }
         }
     }
 }

@@ -52,6 +52,10 @@ pub struct Config {
     pub masterbus: Vec<MasterBusSource>,
     /// NMEA 0183 sources (GPS, wind, depth, AIS).
     pub nmea: Vec<NmeaSource>,
+    /// NMEA 2000 buses (listen-only).
+    pub n2k: Vec<N2kSource>,
+    /// Halyard's devices sent on NMEA 2000 (off unless `enabled = true`).
+    pub n2k_out: crate::sources::n2k::transmit::Settings,
     /// Meshtastic radios (stream API). A gateway's MQTT topics go in `[mqtt_in] topics`.
     pub meshtastic: Vec<MeshtasticSource>,
     /// Other nodes' raw topics to read back into the model.
@@ -394,6 +398,16 @@ pub struct NmeaSource {
     pub source: crate::sources::nmea::Spec,
 }
 
+/// `[[n2k]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct N2kSource {
+    /// `socketcan:can0`, `slcan:/dev/ttyACM0`, `ecan:HOST[:PORT]`, `ydwg:HOST[:1457]`,
+    /// `ydwg-udp:[ADDRESS:]PORT`, `actisense:/dev/ttyUSB0[@115200]`.
+    #[serde(deserialize_with = "n2k_spec")]
+    pub source: crate::sources::n2k::Spec,
+}
+
 /// `[[meshtastic]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -447,6 +461,10 @@ pub struct Device {
     /// `temperature/24`, `system/0`): the names `[[venus]]` gives such devices otherwise.
     #[serde(default, deserialize_with = "gx_device")]
     pub gx: Option<String>,
+    /// An NMEA 2000 device as `kind/instance` (`battery/1`, `charger/0`, `tank-fuel/0`,
+    /// `engine/1`): the names `[[n2k]]` gives such devices otherwise (`battery-1`).
+    #[serde(default, deserialize_with = "n2k_device")]
+    pub n2k: Option<(String, u32)>,
     /// With several receivers (adapters, proxies), the one to take this device's adverts from
     /// while it hears them (`bluetooth:hci1`, `esphome:saloon`); the others stand in.
     #[serde(default)]
@@ -544,9 +562,24 @@ fn gx_device<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error
     }
 }
 
+fn n2k_device<'de, D: Deserializer<'de>>(d: D) -> Result<Option<(String, u32)>, D::Error> {
+    let text = String::deserialize(d)?;
+    match text.split_once('/').map(|(k, i)| (k, i.parse::<u32>())) {
+        Some((kind, Ok(instance))) if !kind.is_empty() => Ok(Some((kind.to_owned(), instance))),
+        _ => Err(serde::de::Error::custom(format!(
+            "`{text}`: an NMEA 2000 device is kind/instance, e.g. battery/1 or tank-fuel/0"
+        ))),
+    }
+}
+
 fn mesh_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::mesh::Spec, D::Error> {
     let text = String::deserialize(d)?;
     crate::sources::mesh::Spec::parse(&text).map_err(serde::de::Error::custom)
+}
+
+fn n2k_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::n2k::Spec, D::Error> {
+    let text = String::deserialize(d)?;
+    crate::sources::n2k::Spec::parse(&text).map_err(serde::de::Error::custom)
 }
 
 fn nmea_spec<'de, D: Deserializer<'de>>(d: D) -> Result<crate::sources::nmea::Spec, D::Error> {

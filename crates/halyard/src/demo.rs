@@ -49,6 +49,20 @@ pub struct DemoArgs {
     /// The embedded broker's address (or that of a broker already listening there).
     #[arg(long, default_value = "127.0.0.1:1883")]
     broker: String,
+    /// How the instruments (GPS, compass, wind, depth, AIS) talk: NMEA 0183 sentences over TCP,
+    /// or NMEA 2000 through a simulated Yacht Devices gateway.
+    #[arg(long, value_enum, default_value_t = NavWire::Nmea0183)]
+    nav: NavWire,
+}
+
+/// The instruments' network in the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NavWire {
+    /// NMEA 0183 sentences.
+    #[value(name = "nmea0183")]
+    Nmea0183,
+    /// NMEA 2000 messages.
+    N2k,
 }
 
 /// The demo's last day, as the gateway receives it.
@@ -68,6 +82,8 @@ pub struct Live {
     tty: tokio_serial::SerialStream,
     can: tokio::net::TcpListener,
     nmea: tokio::net::TcpListener,
+    /// The simulated Yacht Devices gateway (`--nav n2k`).
+    ydwg: Option<tokio::net::TcpListener>,
     radio: tokio::net::TcpListener,
     /// Record time at the start of the day.
     t0: Millis,
@@ -76,7 +92,7 @@ pub struct Live {
 
 impl Day {
     /// Open the live day's transports and configure the gateway's sources on them.
-    async fn live(feeds: Feeds, config: &mut Config, t0: Millis, speed: f64) -> Result<Day> {
+    async fn live(feeds: Feeds, config: &mut Config, t0: Millis, speed: f64, nav: NavWire) -> Result<Day> {
         use tokio_serial::SerialPort;
         let (master, slave) = tokio_serial::SerialStream::pair().context("creating the VE.Direct pseudo-terminal")?;
         let tty = slave.name().context("the pseudo-terminal has no name")?;
@@ -100,7 +116,17 @@ impl Day {
         config.meshtastic.push(crate::config::MeshtasticSource {
             source: crate::sources::mesh::Spec::Tcp(radio.local_addr()?.to_string()),
         });
-        Ok(Day::Live(Box::new(Live { feeds, master, tty: slave, can, nmea, radio, t0, speed })))
+        let ydwg = match nav {
+            NavWire::Nmea0183 => None,
+            NavWire::N2k => {
+                let ydwg = listen().await?;
+                config.n2k.push(crate::config::N2kSource {
+                    source: crate::sources::n2k::Spec::Ydwg(ydwg.local_addr()?.to_string()),
+                });
+                Some(ydwg)
+            }
+        };
+        Ok(Day::Live(Box::new(Live { feeds, master, tty: slave, can, nmea, ydwg, radio, t0, speed })))
     }
 
     /// Play it into the pipeline; interrupted (Ctrl-C), the feeders stop where they are.
@@ -114,16 +140,19 @@ impl Day {
             Day::Once(records) => return crate::sources::replay::play(records, &tx, t).await,
             Day::Live(live) => *live,
         };
-        let Live { feeds, master, tty, can, nmea, radio, t0, speed } = live;
+        let Live { feeds, master, tty, can, nmea, ydwg, radio, t0, speed } = live;
         // A second for the sources to open before the first message.
         let clock = Clock { origin: tokio::time::Instant::now() + Duration::from_secs(1), t0, speed: Some(speed) };
         crate::ingest::simulate(clock);
-        let feeders = vec![
+        let mut feeders = vec![
             tokio::spawn(devices::serial_feeder(master, feeds.serial, clock)),
             tokio::spawn(devices::ecan_feeder(can, feeds.can, clock)),
             tokio::spawn(devices::nmea_feeder(nmea, feeds.nmea, clock)),
             tokio::spawn(devices::radio_feeder(radio, feeds.mesh, clock)),
         ];
+        if let Some(ydwg) = ydwg {
+            feeders.push(tokio::spawn(devices::ydwg_feeder(ydwg, feeds.n2k, clock)));
+        }
         let aborts: Vec<_> = feeders.iter().map(|f| f.abort_handle()).collect();
         let feed = async {
             let mut n = devices::direct_feeder(feeds.direct, clock, tx).await;
@@ -211,10 +240,23 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         path.display(),
     );
     let (mut router, history, once, feeds) = Router::new(last_start, args.once);
+    let nav = args.nav;
     let sim = std::thread::spawn(move || {
+        let mut instruments = crate::sim::n2k::Instruments::default();
         crate::sim::run(&scenario, |_, records| {
             for r in records {
-                router.route(r.clone()).map_err(|_| anyhow::anyhow!("the gateway stopped reading"))?;
+                let closed = |_| anyhow::anyhow!("the gateway stopped reading");
+                match (nav, r) {
+                    // The same instruments on NMEA 2000: their messages instead of their sentences.
+                    (NavWire::N2k, crate::ingest::recording::Record::Nmea { at, line, .. }) => {
+                        for (header, data) in instruments.messages(line) {
+                            let message =
+                                crate::ingest::recording::Record::N2k { at: *at, source: "n2k".into(), header, data };
+                            router.route(message).map_err(closed)?;
+                        }
+                    }
+                    (_, r) => router.route(r.clone()).map_err(closed)?,
+                }
             }
             Ok(())
         })
@@ -236,7 +278,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         }
         let day = match once {
             Some(records) => Day::Once(records),
-            None => Day::live(feeds, &mut config, last_start, args.speed).await?,
+            None => Day::live(feeds, &mut config, last_start, args.speed, nav).await?,
         };
         if let Some(summary) = pipeline(config, Mode::Demo(day), Some(logs)).await? {
             eprintln!("{summary}");

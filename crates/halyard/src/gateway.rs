@@ -178,6 +178,18 @@ pub fn describe(c: &Config) -> String {
     for n in &c.nmea {
         out.push(format!("nmea: {}", n.source));
     }
+    for n in &c.n2k {
+        out.push(format!("n2k: {}", n.source));
+    }
+    if c.n2k_out.enabled {
+        let devices: Vec<String> = c.n2k_out.devices.iter().map(|(d, i)| format!("{d} as instance {i}")).collect();
+        out.push(format!(
+            "n2k_out: TRANSMITTING through {} from address {} ({})",
+            c.n2k_out.source.as_deref().unwrap_or("the first [[n2k]] source"),
+            c.n2k_out.address,
+            if devices.is_empty() { "no device".to_owned() } else { devices.join(", ") }
+        ));
+    }
     for m in &c.meshtastic {
         out.push(format!("meshtastic: {}", m.source.name()));
     }
@@ -491,7 +503,13 @@ pub async fn pipeline(
     let started = Instant::now();
     let replay_stats = match mode {
         Mode::Live | Mode::Demo(_) => {
-            start_sources(&mut config, radio_links, &input_tx, &telemetry, &stop_rx, &mut tasks);
+            // `[n2k_out]`: the devices to send follow the model's changes (never waiting on the bus).
+            let n2k_out = config.n2k_out.enabled.then(|| {
+                let (tx, rx) = mpsc::channel::<Arc<Change>>(4096);
+                change_txs.push(tx);
+                (config.n2k_out.clone(), crate::sources::n2k::transmit::Table::follow(&config.n2k_out, rx))
+            });
+            start_sources(&mut config, radio_links, n2k_out, &input_tx, &telemetry, &stop_rx, &mut tasks);
             let stopper = stop_tx.clone();
             // A gateway with no source configured yet still runs (its broker, its dashboard)
             // until told to stop: this sender keeps the model's input open until then.
@@ -711,10 +729,20 @@ pub async fn pipeline(
             let get = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
             kinds.insert(format!("{}/{}", get("source"), get("kind")), v.into());
         }
+        // Updates by the protocol that carried them ("nmea": 4803, "n2k": 10078).
+        let by_protocol: serde_json::Map<String, serde_json::Value> = telemetry
+            .family("halyard_updates_total")
+            .into_iter()
+            .map(|(labels, v)| {
+                let protocol = labels.iter().find(|(n, _)| n == "protocol").map(|(_, v)| v.clone()).unwrap_or_default();
+                (protocol, v.into())
+            })
+            .collect();
         let mut summary = serde_json::json!({
             "records": stats.records,
             "bad_records": stats.bad,
             "updates": n_updates,
+            "updates_by_protocol": by_protocol,
             "changes": n_changes,
             "devices": model.devices().count(),
             "mqtt_messages": published,
@@ -797,6 +825,7 @@ const INPUT_BATCH: usize = 256;
 fn start_sources(
     config: &mut Config,
     radio_links: Vec<mpsc::Receiver<crate::notify::radio::Outgoing>>,
+    n2k_out: Option<crate::sources::n2k::Transmit>,
     tx: &mpsc::Sender<Input>,
     telemetry: &Arc<Telemetry>,
     stop: &watch::Receiver<bool>,
@@ -820,6 +849,38 @@ fn start_sources(
     }
     for source in std::mem::take(&mut config.nmea) {
         tasks.push(tokio::spawn(crate::sources::nmea::run(source.source, tx.clone(), telemetry.clone(), stop.clone())));
+    }
+    // `[n2k_out]` transmits through the source it names, else the first.
+    let sources = std::mem::take(&mut config.n2k);
+    let through = n2k_out.as_ref().and_then(|(settings, _)| match &settings.source {
+        Some(want) => {
+            let found = sources.iter().position(|n| n.source.to_string() == *want || n.source.name() == *want);
+            if found.is_none() {
+                tracing::error!("n2k_out: no [[n2k]] source `{want}`: nothing is transmitted");
+            }
+            found
+        }
+        None if sources.is_empty() => {
+            tracing::error!("n2k_out: no [[n2k]] source to transmit through: nothing is transmitted");
+            None
+        }
+        None => Some(0),
+    });
+    for (i, source) in sources.into_iter().enumerate() {
+        let transmit = n2k_out.clone().filter(|_| through == Some(i));
+        if transmit.is_some() && !crate::sources::n2k::can_transmit(&source.source) {
+            tracing::error!(
+                "n2k_out: {} cannot transmit (socketcan, slcan, ecan or ydwg can): nothing is transmitted",
+                source.source
+            );
+        }
+        tasks.push(tokio::spawn(crate::sources::n2k::run(
+            source.source,
+            transmit,
+            tx.clone(),
+            telemetry.clone(),
+            stop.clone(),
+        )));
     }
     for source in std::mem::take(&mut config.masterbus) {
         tasks.push(tokio::spawn(crate::sources::masterbus::run(source, tx.clone(), telemetry.clone(), stop.clone())));

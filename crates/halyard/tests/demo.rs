@@ -9,23 +9,33 @@ use std::process::Command;
 use halyard::geo::distance_m as metres;
 use serde_json::Value;
 
-#[test]
-fn demo_once_plays_a_day_and_exits_cleanly() {
-    let state = std::env::temp_dir().join(format!("halyard-demo-test-{}", std::process::id()));
+/// `halyard demo --once --days 2` and `extra`, its state in `state`: the run's summary, each
+/// simulated day's truth, and what it said on standard error.
+fn demo(extra: &[&str], state: &Path) -> (Value, Vec<Value>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_halyard"))
         .args(["demo", "--once", "--days", "2", "--web", ""])
-        .env("XDG_STATE_HOME", &state)
+        .args(extra)
+        .env("XDG_STATE_HOME", state)
         .env_remove("STATE_DIRECTORY")
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
-    let summary: serde_json::Value = stderr
+    let summary: Value = stderr
         .lines()
         .find(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .unwrap_or_else(|| panic!("no summary\n{stderr}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let days = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (summary, days, stderr)
+}
+
+#[test]
+fn demo_once_plays_a_day_and_exits_cleanly() {
+    let state = std::env::temp_dir().join(format!("halyard-demo-test-{}", std::process::id()));
+    let (summary, days, stderr) = demo(&[], &state);
     // The only decode errors allowed: VE.Smart networking messages heard before the first
     // message carrying the overflow counter (the live day starts a fresh gateway, as a boot does;
     // the protocol cannot authenticate those), and never more than a minute's worth.
@@ -35,9 +45,7 @@ fn demo_once_plays_a_day_and_exits_cleanly() {
     assert!(summary["devices"].as_u64() >= Some(7), "{summary}");
     assert!(summary["mqtt_messages"].as_f64().unwrap() > 100_000.0, "{summary}");
     // The ground truth of the day, as JSON on standard output.
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let days: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(days.len(), 2, "{stdout}");
+    assert_eq!(days.len(), 2, "{days:?}");
     assert_eq!(days[0]["date"], "2026-06-20", "the days end on the demo's day");
     let day = &days[1];
     assert_eq!(day["date"], "2026-06-21");
@@ -52,6 +60,25 @@ fn demo_once_plays_a_day_and_exits_cleanly() {
     navigation_matches_the_truth(&config, &day["nav"]);
     mesh_matches_the_truth(&config, &state.join("halyard/demo/rangetest.csv"), &day["nav"]["mesh"]);
     reports_read_like_reports(&config, day);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// `halyard demo --once --nav n2k`: the same instruments on NMEA 2000 (a GPS, a compass, a
+/// wind instrument, an echo sounder and an AIS receiver as nodes sending PGNs): every navigation
+/// update comes through Halyard's NMEA 2000 path, none through NMEA 0183, and `halyard nav`
+/// still matches the simulator's truth.
+#[test]
+fn demo_once_with_nmea_2000_instruments_matches_the_truth() {
+    let state = std::env::temp_dir().join(format!("halyard-demo-n2k-test-{}", std::process::id()));
+    // Its own broker port: the other demo test may hold 1883 at the same time.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let broker = format!("127.0.0.1:{port}");
+    let (summary, days, _) = demo(&["--nav", "n2k", "--broker", &broker], &state);
+    let by_protocol = &summary["updates_by_protocol"];
+    assert!(by_protocol["n2k"].as_f64().unwrap_or(0.0) > 10_000.0, "{summary}");
+    assert!(by_protocol.get("nmea").is_none(), "NMEA 0183 updates with --nav n2k: {summary}");
+    let config = state.join("halyard/demo/halyard.toml");
+    navigation_matches_the_truth(&config, &days[1]["nav"]);
     let _ = std::fs::remove_dir_all(&state);
 }
 

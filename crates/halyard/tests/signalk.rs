@@ -30,7 +30,10 @@ fn the_reference_server_and_the_schemas_accept_halyards_signal_k() {
     let scratch = Scratch::new("signalk");
     let (web, broker, sk) = (free_port(), free_port(), free_port());
     let mut cmd = support::halyard();
-    cmd.args(["demo", "--days", "1", "--web", &format!("127.0.0.1:{web}"), "--broker", &format!("127.0.0.1:{broker}")])
+    // The instruments on NMEA 2000 (a Yacht Devices gateway the demo plays): Signal K's
+    // navigation comes from NMEA 2000 alone (the NMEA 0183 path feeds the same `nav` device).
+    cmd.args(["demo", "--days", "1", "--nav", "n2k", "--web", &format!("127.0.0.1:{web}")])
+        .args(["--broker", &format!("127.0.0.1:{broker}")])
         .env("XDG_STATE_HOME", scratch.path("state"))
         .env_remove("STATE_DIRECTORY");
     let demo = Halyard::spawn(cmd);

@@ -60,7 +60,10 @@ fn everything_emitted_decodes_back_to_the_true_values() {
                     });
                     updates.extend(d.frame(ts_ns, &received).1);
                 }
-                recording::Record::Mqtt { .. } | recording::Record::Nmea { .. } | recording::Record::Mesh { .. } => {
+                recording::Record::Mqtt { .. }
+                | recording::Record::Nmea { .. }
+                | recording::Record::Mesh { .. }
+                | recording::Record::N2k { .. } => {
                     unreachable!("the scenario has no navigation")
                 }
             }

@@ -4,6 +4,7 @@
 
 use super::fast_packet::{is_fast_packet, FastPacketError, Reassembler};
 use super::id::{Header, IdError};
+use super::transport::{self, Transport, TransportError};
 
 /// What one input gave.
 #[derive(Debug, PartialEq, Eq)]
@@ -35,6 +36,15 @@ pub enum Error {
     },
     /// A CAN frame of more than 8 bytes.
     FrameTooLong(u8),
+    /// An ISO transport message given up.
+    Transport {
+        /// Its PGN (0 when not known).
+        pgn: u32,
+        /// Its sender.
+        source: u8,
+        /// Why.
+        why: TransportError,
+    },
 }
 
 impl Error {
@@ -45,6 +55,7 @@ impl Error {
             Error::Id(IdError::ReservedBit(_)) => "reserved_id_bit",
             Error::FastPacket { why, .. } => why.kind(),
             Error::FrameTooLong(_) => "frame_too_long",
+            Error::Transport { why, .. } => why.kind(),
         }
     }
 }
@@ -55,14 +66,17 @@ impl core::fmt::Display for Error {
             Error::Id(e) => e.fmt(f),
             Error::FastPacket { pgn, source, why } => write!(f, "PGN {pgn} from {source}: {why}"),
             Error::FrameTooLong(n) => write!(f, "a CAN frame of {n} bytes"),
+            Error::Transport { pgn, source, why } => write!(f, "PGN {pgn} from {source} (ISO transport): {why}"),
         }
     }
 }
 
-/// Messages in progress from every source (at most 32 fast packets at once).
+/// Messages in progress from every source (at most 32 fast packets and 4 ISO transport
+/// sessions at once).
 #[derive(Default)]
 pub struct Assembler {
     fast: Reassembler<32>,
+    transport: Transport<4>,
     /// A canboat RAW line longer than 8 bytes was seen: the capture holds assembled messages,
     /// so 8-byte lines of fast-packet PGNs are whole messages too.
     assembled: bool,
@@ -94,6 +108,18 @@ impl Assembler {
     }
 
     fn take(&mut self, header: Header, data: &[u8], at_ms: u64, frame: bool, on: &mut impl FnMut(Event<'_>)) {
+        // ISO transport frames are messages of their own, and carry a longer one.
+        if matches!(header.pgn, transport::CONNECTION | transport::DATA) && data.len() <= 8 {
+            on(Event::Message { header, data });
+            let o = self.transport.push(header.pgn, header.source, header.destination, data, at_ms);
+            if let Some((pgn, why)) = o.dropped {
+                on(Event::Error(Error::Transport { pgn, source: header.source, why }));
+            }
+            if let Some((pgn, source, destination, data)) = o.complete {
+                on(Event::Message { header: Header { priority: header.priority, pgn, source, destination }, data });
+            }
+            return;
+        }
         if !(frame && is_fast_packet(header.pgn)) {
             return on(Event::Message { header, data });
         }

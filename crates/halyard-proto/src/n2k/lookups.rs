@@ -81,6 +81,37 @@ table!(
     [(0, "6v"), (1, "12v"), (2, "24v"), (3, "32v"), (4, "36v"), (5, "42v"), (6, "48v"),]
 );
 table!(YES_NO, "yes/no", [(0, "no"), (1, "yes")]);
+table!(
+    SATELLITE_STATUS,
+    "satellite status",
+    [(0, "not_tracked"), (1, "tracked"), (2, "used"), (3, "not_tracked_diff"), (4, "tracked_diff"), (5, "used_diff")]
+);
+table!(
+    RANGE_RESIDUAL_MODE,
+    "range residual mode",
+    [(0, "range_residuals_were_used_to_calculate_data"), (1, "range_residuals_were_calculated_after_the_position")]
+);
+table!(AC_LINE, "AC line", [(0, "line_1"), (1, "line_2"), (2, "line_3")]);
+table!(ACCEPTABILITY, "acceptability", [(0, "bad_level"), (1, "bad_frequency"), (2, "being_qualified"), (3, "good")]);
+table!(WAVEFORM, "waveform", [(0, "sine_wave"), (1, "modified_sine_wave")]);
+table!(
+    INVERTER_STATE,
+    "inverter state",
+    [(0, "invert"), (1, "ac_passthru"), (2, "load_sense"), (3, "fault"), (4, "disabled")]
+);
+table!(
+    STEERING_MODE,
+    "steering mode",
+    [
+        (0, "main_steering"),
+        (1, "non_follow_up_device"),
+        (2, "follow_up_device"),
+        (3, "heading_control_standalone"),
+        (4, "heading_control"),
+        (5, "track_control"),
+    ]
+);
+table!(TURN_MODE, "turn mode", [(0, "rudder_limit_controlled"), (1, "turn_rate_controlled"), (2, "radius_controlled")]);
 table!(OFF_ON, "off/on", [(0, "off"), (1, "on")]);
 table!(
     SYSTEM_TIME,

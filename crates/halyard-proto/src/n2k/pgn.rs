@@ -38,6 +38,10 @@ pub enum Kind {
     Date,
     /// Fixed-length ASCII, padded with NUL, 0xFF, `@` or spaces.
     Text,
+    /// A variable-length string (canboat's STRING_LAU: a length byte counting itself, a byte
+    /// saying ASCII (1) or UTF-16 (0), the characters), the `offset`-th of the message's
+    /// strings, which follow each other from its first byte (126998's three texts).
+    VarText,
     /// An unsigned integer whose every value is a value (the fields of an ISO NAME).
     Raw,
 }
@@ -131,6 +135,10 @@ const fn time(name: &'static str, offset: u16) -> FieldDef {
 const fn text_field(name: &'static str, offset: u16, bytes: u16) -> FieldDef {
     FieldDef { name, offset, bits: bytes * 8, signed: false, kind: Kind::Text }
 }
+/// The `index`-th variable-length string of a message (see [`Kind::VarText`]).
+const fn var_text(name: &'static str, index: u16) -> FieldDef {
+    FieldDef { name, offset: index, bits: 8, signed: false, kind: Kind::VarText }
+}
 /// A code kept as a number.
 const fn code(name: &'static str, offset: u16, bits: u16) -> FieldDef {
     lookup(name, offset, bits, &CODE)
@@ -146,9 +154,10 @@ const fn velocity(name: &'static str, offset: u16) -> FieldDef {
 
 const SID: FieldDef = count("sid", 0, 8);
 
-/// The AIS position reports (129038, 129039) share their first twelve fields (ITU-R M.1371
-/// messages 1–3 and 18 as NMEA 2000 carries them).
-macro_rules! ais_position_report {
+/// The AIS PGNs (129038, 129039, 129041, 129793) open with the same seven fields: the message
+/// id, the repeat indicator, the MMSI and the position with its accuracy and RAIM flag (ITU-R
+/// M.1371 as NMEA 2000 carries it).
+macro_rules! ais {
     ($pgn:expr, $description:expr, [$($more:expr),* $(,)?]) => {
         PgnDef {
             pgn: $pgn,
@@ -161,14 +170,28 @@ macro_rules! ais_position_report {
                 n("latitude", 72, 32, true, Unit::Degree, (1, 1), 7),
                 code("position_accuracy", 104, 1),
                 code("raim", 105, 1),
+                $($more),*
+            ],
+        }
+    };
+}
+
+/// The AIS position reports (129038, 129039) share their first twelve fields (messages 1–3
+/// and 18).
+macro_rules! ais_position_report {
+    ($pgn:expr, $description:expr, [$($more:expr),* $(,)?]) => {
+        ais!(
+            $pgn,
+            $description,
+            [
                 raw("time_stamp", 106, 6),
                 angle("cog", 112, false),
                 speed("sog", 128),
                 code("ais_transceiver_information", 163, 5),
                 angle("heading", 168, false),
                 $($more),*
-            ],
-        }
+            ]
+        )
     };
 }
 
@@ -252,6 +275,39 @@ pub static PGNS: &[PgnDef] = &[
             text_field("model_serial_code", 800, 32),
             code("certification_level", 1056, 8),
             count("load_equivalency", 1064, 8),
+        ],
+    },
+    PgnDef {
+        pgn: 126_998,
+        description: "Configuration Information",
+        fields: &[
+            var_text("installation_description_1", 0),
+            var_text("installation_description_2", 1),
+            var_text("manufacturer_information", 2),
+        ],
+    },
+    PgnDef {
+        pgn: 127_237,
+        description: "Heading/Track control",
+        fields: &[
+            lookup("rudder_limit_exceeded", 0, 2, &YES_NO),
+            lookup("off_heading_limit_exceeded", 2, 2, &YES_NO),
+            lookup("off_track_limit_exceeded", 4, 2, &YES_NO),
+            lookup("override", 6, 2, &YES_NO),
+            lookup("steering_mode", 8, 3, &STEERING_MODE),
+            lookup("turn_mode", 11, 3, &TURN_MODE),
+            lookup("heading_reference", 14, 2, &DIRECTION_REFERENCE),
+            lookup("commanded_rudder_direction", 21, 3, &DIRECTION_RUDDER),
+            angle("commanded_rudder_angle", 24, true),
+            angle("heading_to_steer_course", 40, false),
+            angle("track", 56, false),
+            angle("rudder_limit", 72, false),
+            angle("off_heading_limit", 88, false),
+            n("radius_of_turn_order", 104, 16, true, Unit::Metre, (1, 1), 0),
+            // 3.125e-5 rad/s as °/min (as 129038's rate of turn).
+            n("rate_of_turn_order", 120, 16, true, Unit::DegreePerMinute, (107_429_586_587, 1_000_000_000), 3),
+            n("off_track_limit", 136, 16, true, Unit::Metre, (1, 1), 0),
+            angle("vessel_heading", 152, false),
         ],
     },
     PgnDef {
@@ -372,6 +428,17 @@ pub static PGNS: &[PgnDef] = &[
             lookup("indicator28", 62, 2, &OFF_ON),
         ],
     },
+    // AC input and output status: the lines are a repeating group (REPEATING).
+    PgnDef {
+        pgn: 127_503,
+        description: "AC Input Status",
+        fields: &[count("instance", 0, 8), count("number_of_lines", 8, 8)],
+    },
+    PgnDef {
+        pgn: 127_504,
+        description: "AC Output Status",
+        fields: &[count("instance", 0, 8), count("number_of_lines", 8, 8)],
+    },
     PgnDef {
         pgn: 127_505,
         description: "Fluid Level",
@@ -418,6 +485,17 @@ pub static PGNS: &[PgnDef] = &[
             n("current", 24, 16, true, Unit::Ampere, (1, 1), 1),
             kelvin("temperature", 40, 16, 2),
             count("sid", 56, 8),
+        ],
+    },
+    PgnDef {
+        pgn: 127_509,
+        description: "Inverter Status",
+        fields: &[
+            count("instance", 0, 8),
+            count("ac_instance", 8, 8),
+            count("dc_instance", 16, 8),
+            lookup("operating_state", 24, 4, &INVERTER_STATE),
+            lookup("inverter_enable", 28, 2, &OFF_ON),
         ],
     },
     PgnDef {
@@ -565,6 +643,24 @@ pub static PGNS: &[PgnDef] = &[
             code("ais_communication_state", 200, 1),
         ]
     ),
+    // The AtoN's name (a variable-length string) is not decoded.
+    ais!(
+        129_041,
+        "AIS Aids to Navigation (AtoN) Report",
+        [
+            raw("time_stamp", 106, 6),
+            n("length_diameter", 112, 16, false, Unit::Metre, (1, 1), 1),
+            n("beam_diameter", 128, 16, false, Unit::Metre, (1, 1), 1),
+            n("position_reference_from_starboard_edge", 144, 16, false, Unit::Metre, (1, 1), 1),
+            n("position_reference_from_true_north_facing_edge", 160, 16, false, Unit::Metre, (1, 1), 1),
+            code("aton_type", 176, 5),
+            lookup("off_position_indicator", 181, 1, &YES_NO),
+            lookup("virtual_aton_flag", 182, 1, &YES_NO),
+            code("assigned_mode_flag", 183, 1),
+            code("position_fixing_device_type", 185, 4),
+            code("ais_transceiver_information", 200, 5),
+        ]
+    ),
     PgnDef {
         pgn: 129_283,
         description: "Cross Track Error",
@@ -608,6 +704,22 @@ pub static PGNS: &[PgnDef] = &[
             n("tdop", 48, 16, true, Unit::None, (1, 1), 2),
         ],
     },
+    // The satellites are a repeating group (REPEATING).
+    PgnDef {
+        pgn: 129_540,
+        description: "GNSS Sats in View",
+        fields: &[SID, lookup("range_residual_mode", 8, 2, &RANGE_RESIDUAL_MODE), count("sats_in_view", 16, 8)],
+    },
+    ais!(
+        129_793,
+        "AIS UTC and Date Report",
+        [
+            time("position_time", 112),
+            code("ais_transceiver_information", 163, 5),
+            date("position_date", 168),
+            code("gnss_type", 188, 4),
+        ]
+    ),
     PgnDef {
         pgn: 129_794,
         description: "AIS Class A Static and Voyage Related Data",
@@ -742,9 +854,124 @@ pub static PGNS: &[PgnDef] = &[
     },
 ];
 
+/// A PGN's repeating group: as many groups as the fixed part's `count` field says, each `bits`
+/// long, the first at bit `start`; the fields' offsets are from their group's start.
+#[derive(Debug)]
+pub struct Repeating {
+    /// The PGN.
+    pub pgn: u32,
+    /// The field of the fixed part that counts the groups.
+    pub count: &'static str,
+    /// The first group's first bit.
+    pub start: u16,
+    /// One group's length in bits.
+    pub bits: u16,
+    /// One group's fields.
+    pub fields: &'static [FieldDef],
+}
+
+/// One AC line of 127503 (input, with its acceptability) or 127504 (output, with its waveform).
+macro_rules! ac_line {
+    ($pgn:expr, $quality:expr) => {
+        Repeating {
+            pgn: $pgn,
+            count: "number_of_lines",
+            start: 16,
+            bits: 144,
+            fields: &[
+                lookup("line", 0, 2, &AC_LINE),
+                $quality,
+                n("voltage", 8, 16, false, Unit::Volt, (1, 1), 2),
+                n("current", 24, 16, false, Unit::Ampere, (1, 1), 1),
+                n("frequency", 40, 16, false, Unit::Hertz, (1, 1), 2),
+                n("breaker_size", 56, 16, false, Unit::Ampere, (1, 1), 1),
+                n("real_power", 72, 32, false, Unit::Watt, (1, 1), 0),
+                n("reactive_power", 104, 32, false, Unit::None, (1, 1), 0),
+                n("power_factor", 136, 8, true, Unit::None, (1, 1), 2),
+            ],
+        }
+    };
+}
+
+/// The repeating groups of the PGNs that have one, by number.
+pub static REPEATING: &[Repeating] = &[
+    ac_line!(127_503, lookup("acceptability", 2, 2, &ACCEPTABILITY)),
+    ac_line!(127_504, lookup("waveform", 2, 3, &WAVEFORM)),
+    Repeating {
+        pgn: 129_540,
+        count: "sats_in_view",
+        start: 24,
+        bits: 96,
+        fields: &[
+            count("prn", 0, 8),
+            angle("elevation", 8, true),
+            angle("azimuth", 24, false),
+            n("snr", 40, 16, true, Unit::None, (1, 1), 2),
+            n("range_residuals", 56, 32, true, Unit::Metre, (1, 1), 5),
+            lookup("status", 88, 4, &SATELLITE_STATUS),
+        ],
+    },
+];
+
+/// The repeating group of `pgn`, if it has one.
+pub fn repeating(pgn: u32) -> Option<&'static Repeating> {
+    REPEATING.iter().find(|r| r.pgn == pgn)
+}
+
+impl Repeating {
+    /// How many groups `data` holds: as many as counted, and no more than are there.
+    pub fn groups(&self, data: &[u8]) -> usize {
+        let def = find(self.pgn).and_then(|d| d.fields.iter().find(|f| f.name == self.count));
+        let counted = def.and_then(|f| field_value(data, f).as_f64()).unwrap_or(0.0) as usize;
+        let room = (data.len() * 8).saturating_sub(usize::from(self.start)) / usize::from(self.bits);
+        counted.min(room)
+    }
+
+    /// The value of field `f` (one of [`Self::fields`]) in group `group`.
+    pub fn value<'a>(&self, data: &'a [u8], group: usize, f: &FieldDef) -> Value<'a> {
+        let offset = usize::from(self.start) + group * usize::from(self.bits) + usize::from(f.offset);
+        match u16::try_from(offset) {
+            Ok(offset) => field_value(data, &FieldDef { offset, ..*f }),
+            Err(_) => Value::NotAvailable,
+        }
+    }
+}
+
 /// The definition of `pgn`, if Halyard decodes it.
 pub fn find(pgn: u32) -> Option<&'static PgnDef> {
     PGNS.binary_search_by_key(&pgn, |p| p.pgn).ok().map(|i| &PGNS[i])
+}
+
+/// A whole message read through its PGN's table, field by field name: what a consumer of the
+/// values (the gateway's model, the simulator's checks) needs, without walking the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// The PGN's definition.
+    pub def: &'static PgnDef,
+    /// The message's data.
+    pub data: &'a [u8],
+}
+
+impl<'a> Message<'a> {
+    /// `data` read as `pgn`, if Halyard decodes that PGN.
+    pub fn new(pgn: u32, data: &'a [u8]) -> Option<Self> {
+        find(pgn).map(|def| Message { def, data })
+    }
+
+    /// The value of the field `name` (not available when the PGN has no such field).
+    pub fn value(&self, name: &str) -> Value<'a> {
+        self.def.fields.iter().find(|f| f.name == name).map_or(Value::NotAvailable, |f| field_value(self.data, f))
+    }
+
+    /// A number field's value in Halyard's units (an enumeration's raw code).
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.value(name).as_f64()
+    }
+
+    /// An enumeration's name (`apparent`, `true`, `fuel`).
+    pub fn name(&self, name: &str) -> Option<&'static str> {
+        self.value(name).enum_name()
+    }
 }
 
 /// Read `bits` (1–64) bits at bit `offset`, least significant first; `None` past the end.
@@ -769,6 +996,9 @@ pub fn field_value<'a>(data: &'a [u8], f: &FieldDef) -> Value<'a> {
     if f.kind == Kind::Text {
         return text(data, f.offset, f.bits);
     }
+    if f.kind == Kind::VarText {
+        return var_text_value(data, f.offset);
+    }
     let Some(raw) = read_bits(data, f.offset, f.bits) else { return Value::NotAvailable };
     let bits = u32::from(f.bits);
     let max = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
@@ -783,7 +1013,7 @@ pub fn field_value<'a>(data: &'a [u8], f: &FieldDef) -> Value<'a> {
             }
         }
         Kind::Flags(table) => Value::Flags { raw: raw as u32, table },
-        Kind::Text => Value::NotAvailable,
+        Kind::Text | Kind::VarText => Value::NotAvailable,
         Kind::Raw => Value::Number(Decimal::new(raw as i64, 0)),
         Kind::Date => {
             if raw >= max - 1 {
@@ -830,11 +1060,37 @@ fn text(data: &[u8], offset: u16, bits: u16) -> Value<'_> {
     }
 }
 
+/// The `index`-th length-prefixed string of `data`: ASCII as text (trailing spaces, NUL and
+/// 0xFF left out); empty, UTF-16 (not borrowed as text here) or cut short, not available.
+fn var_text_value(data: &[u8], index: u16) -> Value<'_> {
+    let mut at = 0usize;
+    for i in 0..=index {
+        let Some(&len) = data.get(at) else { return Value::NotAvailable };
+        let len = usize::from(len);
+        if len < 2 || at + len > data.len() {
+            return Value::NotAvailable;
+        }
+        if i == index {
+            if data[at + 1] != 1 {
+                return Value::NotAvailable;
+            }
+            let bytes = &data[at + 2..at + len];
+            let end = bytes.iter().position(|b| *b == 0 || *b == 0xFF).unwrap_or(bytes.len());
+            return match core::str::from_utf8(&bytes[..end]).map(|t| t.trim_end_matches(' ')) {
+                Ok("") | Err(_) => Value::NotAvailable,
+                Ok(t) => Value::Text(t),
+            };
+        }
+        at += len;
+    }
+    Value::NotAvailable
+}
+
 /// How many of a number field's highest values are not values: every bit set is "not
 /// available", one less "out of range", and in fields of a byte or more one less again is
 /// reserved (the ranges of canboat's PGN database stop 3 short of the top for 8 bits and more,
 /// 2 for 4–7 bits, 1 for 2–3 bits). Signed fields count down from their largest positive value.
-fn reserved(bits: u16) -> i128 {
+pub(super) fn reserved(bits: u16) -> i128 {
     match bits {
         0 | 1 => 0,
         2 | 3 => 1,
@@ -862,6 +1118,11 @@ mod tests {
         for p in PGNS {
             for (i, f) in p.fields.iter().enumerate() {
                 assert!((1..=64).contains(&f.bits) || f.kind == Kind::Text && f.bits % 8 == 0, "{} {}", p.pgn, f.name);
+                if f.kind == Kind::VarText {
+                    // Its offset is its place among the strings.
+                    assert!(p.fields.iter().all(|g| g.kind == Kind::VarText), "{}: strings and fields mixed", p.pgn);
+                    continue;
+                }
                 for g in &p.fields[i + 1..] {
                     let apart = f.offset + f.bits <= g.offset || g.offset + g.bits <= f.offset;
                     assert!(apart, "{} {} overlaps {}", p.pgn, f.name, g.name);
@@ -869,6 +1130,62 @@ mod tests {
                 }
             }
         }
+        for r in REPEATING {
+            let def = find(r.pgn).expect("a repeating group belongs to a PGN of the table");
+            assert!(def.fields.iter().any(|f| f.name == r.count), "{}: no count field", r.pgn);
+            assert!(def.fields.iter().all(|f| f.offset + f.bits <= r.start), "{}: the fixed part overlaps", r.pgn);
+            for (i, f) in r.fields.iter().enumerate() {
+                assert!(f.offset + f.bits <= r.bits, "{} {} leaves its group", r.pgn, f.name);
+                assert!(r.fields[i + 1..]
+                    .iter()
+                    .all(|g| f.offset + f.bits <= g.offset || g.offset + g.bits <= f.offset));
+            }
+        }
+    }
+
+    #[test]
+    fn configuration_texts_follow_each_other() {
+        // can0-1.pcap's 126998s: three empty ASCII strings.
+        let empty = [0x02, 0x01, 0x02, 0x01, 0x02, 0x01];
+        for i in 0..3 {
+            assert_eq!(
+                value(
+                    126_998,
+                    &empty,
+                    ["installation_description_1", "installation_description_2", "manufacturer_information"][i]
+                ),
+                Value::NotAvailable
+            );
+        }
+        // "Nav station", nothing, "Halyard" (ASCII); a length past the end is not available.
+        let data = [
+            13, 1, b'N', b'a', b'v', b' ', b's', b't', b'a', b't', b'i', b'o', b'n', 2, 1, 9, 1, b'H', b'a', b'l',
+            b'y', b'a', b'r', b'd',
+        ];
+        assert_eq!(value(126_998, &data, "installation_description_1"), Value::Text("Nav station"));
+        assert_eq!(value(126_998, &data, "installation_description_2"), Value::NotAvailable);
+        assert_eq!(value(126_998, &data, "manufacturer_information"), Value::Text("Halyard"));
+        assert_eq!(value(126_998, &data[..20], "manufacturer_information"), Value::NotAvailable);
+        // UTF-16 is not read as text.
+        assert_eq!(value(126_998, &[6, 0, b'H', 0, b'i', 0], "installation_description_1"), Value::NotAvailable);
+    }
+
+    #[test]
+    fn satellites_in_view_are_counted_and_cut_to_what_is_there() {
+        // Twelve satellites counted, the first written out by hand from the field layout: PRN 1
+        // at 0.6829 rad elevation, 5.4931 rad azimuth, 41.00 dB, no range residual, used.
+        let mut data = [0xFFu8; 3 + 12 * 12];
+        data[..3].copy_from_slice(&[0x00, 0xFD, 0x0C]);
+        data[3..15].copy_from_slice(&[0x01, 0xAD, 0x1A, 0x93, 0xD6, 0x04, 0x10, 0xFF, 0xFF, 0xFF, 0x7F, 0xF2]);
+        let r = repeating(129_540).unwrap();
+        assert_eq!(r.groups(&data), 12);
+        assert_eq!(r.groups(&data[..3 + 12 * 5 + 4]), 5, "no more groups than the bytes hold");
+        let get = |name: &str| r.value(&data, 0, r.fields.iter().find(|f| f.name == name).unwrap());
+        assert_eq!(get("prn").as_f64(), Some(1.0));
+        assert_eq!(get("elevation").as_f64(), Some(39.127)); // 0.6829 rad
+        assert_eq!(get("snr").as_f64(), Some(41.0));
+        assert_eq!(get("range_residuals"), Value::NotAvailable);
+        assert_eq!(get("status").enum_name(), Some("used"));
     }
 
     #[test]

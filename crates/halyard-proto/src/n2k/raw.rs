@@ -9,6 +9,9 @@
 //! * **Yacht Devices RAW** (YDWG-02, YDEN-02, their log files): `19:57:01.123 R 19F51323 01 02 …`
 //!   — time of day, direction (`R` received, `T` sent by the gateway), the 29-bit CAN id in hex,
 //!   up to 8 data bytes. One CAN frame per line.
+//! * **Actisense N2K ASCII** (W2K-1, NGX and Actisense's tools): `A173321.107 23FF7 1F513 012F…`
+//!   — `A`, the time of day `hhmmss[.ddd]`; source, destination (two hex digits each) and
+//!   priority (one); the PGN in hex; the whole message in hex (white space ignored).
 
 use super::fast_packet::MAX_LEN;
 use super::id::Header;
@@ -211,6 +214,64 @@ pub fn parse_yd(line: &str) -> Result<Line, LineError> {
     Ok(Line { stamp, carried: Carried::Frame { can_id, sent }, len: n as u8, data })
 }
 
+/// Read an Actisense N2K ASCII line (messages longer than 223 bytes are refused as too long).
+pub fn parse_actisense_ascii(line: &str) -> Result<Line, LineError> {
+    let mut f = line.trim().strip_prefix('A').ok_or(LineError::BadTime)?.split_ascii_whitespace();
+    let time = f.next().ok_or(LineError::BadTime)?;
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    if hms.len() != 6 || !hms.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(LineError::BadTime);
+    }
+    let stamp = Stamp::TimeOfDay(hhmmss(hms, frac).ok_or(LineError::BadTime)?);
+    let sdp = f.next().ok_or(LineError::BadNumber)?;
+    if sdp.len() != 5 || !sdp.is_char_boundary(2) || !sdp.is_char_boundary(4) {
+        return Err(LineError::BadNumber);
+    }
+    let source = hex_byte(&sdp[..2]).map_err(|_| LineError::BadNumber)?;
+    let destination = hex_byte(&sdp[2..4]).map_err(|_| LineError::BadNumber)?;
+    let priority = u8::from_str_radix(&sdp[4..], 16).ok().filter(|p| *p <= 7).ok_or(LineError::BadNumber)?;
+    let pgn = f.next().filter(|p| p.len() <= 5).ok_or(LineError::BadNumber)?;
+    let pgn = u32::from_str_radix(pgn, 16).ok().filter(|p| *p <= 0x1_FFFF).ok_or(LineError::BadNumber)?;
+    let mut data = [0u8; MAX_LEN];
+    let mut n = 0;
+    for chunk in f {
+        if chunk.len() % 2 != 0 || !chunk.is_ascii() {
+            return Err(LineError::BadByte);
+        }
+        for i in (0..chunk.len()).step_by(2) {
+            if n == MAX_LEN {
+                return Err(LineError::TooLong);
+            }
+            data[n] = hex_byte(&chunk[i..i + 2])?;
+            n += 1;
+        }
+    }
+    Ok(Line { stamp, carried: Carried::Message(Header { priority, pgn, source, destination }), len: n as u8, data })
+}
+
+/// `hhmmss` and a fraction of a second as milliseconds since midnight.
+fn hhmmss(hms: &str, frac: &str) -> Option<u32> {
+    let mut buf = [0u8; 16];
+    if frac.len() > 6 {
+        return None;
+    }
+    let b = hms.as_bytes();
+    buf[..8].copy_from_slice(&[b[0], b[1], b':', b[2], b[3], b':', b[4], b[5]]);
+    let mut len = 8;
+    if !frac.is_empty() {
+        buf[8] = b'.';
+        buf[9..9 + frac.len()].copy_from_slice(frac.as_bytes());
+        len = 9 + frac.len();
+    }
+    time_of_day(core::str::from_utf8(&buf[..len]).ok()?)
+}
+
+/// Whether `line` is Actisense N2K ASCII (`A`, six digits of time, then a space or a fraction).
+pub fn is_actisense_ascii(line: &str) -> bool {
+    let b = line.trim_start().as_bytes();
+    b.len() > 8 && b[0] == b'A' && b[1..7].iter().all(u8::is_ascii_digit) && matches!(b[7], b'.' | b' ')
+}
+
 /// Whether `line` looks like canboat RAW (a time, then six or more comma-separated fields).
 pub fn is_canboat(line: &str) -> bool {
     line.split(',').next().is_some_and(|t| utc(t.trim()).is_some()) && line.split(',').count() >= 6
@@ -251,11 +312,28 @@ mod tests {
         assert!(is_canboat("2014-08-15T19:00:00.048Z,2,128259,115,255,8,00,4e,01,ff,ff,00,ff,ff"));
     }
 
+    #[test]
+    fn actisense_ascii_lines() {
+        // Actisense's documented example: 128275 from 0x23 to everyone at priority 7, 9 bytes.
+        let l = parse_actisense_ascii("A173321.107 23FF7 1F513 012F3070002F30709F\r\n").unwrap();
+        assert_eq!(l.stamp, Stamp::TimeOfDay(63_201_107));
+        assert_eq!(l.carried, Carried::Message(Header { priority: 7, pgn: 128_275, source: 0x23, destination: 255 }));
+        assert_eq!(l.data(), [0x01, 0x2F, 0x30, 0x70, 0x00, 0x2F, 0x30, 0x70, 0x9F]);
+        // No fraction, spaces in the data.
+        let l = parse_actisense_ascii("A173321 01FF2 1F112 01020304 05060708").unwrap();
+        assert_eq!((l.stamp, l.data().len()), (Stamp::TimeOfDay(63_201_000), 8));
+        assert!(is_actisense_ascii("A173321.107 23FF7 1F513 01") && !is_actisense_ascii("ABCDEFG"));
+        assert_eq!(parse_actisense_ascii("A173321.107 23FF9 1F513 01").err(), Some(LineError::BadNumber));
+        assert_eq!(parse_actisense_ascii("A173321.107 23FF7 1F513 012").err(), Some(LineError::BadByte));
+        assert_eq!(parse_actisense_ascii("A996321.107 23FF7 1F513 01").err(), Some(LineError::BadTime));
+    }
+
     proptest::proptest! {
         #[test]
         fn any_text_is_read_or_refused(s in "\\PC{0,120}") {
             let _ = parse_canboat(&s);
             let _ = parse_yd(&s);
+            let _ = parse_actisense_ascii(&s);
             let _ = is_canboat(&s);
         }
     }

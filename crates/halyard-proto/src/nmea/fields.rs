@@ -109,7 +109,8 @@ pub(crate) fn time(f: &str) -> Result<Option<TimeOfDay>, Bad> {
     if h > 23 || m > 59 || s > 60 {
         return Err(Bad);
     }
-    Ok(Some(TimeOfDay((h * 3600 + m * 60 + s) * 1000 + (frac * 1000.0) as u32)))
+    // Rounded (`.042` is 41.999… thousandths in binary; `frac` is not negative).
+    Ok(Some(TimeOfDay((h * 3600 + m * 60 + s) * 1000 + (frac * 1000.0 + 0.5) as u32)))
 }
 
 /// Two-digit years: 1980–2079 (the GPS epoch onwards).

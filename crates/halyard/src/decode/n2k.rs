@@ -1,7 +1,8 @@
 //! `halyard decode n2k FILE [--all]`: an NMEA 2000 capture as JSON lines, one per message —
 //! `{"ts","src","dst","prio","pgn","description","fields":{…}}`, field names in snake_case of the
 //! PGN documentation's names and values in Halyard's units (V, A, °C, degrees, kn, m, %, s, hPa),
-//! "not available" as null; PGNs Halyard does not decode keep their bytes (`"data"`). With
+//! "not available" as null, a repeating group (satellites, AC lines) as `"list"`; PGNs Halyard
+//! does not decode keep their bytes (`"data"`). With
 //! `--all`, also every frame and every message given up. A summary of what was read goes to
 //! standard error; bad records are counted there, never fatal.
 //!
@@ -14,10 +15,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
-use halyard_proto::can::{candump, Id, Received};
-use halyard_proto::n2k::{self, raw, Assembler, Event, Header};
+use halyard_proto::n2k::{self, Assembler, Event, Header};
 use halyard_proto::Value;
 use serde_json::{json, Map, Value as Json};
+
+use crate::sources::n2k::capture::{self, Capture, Carried, Format, Record, Stamp};
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
@@ -40,31 +42,14 @@ struct Counts {
     gateway: BTreeMap<u8, u64>,
 }
 
-/// When a record was captured.
-#[derive(Clone, Copy)]
-enum Stamp {
-    Utc(i64),
-    TimeOfDay(u32),
-    /// An Actisense NGT-1's own clock (ms since it started).
-    Gateway(u32),
-}
-
-impl Stamp {
-    fn json(self) -> Json {
-        match self {
-            Stamp::Utc(ms) => crate::sinks::mqtt::rfc3339(ms).into(),
-            Stamp::TimeOfDay(ms) => {
-                format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000).into()
-            }
-            Stamp::Gateway(ms) => ms.into(),
+/// A record's time as JSON: RFC 3339, a time of day, or an NGT-1's own milliseconds.
+fn stamp_json(stamp: Stamp) -> Json {
+    match stamp {
+        Stamp::Utc(ms) => crate::sinks::mqtt::rfc3339(ms).into(),
+        Stamp::TimeOfDay(ms) => {
+            format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000).into()
         }
-    }
-
-    fn ms(self) -> u64 {
-        match self {
-            Stamp::Utc(ms) => ms.max(0) as u64,
-            Stamp::TimeOfDay(ms) | Stamp::Gateway(ms) => u64::from(ms),
-        }
+        Stamp::Gateway(ms) => ms.into(),
     }
 }
 
@@ -102,8 +87,19 @@ pub fn message_json(ts: Json, header: &Header, data: &[u8]) -> Json {
     });
     match def {
         Some(def) => {
-            let fields: Map<String, Json> =
+            let mut fields: Map<String, Json> =
                 def.fields.iter().map(|f| (f.name.to_owned(), value_json(f, n2k::pgn::field_value(data, f)))).collect();
+            // A repeating group (satellites in view, AC lines): `list`, one object a group.
+            if let Some(r) = n2k::pgn::repeating(header.pgn) {
+                let list: Vec<Json> = (0..r.groups(data))
+                    .map(|g| {
+                        let group: Map<String, Json> =
+                            r.fields.iter().map(|f| (f.name.to_owned(), value_json(f, r.value(data, g, f)))).collect();
+                        Json::Object(group)
+                    })
+                    .collect();
+                fields.insert("list".into(), list.into());
+            }
             o["fields"] = fields.into();
         }
         None => {
@@ -133,14 +129,14 @@ impl<W: Write> Printer<'_, W> {
             Event::Message { header, data } => {
                 self.counts.messages += 1;
                 *self.counts.pgns.entry(header.pgn).or_default() += 1;
-                super::writeln_json(self.out, &message_json(ts.json(), &header, data))
+                super::writeln_json(self.out, &message_json(stamp_json(ts), &header, data))
             }
             Event::Error(err) => {
                 *self.counts.errors.entry(err.kind()).or_default() += 1;
                 if self.all {
                     super::writeln_json(
                         self.out,
-                        &json!({ "ts": ts.json(), "error": err.to_string(), "kind": err.kind() }),
+                        &json!({ "ts": stamp_json(ts), "error": err.to_string(), "kind": err.kind() }),
                     )?;
                 }
                 Ok(())
@@ -155,7 +151,7 @@ impl<W: Write> Printer<'_, W> {
         if self.all {
             super::writeln_json(
                 self.out,
-                &json!({ "ts": ts.json(), "frame": format!("{can_id:08x}"), "data": crate::json::hex(data) }),
+                &json!({ "ts": stamp_json(ts), "frame": format!("{can_id:08x}"), "data": crate::json::hex(data) }),
             )?;
         }
         let mut result = Ok(());
@@ -195,104 +191,22 @@ pub fn run(args: Args) -> Result<()> {
     let head = reader.fill_buf()?.to_vec();
     let mut p = Printer { out: &mut out, all: args.all, counts: Counts::default() };
     let mut assembler = Assembler::new();
-    if n2k::actisense::is_actisense(&head) {
-        let mut framer = n2k::actisense::Framer::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match std::io::Read::read(&mut reader, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let mut result = Ok(());
-            framer.push_all(&buf[..n], |m| {
-                if result.is_err() {
-                    return;
-                }
-                result = match m {
-                    Ok(frame) => match frame.received() {
-                        // Whole messages: the NGT-1 assembles fast packets itself.
-                        Some(r) => {
-                            p.event(Stamp::Gateway(r.timestamp_ms), Event::Message { header: r.header, data: r.data })
-                        }
-                        None => {
-                            *p.counts.gateway.entry(frame.command).or_default() += 1;
-                            Ok(())
-                        }
-                    },
-                    Err(e) => p.bad(e.kind(), e.to_string()),
-                };
-            });
-            result?;
-        }
-        if framer.skipped > 0 {
-            *p.counts.errors.entry("skipped_bytes").or_default() += framer.skipped;
-        }
-    } else if halyard_proto::can::capture::Capture::new(&head).is_ok() {
-        let records = crate::sources::can::file::stream(reader)?;
-        for r in records {
-            match r {
-                Ok(r) => match r.received {
-                    Received::Frame(f) => {
-                        let ts = Stamp::Utc((r.timestamp_ns / 1_000_000) as i64);
-                        match f.id() {
-                            Id::Extended(id) => p.frame(&mut assembler, ts, id, f.data())?,
-                            Id::Standard(_) => p.bad("standard_id", "an 11-bit CAN id (not NMEA 2000)".into())?,
-                        }
-                    }
-                    Received::Error(_) => p.bad("error_frame", "a CAN error frame".into())?,
-                },
-                Err(e) => p.bad("bad_record", e.to_string())?,
+    // Asked to read NMEA 2000, any CAN capture is read as such, and any other input as lines
+    // (each one that is not a record counted, never fatal).
+    let format = capture::detect(&head).unwrap_or(match crate::sources::can::file::detect(&head) {
+        Some(crate::sources::can::file::Format::Pcap) => Format::Pcap,
+        _ => Format::Lines,
+    });
+    let mut records = Capture::new(format, reader)?;
+    while let Some(record) = records.next_record()? {
+        match record {
+            Record::N2k(ts, Carried::Frame { can_id, data }) => p.frame(&mut assembler, ts, can_id, &data)?,
+            Record::N2k(ts, Carried::Canboat { header, data }) => p.canboat(&mut assembler, ts, header, &data)?,
+            Record::N2k(ts, Carried::Message { header, data }) => {
+                p.event(ts, Event::Message { header, data: &data })?
             }
-        }
-    } else {
-        let mut line = Vec::new();
-        let mut n = 0u64;
-        loop {
-            line.clear();
-            let (read, cut) = crate::lines::read_line(&mut reader, &mut line)?;
-            if read == 0 {
-                break;
-            }
-            n += 1;
-            if cut {
-                p.bad("bad_line", format!("line {n}: longer than {} bytes", crate::lines::MAX_LINE))?;
-                continue;
-            }
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim();
-            if text.is_empty() || text.starts_with('#') {
-                continue;
-            }
-            if raw::is_canboat(text) {
-                match raw::parse_canboat(text) {
-                    Ok(l) => {
-                        let (raw::Stamp::Utc(ms), raw::Carried::Message(h)) = (l.stamp, l.carried) else { continue };
-                        p.canboat(&mut assembler, Stamp::Utc(ms), h, l.data())?;
-                    }
-                    Err(e) => p.bad(e.kind(), format!("line {n}: {e}"))?,
-                }
-            } else if let Ok(l) = raw::parse_yd(text) {
-                let (raw::Stamp::TimeOfDay(ms), raw::Carried::Frame { can_id, .. }) = (l.stamp, l.carried) else {
-                    continue;
-                };
-                p.frame(&mut assembler, Stamp::TimeOfDay(ms), can_id, l.data())?;
-            } else {
-                match candump::parse_line(text) {
-                    Ok(Some(l)) => match l.received {
-                        Received::Frame(f) => match f.id() {
-                            Id::Extended(id) => {
-                                p.frame(&mut assembler, Stamp::Utc((l.timestamp_ns / 1_000_000) as i64), id, f.data())?
-                            }
-                            Id::Standard(_) => p.bad("standard_id", format!("line {n}: an 11-bit CAN id"))?,
-                        },
-                        Received::Error(_) => p.bad("error_frame", format!("line {n}: a CAN error frame"))?,
-                    },
-                    Ok(None) => {}
-                    Err(_) => p.bad("bad_line", format!("line {n}: not canboat RAW, Yacht Devices RAW or candump"))?,
-                }
-            }
+            Record::Gateway(command) => *p.counts.gateway.entry(command).or_default() += 1,
+            Record::Bad { kind, what } => p.bad(kind, what)?,
         }
     }
     let counts = std::mem::take(&mut p.counts);

@@ -9,6 +9,7 @@ pub mod dedupe;
 pub mod masterbus;
 pub mod mesh;
 pub mod mqtt_in;
+pub mod n2k;
 pub mod nav;
 pub mod nmea;
 pub mod recording;
@@ -65,6 +66,22 @@ pub enum Input {
         /// The source's name.
         source: Arc<str>,
     },
+    /// NMEA 2000 traffic from one bus: a frame, a canboat RAW line or a gateway's message.
+    N2k {
+        /// Received at (in a replay: the capture's time).
+        at: Millis,
+        /// The bus's name (`can0`, `ydwg:192.168.4.1:1457`, a capture's file name).
+        source: Arc<str>,
+        /// What came.
+        carried: crate::sources::n2k::capture::Carried,
+        /// Read as it happens (its time messages may set the clock).
+        live: bool,
+    },
+    /// An NMEA 2000 link reconnected: drop messages in progress.
+    N2kReopened {
+        /// The bus's name.
+        source: Arc<str>,
+    },
     /// Meshtastic stream API bytes (serial, TCP 4403).
     Mesh {
         /// Received at.
@@ -117,6 +134,9 @@ pub struct Ingest {
     nmea: HashMap<Arc<str>, nmea::NmeaDecoder>,
     /// The navigation state all NMEA sources feed.
     nav: nav::Nav,
+    n2k: HashMap<Arc<str>, n2k::N2kDecoder>,
+    /// Which NMEA 2000 sender each navigation quantity is taken from.
+    n2k_priority: n2k::Priority,
     /// The Meshtastic node table's decoder.
     mesh: mesh::MeshIngest,
     venus: venus::VenusDecoder,
@@ -137,6 +157,8 @@ impl Ingest {
             mqtt_in: mqtt_in::MqttInDecoder::new(telemetry.clone()),
             nmea: HashMap::new(),
             nav: nav::Nav::new(),
+            n2k: HashMap::new(),
+            n2k_priority: n2k::Priority::default(),
             mesh: mesh::MeshIngest::new(telemetry.clone()),
             venus: venus::VenusDecoder::new(telemetry.clone()),
             dedupe: dedupe::Dedupe::default(),
@@ -197,6 +219,18 @@ impl Ingest {
             }
             Input::NmeaReopened { source } => {
                 if let Some(d) = self.nmea.get_mut(&source) {
+                    d.reset();
+                }
+            }
+            Input::N2k { at, source, carried, live } => {
+                let telemetry = &self.telemetry;
+                self.n2k
+                    .entry(source.clone())
+                    .or_insert_with(|| n2k::N2kDecoder::new(&source, live, telemetry.clone()))
+                    .feed(at, &carried, &mut self.nav, &mut self.n2k_priority, out);
+            }
+            Input::N2kReopened { source } => {
+                if let Some(d) = self.n2k.get_mut(&source) {
                     d.reset();
                 }
             }

@@ -67,6 +67,77 @@ pub fn true_wind(apparent_kn: f64, apparent_angle: f64, boat_kn: f64) -> (f64, f
     (speed, signed_angle(angle))
 }
 
+/// One quantity a navigation source reports, whatever carried it: how NMEA 2000's PGNs reach
+/// the same state as NMEA 0183's sentences ([`Nav::apply`]). Angles in degrees, speeds in knots.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Observation {
+    /// A position report: whether the receiver has a fix, and the position if it gave one.
+    Position {
+        /// A valid fix.
+        fix: bool,
+        /// The position.
+        position: Option<Position>,
+    },
+    /// Satellites in use.
+    Satellites(u8),
+    /// Horizontal dilution of precision.
+    Hdop(f64),
+    /// Speed and course over ground (true).
+    Motion {
+        /// kn.
+        sog_kn: Option<f64>,
+        /// Degrees true.
+        cog_true: Option<f64>,
+    },
+    /// Apparent wind.
+    ApparentWind {
+        /// Off the bow, degrees.
+        angle: f64,
+        /// kn.
+        speed_kn: f64,
+    },
+    /// True wind as an instrument sends it.
+    TrueWind {
+        /// Off the bow, degrees.
+        angle: Option<f64>,
+        /// kn.
+        speed_kn: Option<f64>,
+        /// The direction it blows from, degrees true.
+        direction: Option<f64>,
+    },
+    /// True heading.
+    HeadingTrue(f64),
+    /// Magnetic heading (a compass), with its deviation and the variation when sent.
+    HeadingMagnetic {
+        /// The sensor's heading.
+        heading: f64,
+        /// Deviation, east positive.
+        deviation: Option<f64>,
+        /// Variation, east positive.
+        variation: Option<f64>,
+    },
+    /// Magnetic variation, east positive.
+    Variation(f64),
+    /// Depth below the transducer, m.
+    Depth(f64),
+    /// Speed through the water, kn.
+    SpeedThroughWater(f64),
+    /// Sea temperature, °C.
+    WaterTemperature(f64),
+    /// Outside air temperature, °C.
+    AirTemperature(f64),
+    /// Atmospheric pressure, hPa.
+    Pressure(f64),
+    /// Outside humidity, %.
+    Humidity(f64),
+    /// Heel (roll), degrees, starboard down positive.
+    Heel(f64),
+    /// Pitch, degrees, bow up positive.
+    Pitch(f64),
+    /// Another vessel's AIS position report.
+    Ais(ais::PositionReport),
+}
+
 /// The state.
 #[derive(Debug, Default)]
 pub struct Nav {
@@ -192,15 +263,8 @@ impl Nav {
                 if let Some(v) = h.variation {
                     self.variation = Some(v);
                 }
-                if let Some(mag) = h.heading {
-                    let mag = mag + h.deviation.unwrap_or(0.0);
-                    self.heading_magnetic = Some((at, mag));
-                    m.push(Metric::number("heading_magnetic", "°", mag));
-                    if let Some(var) = self.variation {
-                        let t = (mag + var).rem_euclid(360.0);
-                        self.heading_true = Some((at, t));
-                        m.push(Metric::number("heading", "°", t));
-                    }
+                if let Some(heading) = h.heading {
+                    self.compass(at, heading, h.deviation, &mut m);
                 }
             }
             Sentence::Hdm(Some(h)) => {
@@ -227,29 +291,94 @@ impl Nav {
             }
             Sentence::Mtw(Some(t)) => m.push(Metric::number("water_temperature", "°C", *t)),
             Sentence::Vdm(v) => {
-                if v.fragments == 1 {
-                    if let Some(r) = ais::position_report(v.payload) {
-                        self.ais.push_back((at, r.mmsi));
-                        if self.ais_reports.len() < AIS_REPORTS_MAX {
-                            self.ais_reports.push((at, r));
-                        }
-                    }
-                }
-                while self.ais.front().is_some_and(|(t, _)| at - t > AIS_RANGE_MS) {
-                    self.ais.pop_front();
-                }
-                self.ais_seen.clear();
-                self.ais_seen.extend(self.ais.iter().map(|(_, id)| *id));
-                m.push(Metric::number("ais_vessels", "", self.ais_seen.len() as f64));
+                let report = (v.fragments == 1).then(|| ais::position_report(v.payload)).flatten();
+                self.ais_report(at, report, &mut m);
             }
             _ => {}
         }
-        if m.is_empty() {
+        Self::update(at, "nmea", m)
+    }
+
+    /// What observations of another protocol (NMEA 2000) change; `None` when nothing to
+    /// publish. The same rules as for sentences: the quantities are the same, only their
+    /// wrapping differs.
+    pub fn apply(&mut self, at: Millis, protocol: &'static str, observations: &[Observation]) -> Option<Update> {
+        let mut m: Vec<Metric> = Vec::new();
+        for o in observations {
+            match *o {
+                Observation::Position { fix, position } => self.position_sentence(at, fix, position, &mut m),
+                Observation::Satellites(n) => m.push(Metric::number("satellites", "", f64::from(n))),
+                Observation::Hdop(h) => m.push(Metric::number("hdop", "", h)),
+                Observation::Motion { sog_kn, cog_true } => self.motion(at, sog_kn, cog_true, &mut m),
+                Observation::ApparentWind { angle, speed_kn } => self.apparent(at, Some(angle), Some(speed_kn), &mut m),
+                Observation::TrueWind { angle, speed_kn, direction } => {
+                    self.true_sent(at, angle.map(signed_angle), speed_kn, direction, &mut m)
+                }
+                Observation::HeadingTrue(h) => {
+                    self.heading_true = Some((at, h));
+                    m.push(Metric::number("heading", "°", h));
+                }
+                Observation::HeadingMagnetic { heading, deviation, variation } => {
+                    if let Some(v) = variation {
+                        self.variation = Some(v);
+                    }
+                    self.compass(at, heading, deviation, &mut m);
+                }
+                Observation::Variation(v) => self.variation = Some(v),
+                Observation::Depth(d) => m.push(Metric::number("depth", "m", d)),
+                Observation::SpeedThroughWater(s) => {
+                    self.stw = Some((at, s));
+                    m.push(Metric::number("speed_through_water", "kn", s));
+                }
+                Observation::WaterTemperature(t) => m.push(Metric::number("water_temperature", "°C", t)),
+                Observation::AirTemperature(t) => m.push(Metric::number("air_temperature", "°C", t)),
+                Observation::Pressure(p) => m.push(Metric::number("pressure", "hPa", p)),
+                Observation::Humidity(h) => m.push(Metric::number("humidity", "%", h)),
+                Observation::Heel(a) => m.push(Metric::number("heel", "°", a)),
+                Observation::Pitch(a) => m.push(Metric::number("pitch", "°", a)),
+                Observation::Ais(r) => self.ais_report(at, Some(r), &mut m),
+            }
+        }
+        Self::update(at, protocol, m)
+    }
+
+    fn update(at: Millis, protocol: &'static str, metrics: Vec<Metric>) -> Option<Update> {
+        if metrics.is_empty() {
             return None;
         }
-        let mut u = Update::new(at, Identity::Derived("nav".into()), "navigation", "nmea");
-        u.metrics = m;
+        let mut u = Update::new(at, Identity::Derived("nav".into()), "navigation", protocol);
+        u.metrics = metrics;
         Some(u)
+    }
+
+    /// Another vessel's position report (or an AIS message that is not one): the vessels in
+    /// range are those heard in the last ten minutes.
+    fn ais_report(&mut self, at: Millis, report: Option<ais::PositionReport>, m: &mut Vec<Metric>) {
+        if let Some(r) = report {
+            self.ais.push_back((at, r.mmsi));
+            if self.ais_reports.len() < AIS_REPORTS_MAX {
+                self.ais_reports.push((at, r));
+            }
+        }
+        while self.ais.front().is_some_and(|(t, _)| at - t > AIS_RANGE_MS) {
+            self.ais.pop_front();
+        }
+        self.ais_seen.clear();
+        self.ais_seen.extend(self.ais.iter().map(|(_, id)| *id));
+        m.push(Metric::number("ais_vessels", "", self.ais_seen.len() as f64));
+    }
+
+    /// A compass's heading: magnetic once corrected for its deviation, true with the variation
+    /// when known (HDG, 127250 referenced to magnetic north).
+    fn compass(&mut self, at: Millis, heading: f64, deviation: Option<f64>, m: &mut Vec<Metric>) {
+        let mag = (heading + deviation.unwrap_or(0.0)).rem_euclid(360.0);
+        self.heading_magnetic = Some((at, mag));
+        m.push(Metric::number("heading_magnetic", "°", mag));
+        if let Some(var) = self.variation {
+            let t = (mag + var).rem_euclid(360.0);
+            self.heading_true = Some((at, t));
+            m.push(Metric::number("heading", "°", t));
+        }
     }
 
     /// Speed and course over ground (RMC, VTG).

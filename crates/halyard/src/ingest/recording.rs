@@ -9,11 +9,13 @@
 //! 1732406401.000 mqtt venetworking/HQyywwMAEI4/EDBC 2338
 //! 1732406401.000 nmea nmea0 $WIMWV,045.0,R,12.3,N,A*1C
 //! 1732406401.000 mesh radio0 94c3000c1a0a0d01...
+//! 1732406401.000 n2k can0 2,129025,2,255,a7c1cb19d0a51f03
 //! ```
 //! Times are seconds since the Unix epoch. BLE data is the manufacturer data after the
 //! company id; VE.Direct data is the bytes as read, in hex; CAN frames use candump's
 //! `ID#DATA` notation; MQTT lines carry topic and payload text; NMEA lines the sentence as
-//! received (without its line ending); Meshtastic lines the stream API's bytes in hex.
+//! received (without its line ending); Meshtastic lines the stream API's bytes in hex; NMEA 2000
+//! lines a whole message as priority, PGN, source, destination and its data in hex.
 
 use halyard_proto::can::{candump, Received};
 
@@ -79,6 +81,17 @@ pub enum Record {
         /// Payload.
         payload: String,
     },
+    /// A whole NMEA 2000 message.
+    N2k {
+        /// When.
+        at: Millis,
+        /// The bus.
+        source: String,
+        /// Priority, PGN, source and destination.
+        header: halyard_proto::n2k::Header,
+        /// The message.
+        data: Vec<u8>,
+    },
 }
 
 impl Record {
@@ -89,6 +102,7 @@ impl Record {
             | Record::VeDirect { at, .. }
             | Record::Mqtt { at, .. }
             | Record::Nmea { at, .. }
+            | Record::N2k { at, .. }
             | Record::Mesh { at, .. } => *at,
             Record::Can { ts_ns, .. } => (*ts_ns / 1_000_000) as Millis,
         }
@@ -149,6 +163,22 @@ pub fn parse_line(line: &str) -> Result<Option<Record>, String> {
             let bytes = hex_bytes(data).ok_or("Meshtastic bytes are not hex")?;
             Ok(Some(Record::Mesh { at, source: source.to_owned(), bytes }))
         }
+        "n2k" => {
+            let bad = || format!("`{data}`: NMEA 2000 is PRIORITY,PGN,SOURCE,DESTINATION,HEX");
+            let fields: Vec<&str> = data.split(',').collect();
+            let [priority, pgn, src, dst, hex] = fields[..] else { return Err(bad()) };
+            let (Ok(priority), Ok(pgn), Ok(src), Ok(dst)) =
+                (priority.parse::<u8>(), pgn.parse::<u32>(), src.parse::<u8>(), dst.parse::<u8>())
+            else {
+                return Err(bad());
+            };
+            let data = hex_bytes(hex).filter(|d| d.len() <= 223).ok_or_else(bad)?;
+            if priority > 7 || pgn > 0x3_FFFF {
+                return Err(bad());
+            }
+            let header = halyard_proto::n2k::Header { priority, pgn, source: src, destination: dst };
+            Ok(Some(Record::N2k { at, source: source.to_owned(), header, data }))
+        }
         other => Err(format!("unknown record kind `{other}`")),
     }
 }
@@ -171,6 +201,15 @@ pub fn format(record: &Record) -> String {
         Record::Mqtt { at, topic, payload } => format!("{} mqtt {topic} {payload}", secs(*at)),
         Record::Nmea { at, source, line } => format!("{} nmea {source} {line}", secs(*at)),
         Record::Mesh { at, source, bytes } => format!("{} mesh {source} {}", secs(*at), crate::json::hex(bytes)),
+        Record::N2k { at, source, header, data } => format!(
+            "{} n2k {source} {},{},{},{},{}",
+            secs(*at),
+            header.priority,
+            header.pgn,
+            header.source,
+            header.destination,
+            crate::json::hex(data)
+        ),
     }
 }
 
@@ -187,6 +226,7 @@ mod tests {
             "1732406401.000 mqtt venetworking/HQyywwMAEI4/EDBC 2338",
             "1732406401.000 nmea nmea0 $WIMWV,045.0,R,12.3,N,A*1C",
             "1732406401.000 mesh radio0 94c3000c1a0a0d01",
+            "1732406401.000 n2k can0 2,129025,2,255,a7c1cb19d0a51f03",
         ];
         for line in lines {
             let r = parse_line(line).unwrap().unwrap();
@@ -196,5 +236,7 @@ mod tests {
         assert!(parse_line("x ble a b").is_err());
         assert!(parse_line("1 ble C0:3B:12:34:56:78 zz").is_err());
         assert!(parse_line("1 radio a b").is_err());
+        assert!(parse_line("1 n2k can0 2,129025,2,255").is_err());
+        assert!(parse_line("1 n2k can0 9,129025,2,255,00").is_err());
     }
 }

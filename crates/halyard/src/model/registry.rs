@@ -49,6 +49,7 @@ struct Entry {
     port: Option<String>,
     meshtastic: Option<u32>,
     gx: Option<(String, String)>,
+    n2k: Option<(String, u32)>,
 }
 
 /// The configured devices.
@@ -74,6 +75,7 @@ impl Registry {
                 port: d.port.as_ref().map(|p| port_name(p)),
                 meshtastic: d.meshtastic,
                 gx: d.gx.as_deref().and_then(|g| g.split_once('/')).map(|(s, i)| (s.to_owned(), i.to_owned())),
+                n2k: d.n2k.clone(),
             })
             .collect();
         Registry { entries }
@@ -87,6 +89,7 @@ impl Registry {
             Identity::Port(p) => e.port.as_deref() == Some(p.as_str()),
             Identity::Mesh(n) => e.meshtastic == Some(*n),
             Identity::Gx { service, instance } => e.gx.as_ref().is_some_and(|(s, i)| s == service && i == instance),
+            Identity::N2k { kind, instance } => e.n2k.as_ref().is_some_and(|(k, i)| k == kind && i == instance),
             Identity::Derived(_) => false,
         })
     }
@@ -111,7 +114,7 @@ impl Registry {
                     // The mesh's nodes under `halyard/mesh/<node>/…` (DESIGN.md §4.2).
                     Identity::Mesh(n) => format!("mesh/{n:08x}"),
                     // `tank-20`, `temperature-24`, `gx`: the kind is in the name already.
-                    Identity::Gx { .. } => identity.topic_text(),
+                    Identity::Gx { .. } | Identity::N2k { .. } => identity.topic_text(),
                     other => format!("{kind}-{}", other.topic_text()),
                 },
                 role: None,

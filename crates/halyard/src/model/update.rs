@@ -36,6 +36,14 @@ pub enum Identity {
         /// Its device instance.
         instance: String,
     },
+    /// An NMEA 2000 device by what it is and its instance on the bus (`battery` 1,
+    /// `tank-fuel` 0, `engine` 1): the instances are how the bus itself tells them apart.
+    N2k {
+        /// `battery`, `charger`, `tank-fuel`, `engine` …
+        kind: String,
+        /// The PGN's instance field.
+        instance: u32,
+    },
 }
 
 impl Identity {
@@ -48,6 +56,7 @@ impl Identity {
             Identity::Mesh(n) => format!("{n:08x}"),
             Identity::Gx { service, instance } if service == "system" && instance == "0" => "gx".to_owned(),
             Identity::Gx { service, instance } => format!("{service}-{instance}"),
+            Identity::N2k { kind, instance } => format!("{kind}-{instance}"),
         }
     }
 
@@ -72,6 +81,7 @@ impl fmt::Display for Identity {
             Identity::Derived(n) => f.write_str(n),
             Identity::Mesh(n) => write!(f, "Meshtastic !{n:08x}"),
             Identity::Gx { service, instance } => write!(f, "GX {service}/{instance}"),
+            Identity::N2k { kind, instance } => write!(f, "NMEA 2000 {kind}/{instance}"),
         }
     }
 }

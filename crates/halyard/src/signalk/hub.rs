@@ -189,8 +189,9 @@ impl Hub {
             let mut contexts = self.lock();
             let ctx = contexts.entry(context).or_default();
             if !matches!(group, Group::Navigation | Group::MeshNode) {
-                // The group member's own name (`electrical.batteries.houseBank.name`).
-                let key = format!("{}name", group.prefix(name));
+                // The group member's own name (`electrical.batteries.houseBank.name`; an
+                // engine's is its `label`).
+                let key = format!("{}{}", group.prefix(name), if group == Group::Engine { "label" } else { "name" });
                 if !ctx.plain.contains_key(&key) {
                     ctx.plain.insert(key.clone(), name.clone().into());
                     delta.values.push((key, name.clone().into()));

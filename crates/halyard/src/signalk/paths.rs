@@ -28,6 +28,23 @@ pub enum Group {
     Navigation,
     /// A Meshtastic node: a vessel context of its own with its position.
     MeshNode,
+    /// `tanks.<type>.<id>`: a tank of this Signal K type (`fuel`, `freshWater`, `blackWater` …).
+    Tank(&'static str),
+    /// `propulsion.<id>`: an engine.
+    Engine,
+}
+
+/// Signal K's tank type for an NMEA 2000 fluid (127505's `type`, in a device's kind `tank-fuel`).
+fn tank_type(fluid: &str) -> Option<&'static str> {
+    Some(match fluid {
+        "fuel" => "fuel",
+        "water" => "freshWater",
+        "gray-water" => "wasteWater",
+        "black-water" => "blackWater",
+        "oil" => "lubrication",
+        "live-well" => "liveWell",
+        _ => return None,
+    })
 }
 
 impl Group {
@@ -46,7 +63,14 @@ impl Group {
             Some("charger") => return Some(Group::Charger),
             _ => {}
         }
+        // An NMEA 2000 tank says its fluid in its identity (`tank-fuel` 0).
+        let fluid = device.identities.iter().find_map(|i| match i {
+            crate::model::Identity::N2k { kind, .. } => kind.strip_prefix("tank-").and_then(tank_type),
+            _ => None,
+        });
         match device.kind.as_str() {
+            "tank" => fluid.map(Group::Tank),
+            "engine" => Some(Group::Engine),
             "solar_charger" => Some(Group::Solar),
             "battery_monitor" | "dc_shunt" | "smart_lithium" | "lynx_smart_bms" | "smart_bms" | "battery" => {
                 Some(Group::Battery)
@@ -66,6 +90,8 @@ impl Group {
             Group::Battery => format!("electrical.batteries.{id}."),
             Group::Inverter => format!("electrical.inverters.{id}."),
             Group::Charger => format!("electrical.chargers.{id}."),
+            Group::Tank(fluid) => format!("tanks.{fluid}.{id}."),
+            Group::Engine => format!("propulsion.{id}."),
             Group::Navigation | Group::MeshNode => String::new(),
         }
     }
@@ -127,6 +153,8 @@ pub fn si(unit: &str, v: f64) -> Option<(f64, &'static str)> {
         "m" => (v, "m"),
         "hPa" => (v * 100.0, "Pa"),
         "L" => (v / 1000.0, "m3"),
+        "rpm" => (v / 60.0, "Hz"),
+        "L/h" => (v / 1000.0 / 3600.0, "m3/s"),
         _ => return None,
     })
 }
@@ -163,6 +191,21 @@ fn slot(group: Group, metric: &str) -> Option<(&'static str, &'static str)> {
         (Charger, "charge_state_name" | "device_state_name" | "charge_state" | "device_state" | "charger_state") => {
             ("chargingMode", "Charging mode")
         }
+        (Tank(_), "level") => ("currentLevel", "Level"),
+        (Tank(_), "capacity") => ("capacity", "Capacity"),
+        (Tank(_), "remaining") => ("currentVolume", "Volume in the tank"),
+        (Engine, "rpm") => ("revolutions", "Engine revolutions"),
+        (Engine, "coolant_temperature") => ("temperature", "Coolant temperature"),
+        (Engine, "oil_temperature") => ("oilTemperature", "Oil temperature"),
+        (Engine, "oil_pressure") => ("oilPressure", "Oil pressure"),
+        (Engine, "coolant_pressure") => ("coolantPressure", "Coolant pressure"),
+        (Engine, "boost_pressure") => ("boostPressure", "Boost pressure"),
+        (Engine, "alternator_voltage") => ("alternatorVoltage", "Alternator voltage"),
+        (Engine, "engine_hours") => ("runTime", "Total running time"),
+        (Engine, "fuel_rate") => ("fuel.rate", "Fuel rate"),
+        (Engine, "fuel_pressure") => ("fuel.pressure", "Fuel pressure"),
+        (Engine, "engine_load") => ("engineLoad", "Engine load"),
+        (Engine, "engine_torque") => ("engineTorque", "Engine torque"),
         (Navigation, "speed_over_ground") => ("navigation.speedOverGround", "Speed over ground"),
         (Navigation, "speed_through_water") => ("navigation.speedThroughWater", "Speed through water"),
         (Navigation, "course_over_ground") => ("navigation.courseOverGroundTrue", "Course over ground (true)"),
@@ -287,6 +330,29 @@ mod tests {
         assert_eq!(Group::of(&info("nav", "navigation", None)), Some(Group::Navigation));
         assert_eq!(Group::of(&info("mesh/anna", "mesh_node", None)), Some(Group::MeshNode));
         assert_eq!(Group::of(&info("water-heater", "dc_energy_meter", Some("dump_load"))), None);
+    }
+
+    #[test]
+    fn nmea_2000_tanks_and_engines_have_their_places() {
+        let mut tank = info("tank-fuel-0", "tank", None);
+        tank.identities = vec![crate::model::Identity::N2k { kind: "tank-fuel".into(), instance: 0 }];
+        assert_eq!(Group::of(&tank), Some(Group::Tank("fuel")));
+        let p = place(Group::Tank("fuel"), "tank-fuel-0", "level", "%", Some(&Reading::Number(39.78))).unwrap();
+        assert_eq!(p.path, "tanks.fuel.tankFuel0.currentLevel");
+        assert!((p.value.as_f64().unwrap() - 0.3978).abs() < 1e-12 && p.units == Some("ratio"));
+        let p = place(Group::Tank("fuel"), "tank-fuel-0", "capacity", "L", Some(&Reading::Number(246.0))).unwrap();
+        assert!((p.value.as_f64().unwrap() - 0.246).abs() < 1e-12 && p.units == Some("m3"));
+        // A GX tank sender says no fluid in its identity: no guess.
+        assert_eq!(Group::of(&info("tank-20", "tank", None)), None);
+        let engine = info("engine-0", "engine", None);
+        assert_eq!(Group::of(&engine), Some(Group::Engine));
+        let p = place(Group::Engine, "engine-0", "rpm", "rpm", Some(&Reading::Number(1800.0))).unwrap();
+        assert_eq!(
+            (p.path.as_str(), p.value.as_f64(), p.units),
+            ("propulsion.engine0.revolutions", Some(30.0), Some("Hz"))
+        );
+        let p = place(Group::Engine, "engine-0", "engine_hours", "h", Some(&Reading::Number(4275.0))).unwrap();
+        assert_eq!((p.value.as_f64(), p.units), (Some(15_390_000.0), Some("s")));
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Feeds {
     pub can: mpsc::Receiver<(Millis, Received)>,
     /// NMEA sentences.
     pub nmea: mpsc::Receiver<(Millis, String)>,
+    /// NMEA 2000 messages (`halyard demo --nav n2k`).
+    pub n2k: mpsc::Receiver<(Millis, halyard_proto::n2k::Header, Vec<u8>)>,
     /// Meshtastic stream bytes.
     pub mesh: mpsc::Receiver<(Millis, Vec<u8>)>,
     /// Everything else (BLE adverts).
@@ -81,6 +83,7 @@ pub struct Router {
     serial: mpsc::Sender<(Millis, Vec<u8>)>,
     can: mpsc::Sender<(Millis, Received)>,
     nmea: mpsc::Sender<(Millis, String)>,
+    n2k: mpsc::Sender<(Millis, halyard_proto::n2k::Header, Vec<u8>)>,
     mesh: mpsc::Sender<(Millis, Vec<u8>)>,
     direct: mpsc::Sender<Record>,
 }
@@ -103,11 +106,23 @@ impl Router {
         let (serial, serial_rx) = mpsc::channel(QUEUE);
         let (can, can_rx) = mpsc::channel(QUEUE);
         let (nmea, nmea_rx) = mpsc::channel(QUEUE);
+        let (n2k, n2k_rx) = mpsc::channel(QUEUE);
         let (mesh, mesh_rx) = mpsc::channel(QUEUE);
         let (direct, direct_rx) = mpsc::channel(QUEUE);
-        let router =
-            Router { cut, history: Some(history), once: once_tx, introduced: false, serial, can, nmea, mesh, direct };
-        let feeds = Feeds { serial: serial_rx, can: can_rx, nmea: nmea_rx, mesh: mesh_rx, direct: direct_rx };
+        let router = Router {
+            cut,
+            history: Some(history),
+            once: once_tx,
+            introduced: false,
+            serial,
+            can,
+            nmea,
+            n2k,
+            mesh,
+            direct,
+        };
+        let feeds =
+            Feeds { serial: serial_rx, can: can_rx, nmea: nmea_rx, n2k: n2k_rx, mesh: mesh_rx, direct: direct_rx };
         (router, history_rx, once_rx, feeds)
     }
 
@@ -134,6 +149,7 @@ impl Router {
             Record::VeDirect { bytes, .. } => self.serial.blocking_send((at, bytes)).is_ok(),
             Record::Can { received, .. } => self.can.blocking_send((at, received)).is_ok(),
             Record::Nmea { line, .. } => self.nmea.blocking_send((at, line)).is_ok(),
+            Record::N2k { header, data, .. } => self.n2k.blocking_send((at, header, data)).is_ok(),
             Record::Mesh { bytes, .. } => self.mesh.blocking_send((at, bytes)).is_ok(),
             other => self.direct.blocking_send(other).is_ok(),
         };
@@ -177,6 +193,40 @@ pub async fn ecan_feeder(
         let Received::Frame(frame) = received else { continue };
         clock.wait(at).await;
         if socket.write_all(&ecan::encode(&frame)).await.is_err() {
+            break;
+        }
+        n += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    (Box::new(socket), n)
+}
+
+/// Serve the instruments' NMEA 2000 messages as a Yacht Devices gateway does in RAW mode (one
+/// CAN frame a line over TCP, fast packets split), to the first client.
+pub async fn ydwg_feeder(
+    listener: tokio::net::TcpListener,
+    mut messages: mpsc::Receiver<(Millis, halyard_proto::n2k::Header, Vec<u8>)>,
+    clock: Clock,
+) -> Transport {
+    let Ok((mut socket, _)) = listener.accept().await else { return (Box::new(listener), 0) };
+    let mut n = 0;
+    let mut sequence = 0u8;
+    while let Some((at, header, data)) = messages.recv().await {
+        clock.wait(at).await;
+        let ms = at.rem_euclid(86_400_000);
+        let time = format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        let line = |frame: &[u8]| {
+            let bytes: Vec<String> = frame.iter().map(|b| format!("{b:02X}")).collect();
+            format!("{time} R {:08X} {}\r\n", header.can_id(), bytes.join(" "))
+        };
+        let mut text = String::new();
+        if halyard_proto::n2k::is_fast_packet(header.pgn) {
+            sequence = (sequence + 1) & 7;
+            halyard_proto::n2k::fast_packet::split(&data, sequence, |f| text.push_str(&line(&f)));
+        } else {
+            text.push_str(&line(&data));
+        }
+        if socket.write_all(text.as_bytes()).await.is_err() {
             break;
         }
         n += 1;

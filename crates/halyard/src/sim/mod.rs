@@ -9,6 +9,7 @@ pub mod boat;
 pub mod devices;
 pub mod emit;
 pub mod instruments;
+pub mod n2k;
 pub mod nav_truth;
 pub mod navigation;
 pub mod radios;

@@ -8,6 +8,7 @@ pub mod can;
 pub mod esphome;
 pub mod masterbus;
 pub mod mesh;
+pub mod n2k;
 pub mod network;
 pub mod nmea;
 pub mod replay;

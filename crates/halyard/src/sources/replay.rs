@@ -2,8 +2,10 @@
 //! model as live input, at the recorded pace or as fast as possible.
 //!
 //! Formats, recognised by content: Halyard recordings (BLE adverts, VE.Direct bytes, CAN frames
-//! and MQTT messages with their times), MasterBus captures (pcapng, pcap, candump log), and
-//! VE.Direct dumps (raw serial bytes, paced at 19,200 baud unless `--max-speed`).
+//! and MQTT messages with their times), NMEA 2000 captures (canboat RAW, Yacht Devices RAW,
+//! candump, pcap, Actisense NGT-1: [`super::n2k::capture`]), MasterBus captures (pcapng, pcap,
+//! candump log), NMEA 0183 logs, Meshtastic streams, and VE.Direct dumps (raw serial bytes,
+//! paced at 19,200 baud unless `--max-speed`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -115,6 +117,12 @@ fn to_input(
             }
         }
         Record::Mesh { at, source, bytes } => Input::Mesh { at, source: source.into(), bytes, log: false },
+        Record::N2k { at, source, header, data } => Input::N2k {
+            at,
+            source: source.into(),
+            carried: crate::sources::n2k::capture::Carried::Message { header, data },
+            live: false,
+        },
         Record::Can { ts_ns, source, received } => {
             let d = decoders.entry(source.clone()).or_insert_with(|| MasterBusDecoder::new(&source, telemetry.clone()));
             Input::Decoded(d.frame(ts_ns, &received).1?)
@@ -158,6 +166,70 @@ pub fn is_nmea_log(bytes: &[u8]) -> bool {
         .map(|l| l.trim_ascii())
         .find(|l| !l.is_empty() && l[0] != b'#')
         .is_some_and(|l| l.iter().take(40).any(|b| *b == b'$' || *b == b'!') && l.contains(&b','))
+}
+
+/// An NMEA 2000 capture, each record at its time: a UTC stamp as it is; a time of day or an
+/// NGT-1's clock placed by the capture's first time message (System Time, GNSS Position Data,
+/// Time & Date), else on the date `--date` gives or the file's.
+#[allow(clippy::too_many_arguments)]
+async fn replay_n2k(
+    path: &std::path::Path,
+    format: super::n2k::capture::Format,
+    reader: impl std::io::BufRead,
+    options: Options,
+    name: &str,
+    tx: &mpsc::Sender<Input>,
+    telemetry: &Telemetry,
+    stats: &mut Stats,
+    progress: &mut crate::progress::Progress,
+    pace: &mut Pace,
+) -> Result<()> {
+    use super::n2k::capture::{Capture, Record};
+    let reading = |e: std::io::Error| anyhow::Error::new(e).context(format!("reading {}", path.display()));
+    let open = || -> Result<_> {
+        let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        Capture::new(format, std::io::BufReader::with_capacity(1 << 20, file)).map_err(reading)
+    };
+    let anchor = crate::ingest::n2k::first_time(open()?).map_err(reading)?;
+    let date = match anchor {
+        Some(_) => None,
+        None => dateless(path, options.date).map(|(d, why)| {
+            tracing::info!(
+                "{}: no time message in the capture: its times are on {:04}-{:02}-{:02} ({why})",
+                path.display(),
+                d.year,
+                d.month,
+                d.day
+            );
+            d.days_since_epoch()
+        }),
+    };
+    let mut clock = crate::ingest::n2k::CaptureClock::new(anchor, date);
+    let source: Arc<str> = name.into();
+    let _ = tx.send(Input::N2kReopened { source: source.clone() }).await;
+    let mut records = Capture::new(format, reader).map_err(reading)?;
+    let mut walked = 0;
+    while let Some(record) = records.next_record().map_err(reading)? {
+        progress.advance(records.position() - walked, 1);
+        walked = records.position();
+        let (stamp, carried) = match record {
+            Record::N2k(stamp, carried) => (stamp, carried),
+            Record::Gateway(_) => continue,
+            Record::Bad { kind, what } => {
+                stats.bad += 1;
+                telemetry.inc("halyard_decode_errors_total", &[("source", &source), ("kind", kind)]);
+                tracing::debug!("{}: {what}", path.display());
+                continue;
+            }
+        };
+        stats.records += 1;
+        let Some(at) = clock.place(stamp) else { continue };
+        pace.wait(at).await;
+        if tx.send(Input::N2k { at, source: source.clone(), carried, live: false }).await.is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 async fn replay_files(
@@ -220,6 +292,10 @@ async fn replay_files(
         // the 1 MiB buffer gave): memory stays bounded whatever the input's size.
         let head = head.to_vec();
         let reading = |e: std::io::Error| anyhow::Error::new(e).context(format!("reading {}", path.display()));
+        if let Some(format) = super::n2k::capture::detect(&head) {
+            replay_n2k(path, format, reader, options, &name, tx, telemetry, stats, progress, &mut pace).await?;
+            continue;
+        }
         if crate::sources::can::file::detect(&head).is_some() {
             let d = decoders.entry(name.clone()).or_insert_with(|| MasterBusDecoder::new(&name, telemetry.clone()));
             let mut records = crate::sources::can::file::stream(&mut reader).map_err(reading)?;

@@ -25,14 +25,20 @@ for (const p of db.PGNs) {
 }
 
 const parser = new FromPgn({ returnNulls: false, checkForInvalidFields: true });
-parser.on('pgn', (m) => {
+const described = (pgn, o) => {
   const fields = {};
-  for (const [k, v] of Object.entries(m.fields ?? {})) {
+  for (const [k, v] of Object.entries(o ?? {})) {
     if (k === 'list' || k === 'reserved' || /^reserved\d*$/.test(k)) continue;
-    const [unit, name, type] = defs.get(`${m.pgn}/${k}`) ?? [null, k, null];
+    const [unit, name, type] = defs.get(`${pgn}/${k}`) ?? [null, k, null];
     fields[k] = [v, unit, name, type];
   }
-  process.stdout.write(JSON.stringify({ pgn: m.pgn, src: m.src, dst: m.dst, fields }) + '\n');
+  return fields;
+};
+parser.on('pgn', (m) => {
+  const fields = described(m.pgn, m.fields);
+  // A repeating group: its entries, described the same way.
+  if (Array.isArray(m.fields?.list)) fields.list = m.fields.list.map((entry) => described(m.pgn, entry));
+  process.stdout.write(JSON.stringify({ ts: m.timestamp, pgn: m.pgn, src: m.src, dst: m.dst, fields }) + "\n");
 });
 parser.on('error', () => {});
 parser.on('warning', () => {});

@@ -56,7 +56,12 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         // A cut in the middle of a UTF-8 sequence at 4096 is still text.
         std::str::from_utf8(&head[..head.len().saturating_sub(4)]).ok()
     })?;
-    text.lines().find(|l| !l.trim().is_empty()).filter(|l| l.trim_start().starts_with('(')).map(|_| Format::Candump)
+    // A log may open with `#` comments (candumpSample3.txt names the bus's devices there).
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| l.starts_with('('))
+        .map(|_| Format::Candump)
 }
 
 /// Every record of a capture read from a stream (a pipe, a device, a file of any size), in
