@@ -214,6 +214,27 @@ pub fn parse_yd(line: &str) -> Result<Line, LineError> {
     Ok(Line { stamp, carried: Carried::Frame { can_id, sent }, len: n as u8, data })
 }
 
+/// Write one CAN frame as a Yacht Devices RAW line, `\r\n` ended: with a time of day (ms since
+/// midnight) as a gateway logs and streams what it receives (`17:33:21.107 R 19F51323 01 02 …`),
+/// or without, as a client sends a frame for the gateway to put on the bus (`19F51323 01 02 …`;
+/// YDWG-02 manual, "RAW protocol").
+pub fn write_yd(
+    out: &mut impl core::fmt::Write,
+    time_of_day_ms: Option<u32>,
+    can_id: u32,
+    data: &[u8],
+) -> core::fmt::Result {
+    if let Some(ms) = time_of_day_ms {
+        let ms = ms % 86_400_000;
+        write!(out, "{:02}:{:02}:{:02}.{:03} R ", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)?;
+    }
+    write!(out, "{can_id:08X}")?;
+    for b in data {
+        write!(out, " {b:02X}")?;
+    }
+    out.write_str("\r\n")
+}
+
 /// Read an Actisense N2K ASCII line (messages longer than 223 bytes are refused as too long).
 pub fn parse_actisense_ascii(line: &str) -> Result<Line, LineError> {
     let mut f = line.trim().strip_prefix('A').ok_or(LineError::BadTime)?.split_ascii_whitespace();
@@ -313,6 +334,31 @@ mod tests {
     }
 
     #[test]
+    fn yacht_devices_lines_written() {
+        struct Text([u8; 64], usize);
+        impl core::fmt::Write for Text {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                let end = self.1 + s.len();
+                self.0.get_mut(self.1..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
+                self.1 = end;
+                Ok(())
+            }
+        }
+        let data = [0x01, 0x2F, 0x30, 0x70, 0x00, 0x2F, 0x30, 0x70];
+        let mut t = Text([0; 64], 0);
+        write_yd(&mut t, Some(63_201_107), 0x19F5_1323, &data).unwrap();
+        assert_eq!(&t.0[..t.1], b"17:33:21.107 R 19F51323 01 2F 30 70 00 2F 30 70\r\n");
+        let back = parse_yd(core::str::from_utf8(&t.0[..t.1]).unwrap()).unwrap();
+        assert_eq!(
+            (back.stamp, back.carried, back.data()),
+            (Stamp::TimeOfDay(63_201_107), Carried::Frame { can_id: 0x19F5_1323, sent: false }, &data[..])
+        );
+        let mut t = Text([0; 64], 0);
+        write_yd(&mut t, None, 0x0EEF_FF00, &[0xFF; 3]).unwrap();
+        assert_eq!(&t.0[..t.1], b"0EEFFF00 FF FF FF\r\n");
+    }
+
+    #[test]
     fn actisense_ascii_lines() {
         // Actisense's documented example: 128275 from 0x23 to everyone at priority 7, 9 bytes.
         let l = parse_actisense_ascii("A173321.107 23FF7 1F513 012F3070002F30709F\r\n").unwrap();
@@ -335,6 +381,20 @@ mod tests {
             let _ = parse_yd(&s);
             let _ = parse_actisense_ascii(&s);
             let _ = is_canboat(&s);
+        }
+
+        #[test]
+        fn yacht_devices_lines_read_back_as_written(
+            ms in 0u32..86_400_000,
+            can_id in 0u32..=0x1FFF_FFFF,
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..=8),
+        ) {
+            let mut line = std::string::String::new();
+            write_yd(&mut line, Some(ms), can_id, &data).unwrap();
+            let l = parse_yd(&line).unwrap();
+            proptest::prop_assert_eq!(l.stamp, Stamp::TimeOfDay(ms));
+            proptest::prop_assert_eq!(l.carried, Carried::Frame { can_id, sent: false });
+            proptest::prop_assert_eq!(l.data(), &data[..]);
         }
     }
 }

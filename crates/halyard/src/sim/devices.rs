@@ -213,18 +213,16 @@ pub async fn ydwg_feeder(
     let mut sequence = 0u8;
     while let Some((at, header, data)) = messages.recv().await {
         clock.wait(at).await;
-        let ms = at.rem_euclid(86_400_000);
-        let time = format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-        let line = |frame: &[u8]| {
-            let bytes: Vec<String> = frame.iter().map(|b| format!("{b:02X}")).collect();
-            format!("{time} R {:08X} {}\r\n", header.can_id(), bytes.join(" "))
-        };
+        let time = Some(at.rem_euclid(86_400_000) as u32);
         let mut text = String::new();
+        let mut line = |frame: &[u8]| {
+            let _ = halyard_proto::n2k::raw::write_yd(&mut text, time, header.can_id(), frame);
+        };
         if halyard_proto::n2k::is_fast_packet(header.pgn) {
             sequence = (sequence + 1) & 7;
-            halyard_proto::n2k::fast_packet::split(&data, sequence, |f| text.push_str(&line(&f)));
+            halyard_proto::n2k::fast_packet::split(&data, sequence, |f| line(&f));
         } else {
-            text.push_str(&line(&data));
+            line(&data);
         }
         if socket.write_all(text.as_bytes()).await.is_err() {
             break;

@@ -6,14 +6,13 @@
 //! restarted with backoff; the rest of the gateway keeps running.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bluer::{AdapterEvent, AdapterProperty, DiscoveryFilter, DiscoveryTransport};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::backoff::Backoff;
-use crate::burst::BurstLog;
+use super::reopen::{Ended, Reopen};
 use crate::ingest::{now_ms, Input, Receiver};
 use crate::telemetry::Telemetry;
 
@@ -25,34 +24,34 @@ pub async fn run(
     adapter: Option<String>,
     tx: mpsc::Sender<Input>,
     telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     // The receiver in the counters and for the duplicate check: `bluetooth`, or the adapter
     // (`bluetooth:hci1`) when one is named. (`ble` counts what the decoder took, from everyone.)
     let source = adapter.as_deref().map_or_else(|| "bluetooth".to_owned(), |a| format!("bluetooth:{a}"));
     let via: Arc<str> = source.as_str().into();
-    let labels = [("source", source.as_str())];
-    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
-    let mut errors = BurstLog::new("bluetooth", Duration::from_secs(300));
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let result = tokio::select! {
-            _ = stop.changed() => break,
-            r = scan(adapter.as_deref(), &via, &tx, &telemetry, &mut backoff) => r,
+    let mut reopen = Reopen::new(&source, source.clone(), telemetry.clone(), stop)
+        .backoff(Duration::from_secs(1), Duration::from_secs(30));
+    while reopen.running() {
+        let mut stop = reopen.stop.clone();
+        let ended = tokio::select! {
+            _ = stop.changed() => Ok(()),
+            r = scan(adapter.as_deref(), &via, &tx, &telemetry, &mut reopen) => match r {
+                Ok(Scan::Ended) => Ok(()),
+                Ok(Scan::AdapterGone) => Err(Ended { kind: "adapter_gone", why: "the adapter went away".into() }),
+                Err(e) => Err(Ended { kind: "bluez", why: explain(&e) }),
+            },
         };
-        telemetry.set("halyard_source_up", &labels, 0.0);
-        match result {
-            Ok(()) => tracing::warn!("bluetooth: the adapter went away; waiting for it"),
-            Err(e) => errors.report(Instant::now(), || format!("bluetooth: {}", explain(&e))),
-        }
-        tokio::select! {
-            _ = stop.changed() => break,
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
-        }
-        telemetry.inc("halyard_source_reconnects_total", &labels);
+        reopen.ended(ended).await;
     }
+}
+
+/// How a scan ended without a BlueZ error.
+enum Scan {
+    /// The pipeline is gone.
+    Ended,
+    /// The adapter was powered off or removed: wait for it.
+    AdapterGone,
 }
 
 /// A BlueZ error in one line with what to do about it: the D-Bus error names a boat owner sees
@@ -84,8 +83,8 @@ async fn scan(
     via: &Arc<str>,
     tx: &mpsc::Sender<Input>,
     telemetry: &Telemetry,
-    backoff: &mut Backoff,
-) -> bluer::Result<()> {
+    reopen: &mut Reopen,
+) -> bluer::Result<Scan> {
     let session = bluer::Session::new().await?;
     let adapter = match name {
         Some(n) => session.adapter(n)?,
@@ -103,12 +102,12 @@ async fn scan(
     let mut events = std::pin::pin!(events);
     let mut adapter_events = std::pin::pin!(adapter.events().await?);
     tracing::info!("bluetooth: scanning on {}", adapter.name());
-    telemetry.set("halyard_source_up", &[("source", via)], 1.0);
-    backoff.reset();
+    reopen.opened();
+    reopen.delivering();
     loop {
         tokio::select! {
             e = adapter_events.next() => match e {
-                Some(AdapterEvent::PropertyChanged(AdapterProperty::Powered(false))) | None => return Ok(()),
+                Some(AdapterEvent::PropertyChanged(AdapterProperty::Powered(false))) | None => return Ok(Scan::AdapterGone),
                 _ => {}
             },
             e = events.next() => match e {
@@ -123,12 +122,12 @@ async fn scan(
                         let via = Receiver { name: via.clone(), rssi };
                         let input = Input::Ble { at, mac: addr.0, data: bytes.clone(), via: Some(via) };
                         if tx.send(input).await.is_err() {
-                            return Ok(());
+                            return Ok(Scan::Ended);
                         }
                     }
                 }
                 Some(_) => {}
-                None => return Ok(()),
+                None => return Ok(Scan::AdapterGone),
             }
         }
     }

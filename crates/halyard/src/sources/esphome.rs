@@ -11,7 +11,8 @@ use prost::Message;
 use serde::{Deserialize, Deserializer};
 use tokio::sync::{mpsc, watch};
 
-use super::network::{keep_open, Ended, Link};
+use super::backoff::Peer;
+use super::reopen::{Ended, Reopen};
 use crate::config::Secret;
 use crate::esphome::api;
 use crate::esphome::session::{login_answer, Error, Session};
@@ -76,21 +77,20 @@ impl Settings {
 /// Read one proxy until `stop` turns true.
 pub async fn run(settings: Settings, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, stop: watch::Receiver<bool>) {
     let (source, address) = (settings.source(), settings.address());
-    let settings = Arc::new(settings);
-    keep_open(&source, &address, telemetry.clone(), stop, |link| {
-        let (settings, tx, telemetry) = (settings.clone(), tx.clone(), telemetry.clone());
-        Box::pin(async move {
-            session(&settings, &tx, &telemetry, link).await.map_err(|e| Ended { kind: e.kind(), why: e.to_string() })
-        })
-    })
-    .await;
+    let mut reopen = Reopen::new(&source, format!("{source} ({address})"), telemetry.clone(), stop)
+        .backoff(Duration::from_millis(500), Duration::from_secs(30))
+        .peer(Some(Peer::Tcp(address)));
+    while reopen.running() {
+        let ended = session(&settings, &tx, &telemetry, &mut reopen).await;
+        reopen.ended(ended.map_err(|e| Ended { kind: e.kind(), why: e.to_string() })).await;
+    }
 }
 
 async fn session(
     settings: &Settings,
     tx: &mpsc::Sender<Input>,
     telemetry: &Telemetry,
-    link: &mut Link,
+    link: &mut Reopen,
 ) -> Result<(), Error> {
     let source = settings.source();
     let via: Arc<str> = source.as_str().into();

@@ -3,14 +3,13 @@
 //! configuration sets `active = true`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use halyard_proto::masterbus::client::{Client, Config as ClientConfig};
 use tokio::sync::{mpsc, watch};
 
-use super::backoff::Backoff;
 use super::can::link::{now_ns, Input as LinkInput, Link};
-use crate::burst::BurstLog;
+use super::reopen::{Ended, Reopen};
 use crate::config::MasterBusSource;
 use crate::ingest::masterbus::MasterBusDecoder;
 use crate::ingest::Input;
@@ -26,10 +25,9 @@ pub async fn run(
     cfg: MasterBusSource,
     tx: mpsc::Sender<Input>,
     telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let name = cfg.source.to_string();
-    let labels = [("source", name.as_str())];
     let mut decoder = MasterBusDecoder::new(&name, telemetry.clone());
     let mut client = cfg.active.then(|| {
         let mut c = ClientConfig::new(ADDRESS);
@@ -40,76 +38,58 @@ pub async fn run(
             .collect();
         Client::new(c)
     });
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
-    let mut errors = BurstLog::new("masterbus", Duration::from_secs(60));
-    let mut first = true;
-    let peer = cfg.source.peer();
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        match Link::open(&cfg.source, cfg.active).await {
-            Err(e) => {
-                telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("{name}: cannot open: {e}{}", super::open_hint(&e)));
-            }
-            Ok(mut link) => {
-                if !first {
-                    telemetry.inc("halyard_source_reconnects_total", &labels);
-                } else if let Some(advice) = super::can::mode::advice_on_open(&cfg.source, cfg.active).await {
-                    tracing::warn!("{name}: {advice}");
-                }
-                first = false;
-                telemetry.set("halyard_source_up", &labels, 1.0);
-                tracing::info!(
-                    "masterbus: listening on {name}{}",
-                    if cfg.active { " (active)" } else { " (listen-only)" }
-                );
-                let mut tick = tokio::time::interval(Duration::from_millis(2));
-                let reason = loop {
-                    tokio::select! {
-                        _ = stop.changed() => break None,
-                        input = link.recv() => match input {
-                            Ok(LinkInput::Frame(ts, received)) => {
-                                backoff.reset();
-                                let (decoded, update) = decoder.frame(ts, &received);
-                                if let (Some(c), Decoded::Message { id, message, .. }) = (&mut client, &decoded) {
-                                    c.handle(*id, message);
-                                }
-                                if let Some(u) = update {
-                                    if tx.send(Input::Decoded(u)).await.is_err() {
-                                        break None;
-                                    }
-                                }
-                            }
-                            Ok(LinkInput::Garbage(what)) => {
-                                decoder.bad_record();
-                                tracing::debug!("{name}: {what}");
-                            }
-                            Err(e) => break Some(e),
-                        },
-                        _ = tick.tick(), if client.is_some() => {
-                            if let Some(c) = &mut client {
-                                if let Some(frame) = c.next_frame(now_ns(), &decoder.listener.bus) {
-                                    if let Err(e) = link.send(&frame).await {
-                                        break Some(e);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                };
-                telemetry.set("halyard_source_up", &labels, 0.0);
-                match reason {
-                    None => break,
-                    Some(e) => errors.report(Instant::now(), || format!("{name}: lost ({e}); reopening")),
-                }
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(peer.as_ref()) => {}
+    let mut reopen = Reopen::new(&name, name.clone(), telemetry, stop).peer(cfg.source.peer());
+    while reopen.running() {
+        let ended = session(&cfg, &mut decoder, &mut client, &tx, &mut reopen).await;
+        reopen.ended(ended).await;
+    }
+}
+
+/// One session: open the link, decode (and, active, poll) until it fails or `stop`.
+async fn session(
+    cfg: &MasterBusSource,
+    decoder: &mut MasterBusDecoder,
+    client: &mut Option<Client>,
+    tx: &mpsc::Sender<Input>,
+    reopen: &mut Reopen,
+) -> Result<(), Ended> {
+    let mut link = Link::open(&cfg.source, cfg.active).await.map_err(Ended::open)?;
+    if reopen.opened() {
+        if let Some(advice) = super::can::mode::advice_on_open(&cfg.source, cfg.active).await {
+            tracing::warn!("{}: {advice}", cfg.source);
         }
     }
-    telemetry.set("halyard_source_up", &labels, 0.0);
+    tracing::info!("masterbus: listening on {}{}", cfg.source, if cfg.active { " (active)" } else { " (listen-only)" });
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    loop {
+        tokio::select! {
+            _ = reopen.stop.changed() => return Ok(()),
+            input = link.recv() => match input {
+                Ok(LinkInput::Frame(ts, received)) => {
+                    reopen.delivering();
+                    let (decoded, update) = decoder.frame(ts, &received);
+                    if let (Some(c), Decoded::Message { id, message, .. }) = (client.as_mut(), &decoded) {
+                        c.handle(*id, message);
+                    }
+                    if let Some(u) = update {
+                        if tx.send(Input::Decoded(u)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(LinkInput::Garbage(what)) => {
+                    decoder.bad_record();
+                    tracing::debug!("{}: {what}", cfg.source);
+                }
+                Err(e) => return Err(Ended::lost(e)),
+            },
+            _ = tick.tick(), if client.is_some() => {
+                if let Some(c) = client.as_mut() {
+                    if let Some(frame) = c.next_frame(now_ns(), &decoder.listener.bus) {
+                        link.send(&frame).await.map_err(Ended::lost)?;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! configured (`notify::radio`), which come in through `link`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use halyard_proto::meshtastic::encode_frame;
 use prost::Message;
@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
-use super::backoff::{Backoff, Peer};
-use crate::burst::BurstLog;
+use super::backoff::Peer;
+use super::reopen::{Ended, Reopen};
 use crate::ingest::{now_ms, Input};
 use crate::mesh::proto::{to_radio, Heartbeat, ToRadio};
 use crate::notify::radio::Outgoing;
@@ -75,20 +75,17 @@ async fn session(
     mut io: impl AsyncRead + AsyncWrite + Unpin,
     name: &Arc<str>,
     tx: &mpsc::Sender<Input>,
-    stop: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
+    reopen: &mut Reopen,
     link: &mut Option<mpsc::Receiver<Outgoing>>,
-) -> Option<String> {
+) -> Result<(), Ended> {
     // A config id of our own: the radio ends its dump with it.
     let id = (now_ms() as u32) | 1;
-    if let Err(e) = io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::WantConfigId(id)) })).await {
-        return Some(e.to_string());
-    }
+    io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::WantConfigId(id)) })).await.map_err(Ended::lost)?;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     let mut buf = vec![0u8; 4096];
     loop {
         tokio::select! {
-            _ = stop.changed() => return None,
+            _ = reopen.stop.changed() => return Ok(()),
             Some(out) = async { link.as_mut()?.recv().await }, if link.is_some() => {
                 // A notifier that gave up waiting has retried or dropped it: not twice.
                 if out.done.is_closed() {
@@ -98,23 +95,22 @@ async fn session(
                 let failed = written.as_ref().err().map(|e| e.to_string());
                 let _ = out.done.send(written.map_err(|e| e.to_string()));
                 if let Some(e) = failed {
-                    return Some(e);
+                    return Err(Ended::lost(e));
                 }
             }
             _ = heartbeat.tick() => {
-                if let Err(e) = io.write_all(&frame(&ToRadio { variant: Some(to_radio::Variant::Heartbeat(Heartbeat {})) })).await {
-                    return Some(e.to_string());
-                }
+                let heartbeat = frame(&ToRadio { variant: Some(to_radio::Variant::Heartbeat(Heartbeat {})) });
+                io.write_all(&heartbeat).await.map_err(Ended::lost)?;
             }
             r = io.read(&mut buf) => match r {
-                Ok(0) => return Some("end of stream".into()),
+                Ok(0) => return Err(Ended::lost("end of stream")),
                 Ok(n) => {
-                    backoff.reset();
+                    reopen.delivering();
                     if tx.send(Input::Mesh { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec(), log: false }).await.is_err() {
-                        return None;
+                        return Ok(());
                     }
                 }
-                Err(e) => return Some(e.to_string()),
+                Err(e) => return Err(Ended::lost(e)),
             },
         }
     }
@@ -126,47 +122,32 @@ pub async fn run(
     mut link: Option<mpsc::Receiver<Outgoing>>,
     tx: mpsc::Sender<Input>,
     telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let name: Arc<str> = spec.name().into();
-    let labels = [("source", &*name)];
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut errors = BurstLog::new("meshtastic", Duration::from_secs(60));
-    let peer = spec.peer();
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let result = match &spec {
+    let mut reopen = Reopen::new(&name, format!("meshtastic {name}"), telemetry, stop)
+        .backoff(Duration::from_millis(500), Duration::from_secs(30))
+        .peer(Some(spec.peer()));
+    while reopen.running() {
+        let ended = match &spec {
             Spec::Tcp(addr) => match tokio::net::TcpStream::connect(addr).await {
                 Ok(s) => {
-                    telemetry.set("halyard_source_up", &labels, 1.0);
+                    reopen.opened();
                     tracing::info!("meshtastic: connected to {addr}");
-                    session(s, &name, &tx, &mut stop, &mut backoff, &mut link).await
+                    session(s, &name, &tx, &mut reopen, &mut link).await
                 }
-                Err(e) => Some(format!("cannot connect: {e}")),
+                Err(e) => Err(Ended::open(e)),
             },
             Spec::Serial(path) => match tokio_serial::new(path, 115_200).open_native_async() {
                 Ok(p) => {
-                    telemetry.set("halyard_source_up", &labels, 1.0);
+                    reopen.opened();
                     tracing::info!("meshtastic: reading {path}");
-                    session(p, &name, &tx, &mut stop, &mut backoff, &mut link).await
+                    session(p, &name, &tx, &mut reopen, &mut link).await
                 }
-                Err(e) => Some(format!("cannot open: {e}{}", super::open_hint(&e))),
+                Err(e) => Err(Ended::open(e)),
             },
         };
-        telemetry.set("halyard_source_up", &labels, 0.0);
-        match result {
-            None => break,
-            Some(why) => {
-                telemetry.inc("halyard_source_reconnects_total", &labels);
-                errors.report(Instant::now(), || format!("{name}: {why}; retrying"));
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(Some(&peer)) => {}
-        }
+        reopen.ended(ended).await;
     }
 }
 

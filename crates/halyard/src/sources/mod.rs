@@ -1,5 +1,5 @@
 //! Sources: they move bytes or frames from a device (or a file) into the pipeline, timestamp them
-//! and reconnect when the device goes away. No protocol logic lives here (DESIGN.md §2).
+//! and reconnect when the device goes away (all alike, through [`reopen`]). No protocol logic lives here (DESIGN.md §2).
 
 pub mod backoff;
 #[cfg(feature = "bluetooth")]
@@ -9,8 +9,8 @@ pub mod esphome;
 pub mod masterbus;
 pub mod mesh;
 pub mod n2k;
-pub mod network;
 pub mod nmea;
+pub mod reopen;
 pub mod replay;
 pub mod vedirect;
 pub mod venus;

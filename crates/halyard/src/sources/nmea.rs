@@ -6,14 +6,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
-use super::backoff::{Backoff, Peer};
-use crate::burst::BurstLog;
+use super::backoff::Peer;
+use super::reopen::{Ended, Reopen};
 use crate::ingest::{now_ms, Input};
 use crate::telemetry::Telemetry;
 
@@ -93,31 +91,35 @@ impl fmt::Display for Spec {
     }
 }
 
-/// Read one opened stream until it ends, fails or `stop`.
+/// Read one opened stream until it ends or fails (`Err`), or `stop` (`Ok`).
 async fn pump(
     mut r: impl AsyncRead + Unpin,
     name: &Arc<str>,
     tx: &mpsc::Sender<Input>,
-    stop: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
-) -> Option<String> {
+    reopen: &mut Reopen,
+) -> Result<(), Ended> {
     let mut buf = vec![0u8; 4096];
     loop {
         tokio::select! {
-            _ = stop.changed() => return None,
+            _ = reopen.stop.changed() => return Ok(()),
             r = r.read(&mut buf) => match r {
-                Ok(0) => return Some("end of stream".into()),
+                Ok(0) => return Err(Ended::lost("end of stream")),
                 Ok(n) => {
-                    backoff.reset();
-                    let input = Input::Nmea { at: now_ms(), source: name.clone(), bytes: buf[..n].to_vec(), clock: crate::ingest::nmea::Clock::Arrival };
-                    if tx.send(input).await.is_err() {
-                        return None;
+                    reopen.delivering();
+                    if !send(tx, name, buf[..n].to_vec()).await {
+                        return Ok(());
                     }
                 }
-                Err(e) => return Some(e.to_string()),
+                Err(e) => return Err(Ended::lost(e)),
             },
         }
     }
+}
+
+/// Hand bytes on, stamped on arrival; `false` when the pipeline is gone.
+async fn send(tx: &mpsc::Sender<Input>, name: &Arc<str>, bytes: Vec<u8>) -> bool {
+    let input = Input::Nmea { at: now_ms(), source: name.clone(), bytes, clock: crate::ingest::nmea::Clock::Arrival };
+    tx.send(input).await.is_ok()
 }
 
 /// gpsd: ask for the raw NMEA of its devices, pass the sentences on (its JSON replies are
@@ -126,122 +128,88 @@ async fn gpsd(
     stream: tokio::net::TcpStream,
     name: &Arc<str>,
     tx: &mpsc::Sender<Input>,
-    stop: &mut watch::Receiver<bool>,
-    backoff: &mut Backoff,
-) -> Option<String> {
+    reopen: &mut Reopen,
+) -> Result<(), Ended> {
     let (r, mut w) = stream.into_split();
-    if let Err(e) = w.write_all(b"?WATCH={\"enable\":true,\"nmea\":true};\n").await {
-        return Some(e.to_string());
-    }
+    w.write_all(b"?WATCH={\"enable\":true,\"nmea\":true};\n").await.map_err(Ended::lost)?;
     let mut lines = tokio::io::BufReader::new(r).lines();
     loop {
         tokio::select! {
-            _ = stop.changed() => return None,
+            _ = reopen.stop.changed() => return Ok(()),
             l = lines.next_line() => match l {
-                Ok(None) => return Some("gpsd closed the connection".into()),
+                Ok(None) => return Err(Ended::lost("gpsd closed the connection")),
                 Ok(Some(line)) => {
-                    backoff.reset();
+                    reopen.delivering();
                     if line.starts_with('{') {
                         continue;
                     }
                     let mut bytes = line.into_bytes();
                     bytes.push(b'\n');
-                    if tx.send(Input::Nmea { at: now_ms(), source: name.clone(), bytes, clock: crate::ingest::nmea::Clock::Arrival }).await.is_err() {
-                        return None;
+                    if !send(tx, name, bytes).await {
+                        return Ok(());
                     }
                 }
-                Err(e) => return Some(e.to_string()),
+                Err(e) => return Err(Ended::lost(e)),
             },
         }
     }
 }
 
 /// Run one source until `stop` turns true.
-pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, mut stop: watch::Receiver<bool>) {
+pub async fn run(spec: Spec, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, stop: watch::Receiver<bool>) {
     let name: Arc<str> = spec.name().into();
-    let labels = [("source", &*name)];
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
-    let mut errors = BurstLog::new("nmea", Duration::from_secs(60));
-    let mut first = true;
-    let peer = spec.peer();
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let opened: Result<(), String> = async {
-            let reason = match &spec {
-                Spec::Serial { path, baud } => {
-                    let port = tokio_serial::new(path, *baud).open_native_async().map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
-                    pump(port, &name, &tx, &mut stop, &mut backoff).await
-                }
-                Spec::Tcp(addr) => {
-                    let s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
-                    pump(s, &name, &tx, &mut stop, &mut backoff).await
-                }
-                Spec::Gpsd(addr) => {
-                    let s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
-                    gpsd(s, &name, &tx, &mut stop, &mut backoff).await
-                }
-                Spec::Udp(addr) => {
-                    let socket = tokio::net::UdpSocket::bind(addr).await.map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name).await;
-                    let mut buf = vec![0u8; 65_536];
-                    loop {
-                        tokio::select! {
-                            _ = stop.changed() => break None,
-                            r = socket.recv(&mut buf) => match r {
-                                // One datagram holds whole sentences: end it as a line.
-                                Ok(n) => {
-                                    let mut bytes = buf[..n].to_vec();
-                                    bytes.push(b'\n');
-                                    if tx.send(Input::Nmea { at: now_ms(), source: name.clone(), bytes, clock: crate::ingest::nmea::Clock::Arrival }).await.is_err() {
-                                        break None;
-                                    }
-                                }
-                                Err(e) => break Some(e.to_string()),
-                            },
-                        }
-                    }
-                }
-            };
-            telemetry.set("halyard_source_up", &labels, 0.0);
-            match reason {
-                None => Ok(()),
-                Some(r) => Err(format!("lost ({r}); reconnecting")),
-            }
-        }
-        .await;
-        match opened {
-            Ok(()) => break,
-            Err(e) => {
-                telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("nmea {spec}: {e}{}", super::open_hint(&e)));
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(peer.as_ref()) => {}
-        }
+    let mut reopen = Reopen::new(&name, format!("nmea {spec}"), telemetry, stop).peer(spec.peer());
+    while reopen.running() {
+        let ended = session(&spec, &name, &tx, &mut reopen).await;
+        reopen.ended(ended).await;
     }
-    telemetry.set("halyard_source_up", &labels, 0.0);
 }
 
-async fn opened(
-    telemetry: &Telemetry,
-    labels: &[(&str, &str)],
-    first: &mut bool,
-    spec: &Spec,
-    tx: &mpsc::Sender<Input>,
-    name: &Arc<str>,
-) {
-    if !*first {
-        telemetry.inc("halyard_source_reconnects_total", labels);
+/// One session: open the source, read it until it ends or `stop`.
+async fn session(spec: &Spec, name: &Arc<str>, tx: &mpsc::Sender<Input>, reopen: &mut Reopen) -> Result<(), Ended> {
+    match spec {
+        Spec::Serial { path, baud } => {
+            let port = tokio_serial::new(path, *baud).open_native_async().map_err(Ended::open)?;
+            opened(reopen, spec, tx, name).await;
+            pump(port, name, tx, reopen).await
+        }
+        Spec::Tcp(addr) => {
+            let s = tokio::net::TcpStream::connect(addr).await.map_err(Ended::open)?;
+            opened(reopen, spec, tx, name).await;
+            pump(s, name, tx, reopen).await
+        }
+        Spec::Gpsd(addr) => {
+            let s = tokio::net::TcpStream::connect(addr).await.map_err(Ended::open)?;
+            opened(reopen, spec, tx, name).await;
+            gpsd(s, name, tx, reopen).await
+        }
+        Spec::Udp(addr) => {
+            let socket = tokio::net::UdpSocket::bind(addr).await.map_err(Ended::open)?;
+            opened(reopen, spec, tx, name).await;
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                tokio::select! {
+                    _ = reopen.stop.changed() => return Ok(()),
+                    r = socket.recv(&mut buf) => match r {
+                        // One datagram holds whole sentences: end it as a line.
+                        Ok(n) => {
+                            reopen.delivering();
+                            let mut bytes = buf[..n].to_vec();
+                            bytes.push(b'\n');
+                            if !send(tx, name, bytes).await {
+                                return Ok(());
+                            }
+                        }
+                        Err(e) => return Err(Ended::lost(e)),
+                    },
+                }
+            }
+        }
     }
-    *first = false;
-    telemetry.set("halyard_source_up", labels, 1.0);
+}
+
+async fn opened(reopen: &mut Reopen, spec: &Spec, tx: &mpsc::Sender<Input>, name: &Arc<str>) {
+    reopen.opened();
     tracing::info!("nmea: reading {spec}");
     let _ = tx.send(Input::NmeaReopened { source: name.clone() }).await;
 }

@@ -20,7 +20,8 @@ use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use super::network::{keep_open, Ended, Link};
+use super::backoff::Peer;
+use super::reopen::{Ended, Reopen};
 use crate::config::Secret;
 use crate::ingest::{now_ms, Input};
 use crate::telemetry::Telemetry;
@@ -100,16 +101,17 @@ fn discovered(topic: &str) -> Option<&str> {
 /// Read one GX until `stop` turns true.
 pub async fn run(settings: Settings, tx: mpsc::Sender<Input>, telemetry: Arc<Telemetry>, stop: watch::Receiver<bool>) {
     let (name, address) = (settings.name(), settings.address());
-    let settings = Arc::new(settings);
-    keep_open(&name, &address, telemetry, stop, |link| {
-        let (settings, tx) = (settings.clone(), tx.clone());
-        Box::pin(async move { session(&settings, &tx, link).await })
-    })
-    .await;
+    let mut reopen = Reopen::new(&name, format!("{name} ({address})"), telemetry, stop)
+        .backoff(Duration::from_millis(500), Duration::from_secs(30))
+        .peer(Some(Peer::Tcp(address)));
+    while reopen.running() {
+        let ended = session(&settings, &tx, &mut reopen).await;
+        reopen.ended(ended).await;
+    }
 }
 
 /// One connection; `Ok` when told to stop, else why it ended.
-async fn session(settings: &Settings, tx: &mpsc::Sender<Input>, link: &mut Link) -> Result<(), Ended> {
+async fn session(settings: &Settings, tx: &mpsc::Sender<Input>, link: &mut Reopen) -> Result<(), Ended> {
     let name = settings.name();
     let client_id = format!("halyard-{}-{}", crate::hostname(), std::process::id());
     let mut o = MqttOptions::new(client_id, settings.host.clone(), settings.port());

@@ -378,13 +378,9 @@ impl Sink {
                 self.outbox.rewind();
                 self.telemetry.set("halyard_mqtt_connected", &[], 1.0);
                 tracing::info!("mqtt: connected to {}", self.endpoint);
-                let status = format!("{}/status", self.settings.root);
-                if self.status && c.client.try_publish(status, QoS::AtLeastOnce, true, "online").is_ok() {
-                    c.fifo.push_back(NOT_QUEUED);
-                }
-                if self.status {
-                    publish_clock(c, &self.settings.root);
-                }
+                // Subscribed before `online` goes out: the broker takes a connection's packets
+                // in order, so whoever waits for `online` to send Halyard something (a node
+                // proxy, a test) is heard.
                 if self.to_model.is_some() {
                     for filter in &self.in_topics {
                         let _ = c.client.try_subscribe(filter.clone(), QoS::AtLeastOnce);
@@ -392,6 +388,13 @@ impl Sink {
                 }
                 if let Some(topic) = self.home_assistant_status() {
                     let _ = c.client.try_subscribe(topic, QoS::AtLeastOnce);
+                }
+                let status = format!("{}/status", self.settings.root);
+                if self.status && c.client.try_publish(status, QoS::AtLeastOnce, true, "online").is_ok() {
+                    c.fifo.push_back(NOT_QUEUED);
+                }
+                if self.status {
+                    publish_clock(c, &self.settings.root);
                 }
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => {

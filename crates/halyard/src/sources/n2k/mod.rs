@@ -28,9 +28,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_serial::SerialPortBuilderExt;
 
 use self::capture::Carried;
-use super::backoff::{Backoff, Peer};
+use super::backoff::Peer;
 use super::can::link::{Input as LinkInput, Link};
-use crate::burst::BurstLog;
+use super::reopen::{Ended, Reopen};
 use crate::ingest::{now_ms, Input};
 use crate::telemetry::Telemetry;
 
@@ -127,13 +127,13 @@ struct Pump<'a> {
     name: &'a Arc<str>,
     tx: &'a mpsc::Sender<Input>,
     telemetry: &'a Telemetry,
-    backoff: &'a mut Backoff,
+    reopen: &'a mut Reopen,
 }
 
 impl Pump<'_> {
     /// Hand a record on; `false` when the pipeline is gone.
     async fn send(&mut self, at: crate::model::Millis, carried: Carried) -> bool {
-        self.backoff.reset();
+        self.reopen.delivering();
         self.tx.send(Input::N2k { at, source: self.name.clone(), carried, live: true }).await.is_ok()
     }
 
@@ -214,8 +214,9 @@ impl Wire<'_> {
             }
             Wire::Yd(w) => {
                 use tokio::io::AsyncWriteExt;
-                let bytes: Vec<String> = data.iter().map(|b| format!("{b:02X}")).collect();
-                w.write_all(format!("{can_id:08X} {}\r\n", bytes.join(" ")).as_bytes()).await
+                let mut line = String::new();
+                let _ = raw::write_yd(&mut line, None, can_id, data);
+                w.write_all(line.as_bytes()).await
             }
         }
     }
@@ -230,15 +231,14 @@ async fn transmit(t: &mut transmit::Transmitter, wire: &mut Wire<'_>, started: I
     Ok(())
 }
 
-/// Read a stream until it ends, fails or `stop`; `None` when told to stop. With a transmitter
-/// (a Yacht Devices gateway's TCP stream), also send what it has due.
+/// Read a stream until it ends or fails (`Err`), or `stop` (`Ok`). With a transmitter (a Yacht
+/// Devices gateway's TCP stream), also send what it has due.
 async fn read_stream(
     mut r: impl AsyncRead + Unpin,
     pump: &mut Pump<'_>,
-    stop: &mut watch::Receiver<bool>,
     actisense: bool,
     mut out: Option<(&mut transmit::Transmitter, Wire<'_>)>,
-) -> Option<String> {
+) -> Result<(), Ended> {
     let mut buf = vec![0u8; 4096];
     let mut pending = Vec::new();
     let mut framer = actisense::Framer::new();
@@ -246,17 +246,15 @@ async fn read_stream(
     let started = Instant::now();
     loop {
         let n = tokio::select! {
-            _ = stop.changed() => return None,
+            _ = pump.reopen.stop.changed() => return Ok(()),
             r = r.read(&mut buf) => match r {
-                Ok(0) => return Some("end of stream".into()),
+                Ok(0) => return Err(Ended::lost("end of stream")),
                 Ok(n) => n,
-                Err(e) => return Some(e.to_string()),
+                Err(e) => return Err(Ended::lost(e)),
             },
             _ = tick.tick(), if out.is_some() => {
                 if let Some((t, wire)) = &mut out {
-                    if let Err(e) = transmit(t, wire, started).await {
-                        return Some(format!("sending: {e}"));
-                    }
+                    transmit(t, wire, started).await.map_err(sending)?;
                 }
                 continue;
             }
@@ -264,7 +262,7 @@ async fn read_stream(
         if !actisense {
             let mut t = out.as_mut().map(|(t, _)| &mut **t);
             if !pump.yd_lines(&mut pending, &buf[..n], &mut t, started).await {
-                return None;
+                return Ok(());
             }
             continue;
         }
@@ -286,7 +284,7 @@ async fn read_stream(
             match m {
                 Ok(carried) => {
                     if !pump.send(now_ms(), carried).await {
-                        return None;
+                        return Ok(());
                     }
                 }
                 Err(e) => pump.bad(e.kind(), &e),
@@ -303,6 +301,11 @@ pub fn can_transmit(spec: &Spec) -> bool {
     matches!(spec, Spec::Can(_) | Spec::Ydwg(_))
 }
 
+/// A failed send ends the session like a failed read.
+fn sending(e: std::io::Error) -> Ended {
+    Ended::lost(format_args!("sending: {e}"))
+}
+
 /// Run one source until `stop` turns true; with `transmit`, it also claims an address and
 /// sends (`[n2k_out]`, opt-in).
 pub async fn run(
@@ -310,146 +313,111 @@ pub async fn run(
     transmit: Option<Transmit>,
     tx: mpsc::Sender<Input>,
     telemetry: Arc<Telemetry>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let name: Arc<str> = spec.name().into();
-    let labels = [("source", &*name)];
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
-    let mut errors = BurstLog::new("n2k", Duration::from_secs(60));
-    let mut first = true;
-    let peer = spec.peer();
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let session: Result<(), String> = async {
-            let mut pump = Pump { name: &name, tx: &tx, telemetry: &telemetry, backoff: &mut backoff };
-            // Each session claims its address afresh.
-            let started = Instant::now();
-            let mut transmitter = transmit
-                .clone()
-                .filter(|_| can_transmit(&spec))
-                .map(|(s, table)| transmit::Transmitter::new(s, table, 0));
-            let reason = match &spec {
-                Spec::Can(can) => {
-                    let active = transmitter.is_some();
-                    let mut link = Link::open(can, active).await.map_err(|e| e.to_string())?;
-                    if first {
-                        if let Some(advice) = super::can::mode::advice_on_open(can, active).await {
-                            tracing::warn!("{name}: {advice}");
-                        }
-                    }
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name, active).await;
-                    let mut tick = tokio::time::interval(Duration::from_millis(50));
-                    loop {
-                        let input = tokio::select! {
-                            _ = stop.changed() => break None,
-                            input = link.recv() => input,
-                            _ = tick.tick(), if transmitter.is_some() => {
-                                if let Some(t) = &mut transmitter {
-                                    if let Err(e) = self::transmit(t, &mut Wire::Can(&mut link), started).await {
-                                        break Some(format!("sending: {e}"));
-                                    }
-                                }
-                                continue;
-                            }
-                        };
-                        match input {
-                            Ok(LinkInput::Frame(ts, Received::Frame(f))) => match f.id() {
-                                Id::Extended(can_id) => {
-                                    let at = (ts / 1_000_000) as crate::model::Millis;
-                                    let mut t = transmitter.as_mut();
-                                    if !pump.frame(can_id, f.data(), at, &mut t, started).await {
-                                        break None;
-                                    }
-                                }
-                                Id::Standard(_) => pump.bad("standard_id", &"an 11-bit CAN id (not NMEA 2000)"),
-                            },
-                            Ok(LinkInput::Frame(_, Received::Error(_))) => {
-                                pump.bad("error_frame", &"a CAN error frame")
-                            }
-                            Ok(LinkInput::Garbage(what)) => pump.bad("garbage", &what),
-                            Err(e) => break Some(e.to_string()),
-                        }
-                    }
-                }
-                Spec::Ydwg(addr) => {
-                    let s = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name, transmitter.is_some()).await;
-                    let (r, mut w) = s.into_split();
-                    let out = transmitter.as_mut().map(|t| (t, Wire::Yd(&mut w)));
-                    read_stream(r, &mut pump, &mut stop, false, out).await
-                }
-                Spec::Actisense { path, baud } => {
-                    let port = tokio_serial::new(path, *baud).open_native_async().map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name, false).await;
-                    read_stream(port, &mut pump, &mut stop, true, None).await
-                }
-                Spec::YdwgUdp(addr) => {
-                    let socket = tokio::net::UdpSocket::bind(addr).await.map_err(|e| e.to_string())?;
-                    opened(&telemetry, &labels, &mut first, &spec, &tx, &name, false).await;
-                    let mut buf = vec![0u8; 65_536];
-                    loop {
-                        tokio::select! {
-                            _ = stop.changed() => break None,
-                            r = socket.recv(&mut buf) => match r {
-                                // A datagram holds whole lines: end it as one.
-                                Ok(n) => {
-                                    let mut pending = Vec::new();
-                                    let mut bytes = buf[..n].to_vec();
-                                    bytes.push(b'\n');
-                                    if !pump.yd_lines(&mut pending, &bytes, &mut None, Instant::now()).await {
-                                        break None;
-                                    }
-                                }
-                                Err(e) => break Some(e.to_string()),
-                            },
-                        }
-                    }
-                }
-            };
-            telemetry.set("halyard_source_up", &labels, 0.0);
-            match reason {
-                None => Ok(()),
-                Some(r) => Err(format!("lost ({r}); reconnecting")),
-            }
-        }
-        .await;
-        match session {
-            Ok(()) => break,
-            Err(e) => {
-                telemetry.set("halyard_source_up", &labels, 0.0);
-                errors.report(Instant::now(), || format!("n2k {spec}: {e}{}", super::open_hint(&e)));
-            }
-        }
-        tokio::select! {
-            _ = stop.changed() => {}
-            _ = backoff.wait(peer.as_ref()) => {}
-        }
+    let mut reopen = Reopen::new(&name, format!("n2k {spec}"), telemetry.clone(), stop).peer(spec.peer());
+    while reopen.running() {
+        // Each session claims its address afresh.
+        let transmitter =
+            transmit.clone().filter(|_| can_transmit(&spec)).map(|(s, table)| transmit::Transmitter::new(s, table, 0));
+        let mut pump = Pump { name: &name, tx: &tx, telemetry: &telemetry, reopen: &mut reopen };
+        let ended = session(&spec, transmitter, &mut pump).await;
+        reopen.ended(ended).await;
     }
-    telemetry.set("halyard_source_up", &labels, 0.0);
 }
 
-async fn opened(
-    telemetry: &Telemetry,
-    labels: &[(&str, &str)],
-    first: &mut bool,
+/// One session: open the source, read it (and send what `transmitter` has due) until it fails
+/// or `stop`.
+async fn session(
     spec: &Spec,
-    tx: &mpsc::Sender<Input>,
-    name: &Arc<str>,
-    transmitting: bool,
-) {
-    if !*first {
-        telemetry.inc("halyard_source_reconnects_total", labels);
+    mut transmitter: Option<transmit::Transmitter>,
+    pump: &mut Pump<'_>,
+) -> Result<(), Ended> {
+    let started = Instant::now();
+    match spec {
+        Spec::Can(can) => {
+            let active = transmitter.is_some();
+            let mut link = Link::open(can, active).await.map_err(Ended::open)?;
+            opened(pump, spec, active).await;
+            let mut tick = tokio::time::interval(Duration::from_millis(50));
+            loop {
+                let input = tokio::select! {
+                    _ = pump.reopen.stop.changed() => return Ok(()),
+                    input = link.recv() => input,
+                    _ = tick.tick(), if transmitter.is_some() => {
+                        if let Some(t) = &mut transmitter {
+                            self::transmit(t, &mut Wire::Can(&mut link), started).await.map_err(sending)?;
+                        }
+                        continue;
+                    }
+                };
+                match input {
+                    Ok(LinkInput::Frame(ts, Received::Frame(f))) => match f.id() {
+                        Id::Extended(can_id) => {
+                            let at = (ts / 1_000_000) as crate::model::Millis;
+                            let mut t = transmitter.as_mut();
+                            if !pump.frame(can_id, f.data(), at, &mut t, started).await {
+                                return Ok(());
+                            }
+                        }
+                        Id::Standard(_) => pump.bad("standard_id", &"an 11-bit CAN id (not NMEA 2000)"),
+                    },
+                    Ok(LinkInput::Frame(_, Received::Error(_))) => pump.bad("error_frame", &"a CAN error frame"),
+                    Ok(LinkInput::Garbage(what)) => pump.bad("garbage", &what),
+                    Err(e) => return Err(Ended::lost(e)),
+                }
+            }
+        }
+        Spec::Ydwg(addr) => {
+            let s = tokio::net::TcpStream::connect(addr).await.map_err(Ended::open)?;
+            opened(pump, spec, transmitter.is_some()).await;
+            let (r, mut w) = s.into_split();
+            let out = transmitter.as_mut().map(|t| (t, Wire::Yd(&mut w)));
+            read_stream(r, pump, false, out).await
+        }
+        Spec::Actisense { path, baud } => {
+            let port = tokio_serial::new(path, *baud).open_native_async().map_err(Ended::open)?;
+            opened(pump, spec, false).await;
+            read_stream(port, pump, true, None).await
+        }
+        Spec::YdwgUdp(addr) => {
+            let socket = tokio::net::UdpSocket::bind(addr).await.map_err(Ended::open)?;
+            opened(pump, spec, false).await;
+            let mut buf = vec![0u8; 65_536];
+            loop {
+                let n = tokio::select! {
+                    _ = pump.reopen.stop.changed() => return Ok(()),
+                    r = socket.recv(&mut buf) => r.map_err(Ended::lost)?,
+                };
+                // A datagram holds whole lines: end it as one.
+                let mut pending = Vec::new();
+                let mut bytes = buf[..n].to_vec();
+                bytes.push(b'\n');
+                if !pump.yd_lines(&mut pending, &bytes, &mut None, Instant::now()).await {
+                    return Ok(());
+                }
+            }
+        }
     }
-    *first = false;
-    telemetry.set("halyard_source_up", labels, 1.0);
+}
+
+/// The session is open: counted, logged, told to ingest (which starts its assembly afresh); the
+/// first time on a CAN link, advice on its listen-only mode.
+async fn opened(pump: &mut Pump<'_>, spec: &Spec, transmitting: bool) {
+    if pump.reopen.opened() {
+        if let Spec::Can(can) = spec {
+            if let Some(advice) = super::can::mode::advice_on_open(can, transmitting).await {
+                tracing::warn!("{}: {advice}", pump.name);
+            }
+        }
+    }
     if transmitting {
         tracing::info!("n2k: reading {spec} and transmitting ([n2k_out] enabled)");
     } else {
         tracing::info!("n2k: reading {spec} (listen-only)");
     }
-    let _ = tx.send(Input::N2kReopened { source: name.clone() }).await;
+    let _ = pump.tx.send(Input::N2kReopened { source: pump.name.clone() }).await;
 }
 
 #[cfg(test)]
