@@ -371,7 +371,10 @@ pub async fn pipeline(
     let recorder = if config.store.enabled {
         let store = tokio::task::block_in_place(|| crate::store::open(&config))?;
         let roller = crate::store::Roller::new(config.calendar()?, crate::store::rollup::MAX_HOLD_MS);
-        let (tx, rx) = mpsc::channel::<crate::store::recorder::Input>(4096);
+        // An import's model runs ahead of the recorder by up to 65,536 changes (~30 MB), so it
+        // keeps working while a 50,000-sample batch is committed: with 4,096 the two took turns
+        // (10 simulated days: 25.0 s → 18.4 s).
+        let (tx, rx) = mpsc::channel::<crate::store::recorder::Input>(if import { 1 << 16 } else { 4096 });
         recorder_tx = Some(tx.clone());
         // A weak sender: the ticks stop when the model loop lets go of the recorder.
         let ticker = tx.downgrade();
@@ -495,7 +498,7 @@ pub async fn pipeline(
     }
     let mut lifetime_tick = tokio::time::interval(Duration::from_secs(60));
     if import {
-        model = model.without_state();
+        model = model.store_only();
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);

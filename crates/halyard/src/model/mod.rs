@@ -87,7 +87,7 @@ pub struct Model {
     by_identity: HashMap<Identity, String>,
     refresh_ms: i64,
     stale_ms: i64,
-    keep_state: bool,
+    store_only: bool,
     lifetime: lifetime::Lifetime,
 }
 
@@ -100,7 +100,7 @@ impl Model {
             by_identity: HashMap::new(),
             refresh_ms: settings.refresh_seconds.saturating_mul(1000) as i64,
             stale_ms: settings.stale_seconds.saturating_mul(1000) as i64,
-            keep_state: true,
+            store_only: false,
             lifetime: lifetime::Lifetime::new(),
         }
     }
@@ -117,10 +117,12 @@ impl Model {
         &self.lifetime
     }
 
-    /// Changes without the device's whole state: for an import, where nothing publishes the
-    /// state JSON and a change still queued for the recorder would make every update copy it.
-    pub fn without_state(mut self) -> Self {
-        self.keep_state = false;
+    /// Changes for the store only, without the device's whole state or its raw records: for an
+    /// import, where nothing publishes the state JSON or monitorPowerToMQTT's raw topics (a
+    /// change still queued for the recorder would make every update copy the state, and each
+    /// raw record kept cost two copies and a hash).
+    pub fn store_only(mut self) -> Self {
+        self.store_only = true;
         self
     }
 
@@ -251,7 +253,7 @@ impl Model {
             }
         }
         let mut raw = Vec::new();
-        if update.origin == Origin::Local {
+        if update.origin == Origin::Local && !self.store_only {
             for r in update.raw {
                 let publish = match device.raw.get(&r.topic) {
                     Some((payload, published)) => *payload != r.payload || update.at - published >= refresh_ms,
@@ -263,7 +265,7 @@ impl Model {
                 }
             }
         }
-        let state = if changed.is_empty() || !self.keep_state { Arc::default() } else { device.values.clone() };
+        let state = if changed.is_empty() || self.store_only { Arc::default() } else { device.values.clone() };
         Change { at: update.at, device: device.info.clone(), device_changed, changed, new_metrics, raw, state }
     }
 }

@@ -87,7 +87,7 @@ ON CONFLICT (resolution, series, bucket) DO UPDATE SET
 /// The PostgreSQL store.
 pub struct Store {
     client: Client,
-    series: std::collections::HashMap<(String, String), u32>,
+    series: super::SeriesIds,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,15 +114,15 @@ impl Store {
 
 impl super::Backend for Store {
     fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
-        if let Some(id) = self.series.get(&(device.to_owned(), metric.to_owned())) {
-            return Ok(*id);
+        if let Some(id) = self.series.get(device, metric) {
+            return Ok(id);
         }
         self.client.execute(
             "INSERT INTO series (device, metric, unit) VALUES ($1, $2, $3) ON CONFLICT (device, metric) DO NOTHING",
             &[&device, &metric, &unit],
         )?;
         let id = self.find(device, metric)?.context("series vanished")? as u32;
-        self.series.insert((device.to_owned(), metric.to_owned()), id);
+        self.series.insert(device, metric, id);
         Ok(id)
     }
 

@@ -2,7 +2,6 @@
 //! loses at most the batch being written and never leaves a half-written one (SQLite's atomic
 //! commit); `synchronous = NORMAL` in WAL mode keeps the database consistent on power loss.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -81,7 +80,7 @@ ON CONFLICT (resolution, series, bucket) DO UPDATE SET
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
-    series: HashMap<(String, String), u32>,
+    series: super::SeriesIds,
 }
 
 impl Store {
@@ -98,14 +97,14 @@ impl Store {
         // B-tree levels in memory as the store grows past a gigabyte.
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768;")?;
         conn.execute_batch(SCHEMA).context("creating the schema")?;
-        let mut series = HashMap::new();
+        let mut series = super::SeriesIds::default();
         {
             let mut st = conn.prepare("SELECT id, device, metric FROM series")?;
             let rows =
                 st.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
             for row in rows {
                 let (id, d, m) = row?;
-                series.insert((d, m), id);
+                series.insert(&d, &m, id);
             }
         }
         Ok(Store { conn, series })
@@ -127,15 +126,15 @@ impl Store {
 impl super::Backend for Store {
     /// The id of a series, created on first use.
     fn series_id(&mut self, device: &str, metric: &str, unit: &str) -> Result<u32> {
-        if let Some(id) = self.series.get(&(device.to_owned(), metric.to_owned())) {
-            return Ok(*id);
+        if let Some(id) = self.series.get(device, metric) {
+            return Ok(id);
         }
         self.conn.execute(
             "INSERT INTO series (device, metric, unit) VALUES (?1, ?2, ?3) ON CONFLICT (device, metric) DO NOTHING",
             params![device, metric, unit],
         )?;
         let id = self.find(device, metric)?.context("the series just inserted is missing")?;
-        self.series.insert((device.to_owned(), metric.to_owned()), id);
+        self.series.insert(device, metric, id);
         Ok(id)
     }
 
