@@ -225,8 +225,7 @@ pub fn write_yd(
     data: &[u8],
 ) -> core::fmt::Result {
     if let Some(ms) = time_of_day_ms {
-        let ms = ms % 86_400_000;
-        write!(out, "{:02}:{:02}:{:02}.{:03} R ", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)?;
+        write!(out, "{} R ", crate::nmea::TimeOfDay(ms % 86_400_000))?;
     }
     write!(out, "{can_id:08X}")?;
     for b in data {

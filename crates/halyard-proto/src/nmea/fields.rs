@@ -14,6 +14,14 @@ pub struct Position {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimeOfDay(pub u32);
 
+/// `hh:mm:ss.mmm`, as logs and captures write a time of day (a leap second's `23:59:60.5` too).
+impl core::fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let ms = self.0;
+        write!(f, "{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    }
+}
+
 pub use crate::date::Date;
 
 /// Dates with NMEA's times of day.

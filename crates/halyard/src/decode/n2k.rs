@@ -46,9 +46,7 @@ struct Counts {
 fn stamp_json(stamp: Stamp) -> Json {
     match stamp {
         Stamp::Utc(ms) => crate::sinks::mqtt::rfc3339(ms).into(),
-        Stamp::TimeOfDay(ms) => {
-            format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000).into()
-        }
+        Stamp::TimeOfDay(ms) => halyard_proto::nmea::TimeOfDay(ms).to_string().into(),
         Stamp::Gateway(ms) => ms.into(),
     }
 }

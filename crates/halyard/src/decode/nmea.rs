@@ -55,10 +55,7 @@ pub fn line_json(n: usize, line: Result<&[u8], nmea::Error>) -> Json {
 }
 
 fn time(t: Option<TimeOfDay>) -> Json {
-    t.map_or(Json::Null, |t| {
-        let ms = t.0;
-        format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000).into()
-    })
+    t.map_or(Json::Null, |t| t.to_string().into())
 }
 
 fn date(d: Option<nmea::Date>) -> Json {
